@@ -1,0 +1,58 @@
+# ToteTaxi — the two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+PIP   := $(VENV)/bin/pip
+HOST  ?= 127.0.0.1
+PORT  ?= 8000
+
+# A Python ≥ 3.12 from the machine: $PYTHON, pyenv's (per .python-version), or python3.13/3.12/python3 on PATH.
+BASE_PYTHON := $(shell bin/find-python)
+
+.PHONY: demo test venv install install-dev migrate lint bench serve clean
+
+$(PY):
+	@test -n "$(BASE_PYTHON)" || { echo "No Python >= 3.12 found: install one (pyenv install 3.12) or set PYTHON=/path/to/python3.12"; exit 1; }
+	$(BASE_PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+venv: $(PY)
+
+# Reinstall only when pyproject.toml changes (stamp files).
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) install --quiet .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(PY)
+	$(PIP) install --quiet ".[dev]"
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	DEBUG=1 $(PY) manage.py migrate --noinput
+
+demo: install migrate
+	DEBUG=1 $(PY) manage.py loaddata catalog email_templates
+	DEBUG=1 $(PY) manage.py seed_demo --seed 2027
+	DEBUG=1 $(PY) manage.py demo_login
+	@echo ""
+	@echo "Console: http://$(HOST):$(PORT)/admin/    API: http://$(HOST):$(PORT)/api/v1/docs"
+	@echo "A Huey consumer runs alongside the server (Ctrl+C stops both)."
+	@DEBUG=1 $(PY) manage.py run_huey --quiet & HUEY_PID=$$!; \
+	trap "kill $$HUEY_PID 2>/dev/null" EXIT INT TERM; \
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install-dev
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install-dev
+	$(PY) -m ruff check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+bench: install-dev
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) db.sqlite3* var staticfiles test-artifacts

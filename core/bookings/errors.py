@@ -1,0 +1,60 @@
+from core.common.errors import Conflict, DomainError, NotFound, ValidationError
+
+
+class InvalidTransition(Conflict):
+    """This booking cannot move to that status."""
+
+    code = "invalid_transition"
+
+
+class BookingNotFound(NotFound):
+    """No such booking."""
+
+    code = "not_found"
+
+
+class DateUnavailable(Conflict):
+    """The pickup date cannot be booked."""
+
+    code = "date_unavailable"
+
+
+class QuoteExpired(Conflict):
+    """The quote has expired; request a new preview."""
+
+    code = "quote_expired"
+
+
+class QuoteMismatch(Conflict):
+    """The quote was made for a different booking request."""
+
+    code = "quote_mismatch"
+
+
+class QuoteNotFound(NotFound):
+    """No such quote."""
+
+    code = "quote_not_found"
+
+
+class IdempotencyConflict(Conflict):
+    """This Idempotency-Key was used with a different request."""
+
+    code = "idempotency_conflict"
+
+
+class BookingValidationError(ValidationError):
+    """The booking request is not valid."""
+
+
+__all__ = [
+    "BookingNotFound",
+    "BookingValidationError",
+    "DateUnavailable",
+    "DomainError",
+    "IdempotencyConflict",
+    "InvalidTransition",
+    "QuoteExpired",
+    "QuoteMismatch",
+    "QuoteNotFound",
+]

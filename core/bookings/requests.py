@@ -1,0 +1,50 @@
+"""The typed booking request every interface hands to core (the API's schema and the console's form)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+
+from core.catalog.pricing import PriceRequest
+from core.customers.services import AddressData, CustomerData
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    booking_type: str
+    pickup_date: dt.date
+    pickup_window: str = "flexible"
+    package: str | None = None
+    item_count: int = 0
+    specialty_items: tuple[tuple[str, int], ...] = ()
+    coi_required: bool = False
+    customer: CustomerData | None = None
+    pickup_address: AddressData | None = None
+    dropoff_address: AddressData | None = None
+    notes: str = ""
+    quote_id: str | None = None
+
+    def price_request(self) -> PriceRequest:
+        return PriceRequest(
+            booking_type=self.booking_type,
+            pickup_date=self.pickup_date,
+            package=self.package if self.booking_type == "mini_move" else None,
+            item_count=self.item_count,
+            specialty_items=tuple(self.specialty_items),
+            coi_required=self.coi_required,
+        )
+
+    def pricing_hash(self) -> str:
+        """Identifies what the price depends on, so a quote is only honoured for the same request."""
+        pr = self.price_request()
+        canonical = {
+            "booking_type": pr.booking_type,
+            "pickup_date": pr.pickup_date.isoformat(),
+            "package": pr.package,
+            "item_count": pr.item_count,
+            "specialty_items": sorted([list(x) for x in pr.specialty_items]),
+            "coi_required": pr.coi_required,
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()

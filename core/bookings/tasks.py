@@ -1,0 +1,15 @@
+"""Huey wrappers for bookings: thin, idempotent, periodic ones locked."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, lock_task
+
+from core.bookings.services import booking_expire_holds
+from core.common.audit import acting_as
+
+
+@db_periodic_task(crontab(minute="*"))
+@lock_task("bookings-expire-holds")
+def expire_booking_holds() -> int:
+    """Every minute: cancel unpaid bookings whose hold expired, freeing their slots."""
+    with acting_as(None, user_agent="huey:expire_booking_holds"):
+        return booking_expire_holds()

@@ -1,0 +1,7 @@
+from core.common.errors import ValidationError
+
+
+class PricingError(ValidationError):
+    """The booking request cannot be priced."""
+
+    code = "validation_error"

@@ -1,0 +1,127 @@
+"""Writes for customers and addresses."""
+
+import re
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from core.common.audit import set_actor
+from core.common.errors import ValidationError
+from core.customers.models import Address, CustomerProfile
+from core.customers.validators import US_STATES, ZIP_REGEX, normalize_phone
+
+
+@dataclass(frozen=True)
+class AddressData:
+    line1: str
+    city: str
+    state: str
+    zip_code: str
+    line2: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerData:
+    name: str
+    email: str
+    phone: str = ""
+
+
+def validate_address(data: AddressData, *, prefix: str) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not data.line1.strip():
+        errors[f"{prefix}.line1"] = ["Enter the street address."]
+    if not data.city.strip():
+        errors[f"{prefix}.city"] = ["Enter the city."]
+    if data.state.upper() not in US_STATES:
+        errors[f"{prefix}.state"] = ["Enter a two-letter US state code, e.g. NY."]
+    if not re.match(ZIP_REGEX, data.zip_code.strip()):
+        errors[f"{prefix}.zip_code"] = ["Enter a US ZIP code, e.g. 10021."]
+    return errors
+
+
+def validate_customer(data: CustomerData, *, prefix: str = "customer") -> tuple[dict[str, list[str]], str]:
+    """Return (errors, phone in E.164)."""
+    errors: dict[str, list[str]] = {}
+    phone = ""
+    if not data.name.strip():
+        errors[f"{prefix}.name"] = ["Enter the customer's name."]
+    try:
+        validate_email(data.email.strip())
+    except DjangoValidationError:
+        errors[f"{prefix}.email"] = ["Enter a valid email address."]
+    if data.phone.strip():
+        try:
+            phone = normalize_phone(data.phone.strip())
+        except DjangoValidationError as exc:
+            errors[f"{prefix}.phone"] = [exc.messages[0]]
+    return errors, phone
+
+
+def address_create(*, data: AddressData) -> Address:
+    errors = validate_address(data, prefix="address")
+    if errors:
+        raise ValidationError("The address is not valid.", fields=errors)
+    return Address.objects.create(
+        line1=data.line1.strip(), line2=data.line2.strip(), city=data.city.strip(),
+        state=data.state.strip().upper(), zip_code=data.zip_code.strip(),
+    )
+
+
+def customer_upsert_for_booking(*, data: CustomerData) -> CustomerProfile:
+    """Reuse the profile for this email (case-insensitive), refreshing name/phone; create it otherwise."""
+    errors, phone = validate_customer(data)
+    if errors:
+        raise ValidationError("The customer's details are not valid.", fields=errors)
+    email = data.email.strip()
+    for _attempt in range(2):
+        profile = CustomerProfile.objects.select_for_update().filter(email__iexact=email).first()
+        if profile is not None:
+            changed = []
+            if data.name.strip() and profile.name != data.name.strip():
+                profile.name = data.name.strip()
+                changed.append("name")
+            if phone and profile.phone != phone:
+                profile.phone = phone
+                changed.append("phone")
+            profile.total_bookings_count += 1  # safe: the row is locked for this transaction
+            profile.save(update_fields=[*changed, "total_bookings_count", "updated_at"])
+            return profile
+        try:
+            # A concurrent first booking for the same email loses the unique race here and retries as a reuse.
+            with transaction.atomic():
+                return CustomerProfile.objects.create(
+                    name=data.name.strip(), email=email, phone=phone, total_bookings_count=1
+                )
+        except IntegrityError:
+            continue
+    raise ValidationError("Could not save the customer; please retry.", code="conflict", status=409)
+
+
+def customer_merge(*, source: CustomerProfile, target: CustomerProfile, actor) -> CustomerProfile:
+    """Move every booking of `source` onto `target` and mark `source` merged (audited through history)."""
+    from core.bookings.models import Booking
+
+    if source.pk == target.pk:
+        raise ValidationError("Pick two different customers to merge.", code="merge_same_customer")
+    with transaction.atomic():
+        source = CustomerProfile.objects.select_for_update().get(pk=source.pk)
+        target = CustomerProfile.objects.select_for_update().get(pk=target.pk)
+        moved = 0
+        for booking in Booking.objects.select_for_update().filter(customer=source):
+            booking.customer = target
+            set_actor(booking, actor)
+            booking.save(update_fields=["customer", "updated_at"])
+            moved += 1
+        target.total_bookings_count += moved
+        notes = f"Merged from {source.name} <{source.email}> ({moved} bookings)."
+        target.staff_notes = f"{target.staff_notes}\n{notes}".strip()
+        set_actor(target, actor)
+        target.save(update_fields=["total_bookings_count", "staff_notes", "updated_at"])
+        source.merged_into = target
+        source.total_bookings_count = 0
+        set_actor(source, actor)
+        source.save(update_fields=["merged_into", "total_bookings_count", "updated_at"])
+    return target

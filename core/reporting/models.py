@@ -1,0 +1,19 @@
+from django.db import models
+
+
+class DailyMetrics(models.Model):
+    """The dashboard's daily snapshot, computed by a periodic job (the seed's Dashboard model)."""
+
+    date = models.DateField(unique=True)
+    bookings_created = models.PositiveIntegerField(default=0)
+    bookings_by_type = models.JSONField(default=dict)
+    revenue = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    refunds = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    pickups = models.PositiveIntegerField(default=0)
+    cancellations = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "reporting_dailymetrics"
+        ordering = ["-date"]
+        verbose_name_plural = "daily metrics"

@@ -1,0 +1,3 @@
+"""Imports every area's tasks so `manage.py run_huey` (which autodiscovers `<app>.tasks`) registers them."""
+
+from core.bookings import tasks as bookings_tasks  # noqa: F401

@@ -1,0 +1,46 @@
+import datetime as dt
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from django.db import connection
+
+from tests.factories import booking_request
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def catalog(db):
+    call_command("loaddata", "catalog", verbosity=0)
+
+
+@pytest.fixture
+def future_weekday():
+    """A Wednesday comfortably inside the lead time and horizon, outside peak season and holidays."""
+    from django.utils import timezone
+
+    day = timezone.localdate() + dt.timedelta(days=10)
+    while day.isoweekday() != 3 or day.month in (5, 6, 7, 8, 9) or day.day in (11, 25, 26):
+        day += dt.timedelta(days=1)
+    return day
+
+
+@pytest.fixture
+def make_request(catalog, future_weekday):
+    def _make(**overrides):
+        overrides.setdefault("pickup_date", future_weekday)
+        return booking_request(**overrides)
+
+    return _make
+
+
+@pytest.fixture
+def postgres_only():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks (CI runs this with DATABASE_URL=postgres://…)")

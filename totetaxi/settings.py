@@ -1,0 +1,461 @@
+"""ToteTaxi settings: one file, driven by environment variables (see README "Configuration")."""
+
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+TESTING = "pytest" in sys.modules or os.environ.get("TOTETAXI_TESTING") == "1"
+DEBUG = env_bool("DEBUG", default=False)
+ENVIRONMENT = os.environ.get("ENVIRONMENT", "development" if DEBUG or TESTING else "production")
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if DEBUG or TESTING:
+        SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-or-in-tests"  # noqa: S105
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable (or DEBUG=1 for local development)."
+        )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG or TESTING else "")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "unfold",
+    "unfold.contrib.filters",
+    "unfold.contrib.forms",
+    "unfold.contrib.import_export",
+    "unfold.contrib.simple_history",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "simple_history",
+    "import_export",
+    "axes",
+    "anymail",
+    "huey.contrib.djhuey",
+    "core",
+    "ops_console",
+    "public_api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.common.audit.AuditContextMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "totetaxi.urls"
+WSGI_APPLICATION = "totetaxi.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "ops_console" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: SQLite file in the repo unless DATABASE_URL says otherwise -----------------------------
+DATABASE_URL = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + a busy timeout let the web process and the Huey consumer share the file without "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# --- Redis (optional): cache and Huey ----------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "totetaxi"}}
+
+# djhuey's `immediate` defaults to DEBUG (FIELD_NOTES): always set it explicitly.
+HUEY_IMMEDIATE = env_bool("HUEY_IMMEDIATE", default=TESTING)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.PriorityRedisHuey",
+        "name": os.environ.get("HUEY_NAME", "totetaxi"),
+        "immediate": HUEY_IMMEDIATE,
+        "connection": {"url": REDIS_URL},
+        "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
+    }
+else:
+    HUEY_SQLITE_PATH = Path(os.environ.get("HUEY_SQLITE_PATH", str(BASE_DIR / "var" / "huey.sqlite3")))
+    HUEY_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "totetaxi",
+        "immediate": HUEY_IMMEDIATE,
+        "filename": str(HUEY_SQLITE_PATH),
+        "consumer": {"workers": env_int("HUEY_WORKERS", 2), "worker_type": "thread"},
+    }
+
+# --- Internationalisation / time: store UTC, reason about service dates in New York ----------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "America/New_York"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media --------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+        },
+    }
+
+# --- Security (production) ---------------------------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING))
+SESSION_COOKIE_SECURE = not (DEBUG or TESTING)
+CSRF_COOKIE_SECURE = not (DEBUG or TESTING)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG or TESTING else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not (DEBUG or TESTING)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not (DEBUG or TESTING))
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # Unfold marks the views it frames (popups) same-origin itself.
+
+# --- CORS: the marketing site's origins ---------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "http://localhost:3000" if DEBUG else "")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = (
+    "accept",
+    "content-type",
+    "idempotency-key",
+    "x-booking-token",
+    "x-requested-with",
+)
+
+# --- Login lockout (django-axes): lock the username+IP pair, never every account from an IP ----------
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = 1  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
+
+# --- Email / SMS ---------------------------------------------------------------------------------------
+POSTMARK_SERVER_TOKEN = os.environ.get("POSTMARK_SERVER_TOKEN", "")
+ANYMAIL = {
+    "POSTMARK_SERVER_TOKEN": POSTMARK_SERVER_TOKEN,
+    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", ""),
+}
+if os.environ.get("POSTMARK_API_URL"):
+    ANYMAIL["POSTMARK_API_URL"] = os.environ["POSTMARK_API_URL"]
+if POSTMARK_SERVER_TOKEN:
+    EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
+elif TESTING:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ToteTaxi <bookings@totetaxi.com>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
+TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "")
+
+# --- Stripe / Onfleet (API_CONTRACT.md "Configuration the outside world sets") ------------------------
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRET")
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+STRIPE_CURRENCY = "usd"
+ONFLEET_API_KEY = os.environ.get("ONFLEET_API_KEY", "")
+ONFLEET_WEBHOOK_SECRET = os.environ.get("ONFLEET_WEBHOOK_SECRET", "")
+ONFLEET_API_BASE = os.environ.get("ONFLEET_API_BASE", "")
+
+# --- Business settings --------------------------------------------------------------------------------
+TOTETAXI = {
+    "DEFAULT_DAILY_CAPACITY": env_int("TOTETAXI_DAILY_CAPACITY", 10),
+    "BOOKING_HORIZON_DAYS": env_int("TOTETAXI_BOOKING_HORIZON_DAYS", 120),
+    # Bookings for tomorrow close at this New York hour today (no same-day bookings, ever).
+    "SAME_DAY_CUTOFF_HOUR": env_int("TOTETAXI_CUTOFF_HOUR", 17),
+    "MIN_LEAD_DAYS": env_int("TOTETAXI_MIN_LEAD_DAYS", 1),
+    "HOLD_MINUTES": env_int("TOTETAXI_HOLD_MINUTES", 30),
+    "QUOTE_MINUTES": env_int("TOTETAXI_QUOTE_MINUTES", 30),
+    "COI_FEE": Decimal(os.environ.get("TOTETAXI_COI_FEE", "50.00")),
+    "RATE_LIMIT_POSTS_PER_MINUTE": env_int("TOTETAXI_RATE_LIMIT", 30),
+    "PUBLIC_SITE_URL": os.environ.get("PUBLIC_SITE_URL", "http://localhost:3000"),
+}
+
+# --- Logging: structured JSON lines on stdout ---------------------------------------------------------
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": sys.stdout, "formatter": "json"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "huey": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
+    },
+}
+
+# --- Unfold: the ops console --------------------------------------------------------------------------
+UNFOLD = {
+    "SITE_TITLE": "ToteTaxi Ops",
+    "SITE_HEADER": "ToteTaxi Ops",
+    "SITE_SUBHEADER": "Operations console",
+    "SITE_SYMBOL": "local_shipping",
+    "SHOW_HISTORY": True,
+    "SHOW_VIEW_ON_SITE": False,
+    "ENVIRONMENT": "ops_console.site.environment_callback",
+    "DASHBOARD_CALLBACK": "ops_console.dashboard.dashboard_callback",
+    "COLORS": {
+        "primary": {
+            "50": "oklch(97.7% .014 308.299)",
+            "100": "oklch(94.6% .033 307.174)",
+            "200": "oklch(90.2% .063 306.703)",
+            "300": "oklch(82.7% .119 306.383)",
+            "400": "oklch(71.4% .203 305.504)",
+            "500": "oklch(62.7% .265 303.9)",
+            "600": "oklch(55.8% .288 302.321)",
+            "700": "oklch(49.6% .265 301.924)",
+            "800": "oklch(43.8% .218 303.724)",
+            "900": "oklch(38.1% .176 304.987)",
+            "950": "oklch(29.1% .149 302.717)",
+        },
+    },
+    "SIDEBAR": {
+        "show_search": True,
+        "show_all_applications": False,
+    },
+}
+UNFOLD["SIDEBAR"]["navigation"] = [
+    {
+        "title": _("Today"),
+        "items": [{"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:index")}],
+    },
+    {
+        "title": _("Bookings"),
+        "collapsible": False,
+        "items": [
+            {
+                "title": _("Bookings"),
+                "icon": "event",
+                "link": reverse_lazy("admin:core_booking_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_booking"),
+            },
+            {
+                "title": _("Quotes"),
+                "icon": "request_quote",
+                "link": reverse_lazy("admin:core_quote_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_quote"),
+            },
+        ],
+    },
+    {
+        "title": _("Customers"),
+        "items": [
+            {
+                "title": _("Customers"),
+                "icon": "group",
+                "link": reverse_lazy("admin:core_customerprofile_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_customerprofile"),
+            },
+            {
+                "title": _("Addresses"),
+                "icon": "home_pin",
+                "link": reverse_lazy("admin:core_address_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_address"),
+            },
+        ],
+    },
+    {
+        "title": _("Payments & Refunds"),
+        "items": [
+            {
+                "title": _("Payments"),
+                "icon": "payments",
+                "link": reverse_lazy("admin:core_payment_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_payment"),
+            },
+            {
+                "title": _("Refunds"),
+                "icon": "undo",
+                "link": reverse_lazy("admin:core_refund_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_refund"),
+            },
+            {
+                "title": _("Payment audit"),
+                "icon": "receipt_long",
+                "link": reverse_lazy("admin:core_paymentaudit_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_paymentaudit"),
+            },
+        ],
+    },
+    {
+        "title": _("Communications"),
+        "items": [
+            {
+                "title": _("Notifications"),
+                "icon": "mail",
+                "link": reverse_lazy("admin:core_notification_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_notification"),
+            },
+            {
+                "title": _("Email templates"),
+                "icon": "draft",
+                "link": reverse_lazy("admin:core_emailtemplate_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_emailtemplate"),
+            },
+        ],
+    },
+    {
+        "title": _("Catalog & Pricing"),
+        "items": [
+            {
+                "title": _("Mini Move packages"),
+                "icon": "inventory_2",
+                "link": reverse_lazy("admin:core_minimovepackage_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_minimovepackage"),
+            },
+            {
+                "title": _("Specialty items"),
+                "icon": "fitness_center",
+                "link": reverse_lazy("admin:core_specialtyitem_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_specialtyitem"),
+            },
+            {
+                "title": _("Standard delivery rate"),
+                "icon": "local_shipping",
+                "link": reverse_lazy("admin:core_standarddeliveryrate_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_standarddeliveryrate"),
+            },
+            {
+                "title": _("Surcharge rules"),
+                "icon": "trending_up",
+                "link": reverse_lazy("admin:core_surchargerule_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_surchargerule"),
+            },
+        ],
+    },
+    {
+        "title": _("Van Schedule"),
+        "items": [
+            {
+                "title": _("Van schedule"),
+                "icon": "calendar_month",
+                "link": reverse_lazy("admin:core_vanschedule_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_vanschedule"),
+            },
+        ],
+    },
+    {
+        "title": _("Staff & Access"),
+        "items": [
+            {
+                "title": _("Users"),
+                "icon": "person",
+                "link": reverse_lazy("admin:core_user_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_user"),
+            },
+            {
+                "title": _("Staff profiles"),
+                "icon": "badge",
+                "link": reverse_lazy("admin:core_staffprofile_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_staffprofile"),
+            },
+            {
+                "title": _("Groups"),
+                "icon": "shield_person",
+                "link": reverse_lazy("admin:auth_group_changelist"),
+                "permission": lambda request: request.user.has_perm("auth.view_group"),
+            },
+        ],
+    },
+]

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import path
+
+from public_api.api import api
+from public_api.webhooks import urlpatterns as webhook_urls
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    *webhook_urls,
+]

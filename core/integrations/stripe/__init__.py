@@ -1,0 +1,33 @@
+"""Stripe integration: a typed gateway over the official library, plus webhook verification."""
+
+from core.integrations.stripe.client import (
+    DEFAULT_MAX_NETWORK_RETRIES,
+    DEFAULT_WEBHOOK_TOLERANCE,
+    Charge,
+    PaymentIntent,
+    Refund,
+    SignatureError,
+    StripeGateway,
+    StripeIntegrationError,
+    StripeRequestError,
+    StripeUnavailable,
+    construct_event,
+    get_client,
+    parse_webhook_secrets,
+)
+
+__all__ = [
+    "DEFAULT_MAX_NETWORK_RETRIES",
+    "DEFAULT_WEBHOOK_TOLERANCE",
+    "Charge",
+    "PaymentIntent",
+    "Refund",
+    "SignatureError",
+    "StripeGateway",
+    "StripeIntegrationError",
+    "StripeRequestError",
+    "StripeUnavailable",
+    "construct_event",
+    "get_client",
+    "parse_webhook_secrets",
+]

@@ -1,0 +1,34 @@
+"""pytest fixtures for the Twilio and Postmark fakes; no Django settings involved.
+
+Use from a conftest (`from tests.fakes.notify_fixtures import fake_postmark, fake_twilio  # noqa: F401`)
+or list the module in `pytest_plugins`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.postmark_server import FakePostmarkServer
+from tests.fakes.twilio_server import FakeTwilioServer
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilioServer]:
+    """A running fake Twilio API: .url (api_base), .account_sid, .auth_token, .from_number, .messages."""
+    server = FakeTwilioServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake_postmark() -> Iterator[FakePostmarkServer]:
+    """A running fake Postmark API: .api_url (POSTMARK_API_URL), .server_token, .messages."""
+    server = FakePostmarkServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

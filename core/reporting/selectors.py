@@ -1,0 +1,282 @@
+"""Reads for the ops console's dashboard and lists: every figure is one aggregate query, whatever the data size."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from core.bookings.models import Booking, BookingStatus, PaymentState
+from core.customers.models import CustomerProfile
+from core.notifications.models import Notification, NotificationStatus
+from core.reporting.models import DailyMetrics
+
+# A booking counts as revenue once money was taken for it (refunds are reported separately).
+REVENUE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED)
+# Lifetime value counts bookings that were paid for and not cancelled.
+LIFETIME_STATUSES = (BookingStatus.PAID, BookingStatus.SCHEDULED, BookingStatus.IN_PROGRESS, BookingStatus.COMPLETED)
+HOLD_EXPIRING_MINUTES = 10
+ZERO = Decimal("0.00")
+_MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def _tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def day_start(day: dt.date) -> dt.datetime:
+    """Midnight of a New York service day, as an aware datetime."""
+    return dt.datetime.combine(day, dt.time.min, tzinfo=_tz())
+
+
+@dataclass(frozen=True)
+class DashboardKpis:
+    bookings_today: int
+    bookings_week: int
+    revenue_7d: Decimal
+    revenue_30d: Decimal
+    paid_bookings_30d: int
+    pending_payments: int
+    pending_payments_amount: Decimal
+    pickups_next_7d: int
+    holds_expiring: int
+    payments_failed: int
+    needs_attention: int
+    notifications_failed: int
+
+    @property
+    def average_booking_value(self) -> Decimal:
+        if not self.paid_bookings_30d:
+            return ZERO
+        return (self.revenue_30d / self.paid_bookings_30d).quantize(Decimal("0.01"))
+
+    @property
+    def open_issues(self) -> int:
+        return self.holds_expiring + self.payments_failed + self.needs_attention + self.notifications_failed
+
+
+def dashboard_kpis(*, now: dt.datetime | None = None) -> DashboardKpis:
+    """The "Today" cards: two queries (one conditional aggregate over bookings, one over notifications)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    today_start = day_start(today)
+    week_start = day_start(today - dt.timedelta(days=today.weekday()))
+    start_7 = day_start(today - dt.timedelta(days=6))
+    start_30 = day_start(today - dt.timedelta(days=29))
+    paid = Q(payment_status__in=REVENUE_PAYMENT_STATES)
+    pending_live = Q(status=BookingStatus.PENDING, hold_expires_at__gte=now)
+    row = Booking.objects.aggregate(
+        bookings_today=Count("pk", filter=Q(created_at__gte=today_start)),
+        bookings_week=Count("pk", filter=Q(created_at__gte=week_start)),
+        revenue_7d=Coalesce(Sum("total_price", filter=paid & Q(created_at__gte=start_7)), Value(ZERO),
+                            output_field=_MONEY),
+        revenue_30d=Coalesce(Sum("total_price", filter=paid & Q(created_at__gte=start_30)), Value(ZERO),
+                             output_field=_MONEY),
+        paid_bookings_30d=Count("pk", filter=paid & Q(created_at__gte=start_30)),
+        pending_payments=Count("pk", filter=pending_live),
+        pending_payments_amount=Coalesce(Sum("total_price", filter=pending_live), Value(ZERO), output_field=_MONEY),
+        pickups_next_7d=Count("pk", filter=Q(pickup_date__gte=today, pickup_date__lt=today + dt.timedelta(days=7))
+                              & ~Q(status__in=[BookingStatus.CANCELLED, BookingStatus.PENDING])),
+        holds_expiring=Count("pk", filter=Q(status=BookingStatus.PENDING, hold_expires_at__gte=now,
+                                            hold_expires_at__lt=now + dt.timedelta(minutes=HOLD_EXPIRING_MINUTES))),
+        payments_failed=Count("pk", filter=Q(payment_status=PaymentState.FAILED)
+                              & ~Q(status=BookingStatus.CANCELLED)),
+        needs_attention=Count("pk", filter=Q(needs_attention=True)),
+    )
+    failed_notifications = Notification.objects.filter(
+        status__in=[NotificationStatus.FAILED, NotificationStatus.BOUNCED],
+        created_at__gte=day_start(today - dt.timedelta(days=6)),
+    ).count()
+    return DashboardKpis(notifications_failed=failed_notifications, **row)
+
+
+def revenue_by_day(*, days: int = 30, now: dt.datetime | None = None) -> list[tuple[dt.date, Decimal]]:
+    """Revenue per New York day: finished days from the DailyMetrics snapshot, today and gaps live (2 queries)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    first = today - dt.timedelta(days=days - 1)
+    snap = dict(DailyMetrics.objects.filter(date__gte=first, date__lt=today).values_list("date", "revenue"))
+    missing = [d for d in (first + dt.timedelta(days=i) for i in range(days)) if d == today or d not in snap]
+    live: dict[dt.date, Decimal] = {}
+    if missing:
+        rows = (
+            Booking.objects.filter(payment_status__in=REVENUE_PAYMENT_STATES,
+                                   created_at__gte=day_start(min(missing)))
+            .annotate(day=TruncDate("created_at", tzinfo=_tz()))
+            .values("day").annotate(total=Sum("total_price")).order_by()
+        )
+        live = {r["day"]: r["total"] or ZERO for r in rows}
+    out = []
+    for i in range(days):
+        d = first + dt.timedelta(days=i)
+        out.append((d, live.get(d, ZERO) if d in missing else snap[d]))
+    return out
+
+
+def bookings_by_service_type(*, days: int = 30, now: dt.datetime | None = None) -> dict[str, int]:
+    """Bookings created per service type over the last `days` days (one grouped query)."""
+    now = now or timezone.now()
+    since = day_start(timezone.localdate(now) - dt.timedelta(days=days - 1))
+    rows = (Booking.objects.filter(created_at__gte=since).values("booking_type")
+            .annotate(n=Count("pk")).order_by())
+    return {r["booking_type"]: r["n"] for r in rows}
+
+
+def upcoming_pickups(*, days: int = 7, now: dt.datetime | None = None) -> list[dict]:
+    """Pickups per day and window for the next `days` days (one grouped query), soonest first."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    rows = (
+        Booking.objects.filter(pickup_date__gte=today, pickup_date__lt=today + dt.timedelta(days=days))
+        .exclude(status__in=[BookingStatus.CANCELLED, BookingStatus.PENDING])
+        .values("pickup_date", "pickup_window").annotate(n=Count("pk")).order_by("pickup_date", "pickup_window")
+    )
+    by_day: dict[dt.date, dict] = {}
+    for r in rows:
+        entry = by_day.setdefault(r["pickup_date"], {"date": r["pickup_date"], "morning": 0, "afternoon": 0,
+                                                      "flexible": 0, "total": 0})
+        entry[r["pickup_window"]] = r["n"]
+        entry["total"] += r["n"]
+    return [by_day[d] for d in sorted(by_day)]
+
+
+def daily_figures(*, day: dt.date) -> dict:
+    """The DailyMetrics figures for one New York day (used by the snapshot job)."""
+    from core.payments.models import Refund, RefundStatus
+
+    start, end = day_start(day), day_start(day + dt.timedelta(days=1))
+    created = Q(created_at__gte=start, created_at__lt=end)
+    row = Booking.objects.aggregate(
+        bookings_created=Count("pk", filter=created),
+        revenue=Coalesce(Sum("total_price", filter=created & Q(payment_status__in=REVENUE_PAYMENT_STATES)),
+                         Value(ZERO), output_field=_MONEY),
+        pickups=Count("pk", filter=Q(pickup_date=day) & ~Q(status=BookingStatus.CANCELLED)),
+        cancellations=Count("pk", filter=Q(cancelled_at__gte=start, cancelled_at__lt=end)),
+    )
+    by_type = dict(Booking.objects.filter(created).values("booking_type").annotate(n=Count("pk"))
+                   .order_by().values_list("booking_type", "n"))
+    refunded_cents = Refund.objects.filter(
+        status=RefundStatus.SUCCEEDED, created_at__gte=start, created_at__lt=end
+    ).aggregate(total=Coalesce(Sum("amount_cents"), Value(0)))["total"]
+    return {**row, "bookings_by_type": by_type, "refunds": (Decimal(refunded_cents) / 100).quantize(Decimal("0.01"))}
+
+
+def customer_lifetime_value_subquery() -> Subquery:
+    """Per-customer sum of paid, not-cancelled bookings; a correlated subquery, so it runs only for shown rows."""
+    totals = (
+        Booking.objects.filter(customer=OuterRef("pk"), status__in=LIFETIME_STATUSES)
+        .order_by().values("customer").annotate(total=Sum("total_price")).values("total")
+    )
+    return Subquery(totals, output_field=_MONEY)
+
+
+def customer_admin_queryset() -> QuerySet[CustomerProfile]:
+    return CustomerProfile.objects.annotate(
+        lifetime_value=Coalesce(customer_lifetime_value_subquery(), Value(ZERO), output_field=_MONEY)
+    )
+
+
+def customer_booking_history(customer_id) -> QuerySet[Booking]:
+    return (Booking.objects.filter(customer_id=customer_id).select_related("package")
+            .order_by("-pickup_date", "-created_at"))
+
+
+def booking_admin_queryset() -> QuerySet[Booking]:
+    """The booking desk's list: everything a row shows in one query."""
+    return Booking.objects.select_related("customer", "pickup_address")
+
+
+def booking_payments(booking: Booking) -> list:
+    from core.payments.models import Payment
+
+    return list(Payment.objects.filter(booking=booking).prefetch_related("refunds").order_by("created_at"))
+
+
+def booking_notifications(booking: Booking, *, limit: int = 50) -> list[Notification]:
+    return list(Notification.objects.filter(booking=booking).order_by("-created_at")[:limit])
+
+
+def booking_activity(booking: Booking, *, limit: int = 100) -> list[dict]:
+    """Everything that happened to one booking: its history rows, status changes, notes, payments, messages."""
+    from core.payments.models import Payment, Refund
+
+    entries: list[dict] = []
+    for model, label, flt in (
+        (Booking, "Booking", {"id": booking.pk}),
+        (Payment, "Payment", {"booking_id": booking.pk}),
+        (Refund, "Refund", {"payment__booking_id": booking.pk}),
+        (Notification, "Notification", {"booking_id": booking.pk}),
+    ):
+        entries.extend(_history_entries(model, label, flt, limit=limit))
+    for change in booking.status_changes.select_related("actor").order_by("-created_at")[:limit]:
+        entries.append({"when": change.created_at, "who": change.actor, "what": "Status",
+                        "summary": f"{change.from_status or '∅'} → {change.to_status}"
+                                   + (f" ({change.reason})" if change.reason else ""),
+                        "ip": None, "agent": ""})
+    for note in booking.staff_notes.select_related("author").order_by("-created_at")[:limit]:
+        entries.append({"when": note.created_at, "who": note.author, "what": "Staff note", "summary": note.body,
+                        "ip": None, "agent": ""})
+    entries.sort(key=lambda e: e["when"], reverse=True)
+    return entries[:limit]
+
+
+def _history_entries(model, label: str, flt: dict, *, limit: int) -> list[dict]:
+    rows = list(model.history.filter(**flt).select_related("history_user").order_by("-history_date")[:limit])
+    # diff each row against the previous row of the same object (rows are newest first, per object)
+    previous: dict = {}
+    for row in reversed(rows):
+        prev = previous.get(row.id)
+        row._changes = row.diff_against(prev).changes if prev is not None else []
+        previous[row.id] = row
+    out = []
+    for row in rows:
+        kind = {"+": "created", "~": "changed", "-": "deleted"}.get(row.history_type, row.history_type)
+        changes = ", ".join(f"{c.field}: {_short(c.old)} → {_short(c.new)}" for c in row._changes)
+        out.append({"when": row.history_date, "who": row.history_user, "what": f"{label} {kind}",
+                    "summary": changes or str(row.instance) if kind != "deleted" else str(row.id),
+                    "ip": row.ip_address, "agent": row.user_agent, "object": row})
+    return out
+
+
+def _short(value) -> str:
+    text = "∅" if value in (None, "") else str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def staff_activity(user, *, limit: int = 100) -> list[dict]:
+    """What one staff user did: their history rows across the audited models, plus status changes and notes."""
+    from core.bookings.models import BookingNote, BookingStatusChange
+    from core.catalog.models import (
+        MiniMovePackage,
+        SpecialtyItem,
+        StandardDeliveryRate,
+        SurchargeRule,
+        VanSchedule,
+    )
+    from core.customers.models import Address
+    from core.notifications.models import EmailTemplate
+    from core.payments.models import Payment, Refund
+
+    entries: list[dict] = []
+    for model in (Booking, CustomerProfile, Address, Payment, Refund, Notification, EmailTemplate,
+                  MiniMovePackage, SpecialtyItem, StandardDeliveryRate, SurchargeRule, VanSchedule,
+                  type(user)):
+        for e in _history_entries(model, model._meta.verbose_name.capitalize(), {"history_user_id": user.pk},
+                                  limit=limit):
+            e["object_model"] = model
+            entries.append(e)
+    for change in BookingStatusChange.objects.filter(actor=user).select_related("booking")[:limit]:
+        entries.append({"when": change.created_at, "who": user, "what": "Status",
+                        "summary": f"{change.booking.booking_number}: {change.from_status or '∅'} → "
+                                   f"{change.to_status}", "ip": None, "agent": ""})
+    for note in BookingNote.objects.filter(author=user).select_related("booking")[:limit]:
+        entries.append({"when": note.created_at, "who": user, "what": "Staff note",
+                        "summary": f"{note.booking.booking_number}: {note.body}", "ip": None, "agent": ""})
+    entries.sort(key=lambda e: e["when"], reverse=True)
+    return entries[:limit]

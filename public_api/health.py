@@ -1,5 +1,5 @@
 from django.db import connection
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 router = Router(tags=["health"])
 
@@ -21,6 +21,6 @@ def health(request):
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception:  # any database failure means "not healthy"
-        return 503, {"error": {"code": "database_unavailable", "message": "The database does not answer.",
-                               "fields": {}}}
-    return 200, {"status": "ok", "database": connection.vendor}
+        return Status(503, {"error": {"code": "database_unavailable", "message": "The database does not answer.",
+                                      "fields": {}}})
+    return Status(200, {"status": "ok", "database": connection.vendor})

@@ -26,3 +26,26 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
                   HUEY_SQLITE_PATH=str(tmp_path / "huey.db"))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_health_is_503_when_the_database_does_not_answer():
+    # A real unreachable database (nothing listens on port 9), not a patched function.
+    script = (
+        "import django, os; django.setup();"
+        "from django.test import Client;"
+        "r = Client().get('/api/v1/health/');"
+        "print(r.status_code, r.json()['error']['code'])"
+    )
+    result = _run(["-c", script], DEBUG="1", DJANGO_SETTINGS_MODULE="totetaxi.settings",
+                  DATABASE_URL="postgres://postgres@127.0.0.1:9/nothing", ALLOWED_HOSTS="testserver")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "503 database_unavailable"
+
+
+def test_logs_are_json_lines_on_stdout():
+    script = "import django, logging; django.setup(); logging.getLogger('totetaxi').warning('hello', extra={'booking': 'TT-1'})"
+    result = _run(["-c", script], DEBUG="1", DJANGO_SETTINGS_MODULE="totetaxi.settings")
+    import json
+
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["level"] == "WARNING" and line["message"] == "hello" and line["booking"] == "TT-1"

@@ -36,10 +36,10 @@ class BookingRequest:
             coi_required=self.coi_required,
         )
 
-    def pricing_hash(self) -> str:
-        """Identifies what the price depends on, so a quote is only honoured for the same request."""
+    def pricing_canonical(self) -> dict:
+        """What the price depends on, as plain JSON (stored with a quote)."""
         pr = self.price_request()
-        canonical = {
+        return {
             "booking_type": pr.booking_type,
             "pickup_date": pr.pickup_date.isoformat(),
             "package": pr.package,
@@ -47,4 +47,7 @@ class BookingRequest:
             "specialty_items": sorted([list(x) for x in pr.specialty_items]),
             "coi_required": pr.coi_required,
         }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+    def pricing_hash(self) -> str:
+        """Identifies what the price depends on, so a quote is only honoured for the same request."""
+        return hashlib.sha256(json.dumps(self.pricing_canonical(), sort_keys=True).encode()).hexdigest()

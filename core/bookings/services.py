@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import random
 import secrets
+import time
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from core.bookings.errors import (
@@ -21,6 +24,13 @@ from core.bookings.errors import (
     QuoteExpired,
     QuoteMismatch,
     QuoteNotFound,
+)
+from core.bookings.idempotency import (
+    SCOPE_BOOKINGS_CREATE,
+    Replay,
+    idempotency_claim,
+    idempotency_complete,
+    validate_key,
 )
 from core.bookings.models import (
     Booking,
@@ -37,11 +47,14 @@ from core.bookings.status import check_transition
 from core.catalog import availability
 from core.catalog.models import MiniMovePackage, ServiceDay, SpecialtyItem
 from core.catalog.pricing import PriceBreakdown, calculate_price
-from core.catalog.selectors import catalog_snapshot
+from core.catalog.selectors import ServiceDayState, catalog_snapshot, catalog_static, service_day_state
+from core.common.audit import current as audit_context
 from core.common.audit import set_actor
+from core.customers.models import Address, CustomerProfile
 from core.customers.services import (
+    AddressData,
+    CustomerData,
     address_create,
-    customer_upsert_for_booking,
     validate_address,
     validate_customer,
 )
@@ -55,10 +68,19 @@ def token_matches(booking: Booking, token: str | None) -> bool:
     return bool(token) and hmac.compare_digest(booking.access_token_hash, hash_token(token))
 
 
-def _validate_request(request: BookingRequest, *, require_contact: bool) -> None:
+MAX_PRICING_DAYS_AHEAD = 400  # price dates up to about a year out (booking is limited by the horizon)
+_RETRY_ATTEMPTS = 5
+
+
+def _validate_request(request: BookingRequest, *, require_contact: bool, now: dt.datetime | None = None) -> None:
     errors: dict[str, list[str]] = {}
     if request.pickup_window not in PickupWindow.values:
         errors["pickup_window"] = ["Choose morning, afternoon or flexible."]
+    today = availability.service_today(now)
+    if request.pickup_date < today:
+        errors["pickup_date"] = ["The pickup date is in the past."]
+    elif (request.pickup_date - today).days > MAX_PRICING_DAYS_AHEAD:
+        errors["pickup_date"] = [f"Choose a date within {MAX_PRICING_DAYS_AHEAD} days."]
     if require_contact:
         if request.customer is None:
             errors["customer"] = ["Enter the customer's name, email and phone."]
@@ -70,6 +92,11 @@ def _validate_request(request: BookingRequest, *, require_contact: bool) -> None
                 errors[prefix] = ["Enter the address."]
             else:
                 errors.update(validate_address(address, prefix=prefix))
+    else:
+        for prefix, address in (("pickup_address", request.pickup_address),
+                                ("dropoff_address", request.dropoff_address)):
+            if address is not None:
+                errors.update(validate_address(address, prefix=prefix))
     if len(request.notes) > 2000:
         errors["notes"] = ["Keep notes under 2,000 characters."]
     if errors:
@@ -77,46 +104,56 @@ def _validate_request(request: BookingRequest, *, require_contact: bool) -> None
 
 
 def _lock_service_day(on: dt.date) -> None:
-    """Serialise capacity decisions for one date: every create/move onto `on` queues on this row lock."""
-    ServiceDay.objects.bulk_create([ServiceDay(date=on)], ignore_conflicts=True)
-    if connection.vendor != "sqlite":  # SQLite's IMMEDIATE transactions already serialise writers
-        ServiceDay.objects.select_for_update().filter(date=on).first()
+    """Serialise capacity decisions for one date: every create/move onto `on` queues on this row lock.
+
+    One statement: the upsert creates the row if needed and, on PostgreSQL, DO UPDATE takes the row lock (a
+    concurrent creator waits here until the holder commits, then counts the holder's booking).
+    SQLite's IMMEDIATE transactions already serialise writers.
+    """
+    table = ServiceDay._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (date) VALUES (%s) ON CONFLICT (date) DO UPDATE SET date = EXCLUDED.date",  # noqa: S608
+            [connection.ops.adapt_datefield_value(on)],
+        )
 
 
-def _check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking: Booking | None = None):
-    """Inside the service-day lock: is there still a slot on the date, for this service type?"""
-    result = availability.check_date(request.pickup_date, request.booking_type, now=now, with_alternatives=False)
-    used = result.used
-    if exclude_booking is not None and exclude_booking.pickup_date == request.pickup_date:
-        used -= 1  # moving within the same date does not need a second slot
-    reasons = [r for r in result.reasons if r != "fully_booked"]
-    if result.capacity > 0 and used >= result.capacity:
-        reasons.append("fully_booked")
+def _raise_unavailable(request: BookingRequest, reasons: list[str], *, now: dt.datetime) -> None:
+    alternatives = availability.check_date(request.pickup_date, request.booking_type, now=now)
+    raise DateUnavailable(
+        f"{request.pickup_date:%A, %B %-d, %Y} cannot be booked ({', '.join(reasons)}).",
+        fields={"pickup_date": reasons, "alternatives": [d.isoformat() for d in alternatives.alternatives]},
+    )
+
+
+def _check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
+    """Inside the service-day lock: is there still a slot on the date, for this service type? (one query)"""
+    state = service_day_state(request.pickup_date, now=now, exclude_booking_id=exclude_booking_id)
+    result = availability.evaluate(
+        request.pickup_date, request.booking_type, van=state.van, used=state.used,
+        first=availability.first_bookable_date(now), last=availability.last_bookable_date(now),
+    )
+    reasons = list(result.reasons)
     if request.specialty_items and not result.specialty_items_available and "specialty_unavailable" not in reasons:
         reasons.append("specialty_unavailable")
     if reasons:
-        alternatives = availability.check_date(request.pickup_date, request.booking_type, now=now)
-        raise DateUnavailable(
-            f"{request.pickup_date:%A, %B %-d, %Y} cannot be booked ({', '.join(reasons)}).",
-            fields={"pickup_date": reasons,
-                    "alternatives": [d.isoformat() for d in alternatives.alternatives]},
-        )
-    return result
+        _raise_unavailable(request, reasons, now=now)
+    return state
 
 
-def price_booking_request(request: BookingRequest) -> PriceBreakdown:
+def price_booking_request(request: BookingRequest, *, now: dt.datetime | None = None) -> PriceBreakdown:
     """Price a request with the catalog as it is now for its date (used by calculate-price and preview)."""
-    _validate_request(request, require_contact=False)
+    _validate_request(request, require_contact=False, now=now)
     return calculate_price(request.price_request(), catalog_snapshot(request.pickup_date))
 
 
 def quote_create(*, request: BookingRequest, now: dt.datetime | None = None) -> tuple[Quote, PriceBreakdown]:
-    breakdown = price_booking_request(request)
+    """Price the request and store it as a quote that booking_create honours until it expires."""
     now = now or timezone.now()
+    breakdown = price_booking_request(request, now=now)
     quote = Quote.objects.create(
         request_hash=request.pricing_hash(),
-        request={"pricing_hash": request.pricing_hash(), "booking_type": request.booking_type,
-                 "pickup_date": request.pickup_date.isoformat()},
+        request={"pricing_hash": request.pricing_hash(), **request.pricing_canonical()},
         breakdown=breakdown.as_json(),
         total_price=breakdown.total_price,
         expires_at=now + dt.timedelta(minutes=int(settings.TOTETAXI["QUOTE_MINUTES"])),
@@ -148,16 +185,124 @@ def _apply_price(booking: Booking, breakdown: dict) -> None:
     booking.price_breakdown = breakdown
 
 
-def _write_specialty_lines(booking: Booking, breakdown: dict) -> None:
+def _write_specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int]) -> None:
     lines = [ln for ln in breakdown["lines"] if ln["kind"] == "specialty_item"]
     if not lines:
         return
-    items = {i.code: i for i in SpecialtyItem.objects.filter(code__in=[ln["code"] for ln in lines])}
+    missing = [ln["code"] for ln in lines if ln["code"] not in item_ids]
+    if missing:  # a quoted item retired since: look it up by code (it still exists, PROTECTed by old bookings)
+        item_ids = {**item_ids, **dict(SpecialtyItem.objects.filter(code__in=missing).values_list("code", "pk"))}
     BookingSpecialtyItem.objects.bulk_create([
-        BookingSpecialtyItem(booking=booking, item=items[ln["code"]], quantity=ln["quantity"],
+        BookingSpecialtyItem(booking=booking, item_id=item_ids[ln["code"]], quantity=ln["quantity"],
                              unit_price=Decimal(ln["unit_price"]))
         for ln in lines
     ])
+
+
+def _is_retryable(exc: Exception) -> bool:
+    """Serialization failures, deadlocks and a lost unique race (two first bookings for one email)."""
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
+    if sqlstate in {"40001", "40P01", "23505"}:
+        return True
+    return isinstance(exc, IntegrityError) and "UNIQUE constraint failed: customers_customerprofile" in str(exc)
+
+
+def _with_retries(fn):
+    """Run `fn` in a transaction, retrying the whole transaction when the database asks us to."""
+    for attempt in range(_RETRY_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return fn()
+        except (OperationalError, IntegrityError) as exc:
+            if attempt == _RETRY_ATTEMPTS - 1 or not _is_retryable(exc):
+                raise
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+    raise AssertionError("unreachable")
+
+
+def _customer_for_booking(data: CustomerData, *, booking_id, actor) -> CustomerProfile:
+    """Reuse the profile for this email (case-insensitive) or create it, naming `booking_id` as its origin.
+
+    Leaner than customer_upsert_for_booking (no savepoint, no second save): a lost race for a new email raises
+    IntegrityError and the caller retries the whole transaction, which then finds the winner's profile.
+    created_from_booking may point at the booking inserted later in this transaction: FKs are deferred.
+    """
+    _errors, phone = validate_customer(data)
+    email = data.email.strip()
+    profile = CustomerProfile.objects.select_for_update().filter(email__iexact=email).first()
+    if profile is None:
+        profile = CustomerProfile(name=data.name.strip(), email=email, phone=phone, total_bookings_count=1,
+                                  created_from_booking_id=booking_id)
+        set_actor(profile, actor)
+        profile.save(force_insert=True)
+        return profile
+    changed = ["total_bookings_count", "updated_at"]
+    if data.name.strip() and profile.name != data.name.strip():
+        profile.name = data.name.strip()
+        changed.append("name")
+    if phone and profile.phone != phone:
+        profile.phone = phone
+        changed.append("phone")
+    profile.total_bookings_count += 1  # safe: the row is locked for this transaction
+    set_actor(profile, actor)
+    profile.save(update_fields=changed)
+    return profile
+
+
+def _addresses_create(data: list[AddressData], *, actor) -> list[Address]:
+    """Both addresses in one INSERT plus one history INSERT (stamped like a normal save's history row)."""
+    rows = [Address(line1=d.line1.strip(), line2=d.line2.strip(), city=d.city.strip(),
+                    state=d.state.strip().upper(), zip_code=d.zip_code.strip()) for d in data]
+    Address.objects.bulk_create(rows)
+    ctx = audit_context()
+    Address.history.bulk_history_create(
+        rows, default_user=actor or ctx.resolved_user(),
+        custom_historical_attrs={"ip_address": ctx.ip_address, "user_agent": (ctx.user_agent or "")[:400]},
+    )
+    return rows
+
+
+def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, actor) -> Booking:
+    """The body of booking_create, run inside its transaction (and retried with it)."""
+    quote, breakdown = (None, None)
+    if request.quote_id:
+        quote, breakdown = _quoted_breakdown(request, now=now)
+    _lock_service_day(request.pickup_date)
+    state = _check_bookable(request, now=now)
+    snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
+    if breakdown is None:
+        breakdown = calculate_price(request.price_request(), snapshot).as_json()
+    static = catalog_static(version=state.catalog_version)
+    package_id = None
+    if request.booking_type == "mini_move":
+        package_id = static["package_ids"].get(request.package)
+        if package_id is None:  # quoted, then retired: it still exists (PROTECT), so look it up
+            package_id = MiniMovePackage.objects.values_list("pk", flat=True).get(code=request.package)
+    booking = Booking(
+        id=uuid.uuid4(),
+        booking_type=request.booking_type,
+        pickup_date=request.pickup_date,
+        pickup_window=request.pickup_window,
+        package_id=package_id,
+        item_count=request.item_count,
+        coi_required=request.coi_required,
+        notes=request.notes,
+        quote=quote,
+        access_token_hash=hash_token(token),
+        hold_expires_at=now + dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"])),
+    )
+    booking.customer = _customer_for_booking(request.customer, booking_id=booking.id, actor=actor)
+    booking.pickup_address, booking.dropoff_address = _addresses_create(
+        [request.pickup_address, request.dropoff_address], actor=actor)
+    booking.booking_number = next_booking_number(timezone.localtime(now).year)
+    _apply_price(booking, breakdown)
+    set_actor(booking, actor)
+    booking.save(force_insert=True)
+    _write_specialty_lines(booking, breakdown, item_ids=static["specialty_ids"])
+    BookingStatusChange.objects.create(booking=booking, from_status="", to_status=BookingStatus.PENDING,
+                                       actor=actor, reason="created")
+    return booking
 
 
 def booking_create(*, request: BookingRequest, actor=None, now: dt.datetime | None = None
@@ -168,69 +313,59 @@ def booking_create(*, request: BookingRequest, actor=None, now: dt.datetime | No
     for the last slot cannot both succeed.
     """
     now = now or timezone.now()
-    _validate_request(request, require_contact=True)
+    _validate_request(request, require_contact=True, now=now)
     token = secrets.token_urlsafe(32)
-    with transaction.atomic():
-        if request.quote_id:
-            quote, breakdown = _quoted_breakdown(request, now=now)
-        else:
-            quote, breakdown = None, price_booking_request(request).as_json()
-        _lock_service_day(request.pickup_date)
-        _check_bookable(request, now=now)
-        customer = customer_upsert_for_booking(data=request.customer)
-        pickup = address_create(data=request.pickup_address)
-        dropoff = address_create(data=request.dropoff_address)
-        package = (MiniMovePackage.objects.get(code=request.package)
-                   if request.booking_type == "mini_move" else None)
-        booking = Booking(
-            booking_type=request.booking_type,
-            customer=customer,
-            pickup_address=pickup,
-            dropoff_address=dropoff,
-            pickup_date=request.pickup_date,
-            pickup_window=request.pickup_window,
-            package=package,
-            item_count=request.item_count,
-            coi_required=request.coi_required,
-            notes=request.notes,
-            quote=quote,
-            access_token_hash=hash_token(token),
-            hold_expires_at=now + dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"])),
-            booking_number=next_booking_number(timezone.localtime(now).year),
-        )
-        _apply_price(booking, breakdown)
-        set_actor(booking, actor)
-        booking.save(force_insert=True)
-        _write_specialty_lines(booking, breakdown)
-        BookingStatusChange.objects.create(booking=booking, from_status="", to_status=BookingStatus.PENDING,
-                                           actor=actor, reason="created")
-        if customer.created_from_booking_id is None and customer.total_bookings_count == 1:
-            customer.created_from_booking = booking
-            customer.save(update_fields=["created_from_booking", "updated_at"])
+    booking = _with_retries(lambda: _booking_insert(request, token=token, now=now, actor=actor))
     return booking, token
+
+
+def booking_create_idempotent(*, request: BookingRequest, idempotency_key: str, request_hash: str,
+                              render: Callable[[Booking, str], dict], actor=None,
+                              now: dt.datetime | None = None) -> tuple[int, dict]:
+    """booking_create under an Idempotency-Key: returns (status, body); a repeat replays the first body.
+
+    The key is claimed first in the same transaction as the booking, so concurrent repeats wait for the first
+    request to commit and then replay its stored body (which includes the access token, known only then).
+    """
+    now = now or timezone.now()
+    key = validate_key(idempotency_key)
+    _validate_request(request, require_contact=True, now=now)
+    token = secrets.token_urlsafe(32)
+
+    def work() -> tuple[int, dict]:
+        claim = idempotency_claim(scope=SCOPE_BOOKINGS_CREATE, key=key, request_hash=request_hash, now=now)
+        if isinstance(claim, Replay):
+            return claim.status, claim.body
+        booking = _booking_insert(request, token=token, now=now, actor=actor)
+        body = render(booking, token)
+        idempotency_complete(record_id=claim, status=201, body=body, booking_id=booking.pk)
+        return 201, body
+
+    return _with_retries(work)
 
 
 def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now: dt.datetime | None = None
                    ) -> Booking:
     """Change a pending booking (date, window, addresses, notes, items); re-priced and re-checked atomically."""
     now = now or timezone.now()
-    _validate_request(request, require_contact=False)
-    for prefix, address in (("pickup_address", request.pickup_address),
-                            ("dropoff_address", request.dropoff_address)):
-        if address is not None and (errors := validate_address(address, prefix=prefix)):
-            raise BookingValidationError("The booking request is not valid.", fields=errors)
-    with transaction.atomic():
+    _validate_request(request, require_contact=False, now=now)
+    if booking.status != BookingStatus.PENDING:
+        raise InvalidTransition("Only a pending booking can be changed; contact us to change this one.")
+
+    def work() -> Booking:
         _lock_service_day(request.pickup_date)
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         if locked.status != BookingStatus.PENDING:
             raise InvalidTransition("Only a pending booking can be changed; contact us to change this one.")
-        _check_bookable(request, now=now, exclude_booking=locked)
-        breakdown = price_booking_request(request).as_json()
+        state = _check_bookable(request, now=now, exclude_booking_id=locked.pk)
+        snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
+        breakdown = calculate_price(request.price_request(), snapshot).as_json()
+        static = catalog_static(version=state.catalog_version)
         locked.booking_type = request.booking_type
         locked.pickup_date = request.pickup_date
         locked.pickup_window = request.pickup_window
-        locked.package = (MiniMovePackage.objects.get(code=request.package)
-                          if request.booking_type == "mini_move" else None)
+        locked.package_id = (static["package_ids"][request.package]
+                             if request.booking_type == "mini_move" else None)
         locked.item_count = request.item_count
         locked.coi_required = request.coi_required
         locked.notes = request.notes
@@ -244,8 +379,10 @@ def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now
         set_actor(locked, actor)
         locked.save()
         locked.specialty_lines.all().delete()
-        _write_specialty_lines(locked, breakdown)
-    return locked
+        _write_specialty_lines(locked, breakdown, item_ids=static["specialty_ids"])
+        return locked
+
+    return _with_retries(work)
 
 
 def booking_transition(*, booking: Booking, to_status: str, actor=None, reason: str = "",

@@ -57,10 +57,14 @@ def active_booking_filter(now: dt.datetime) -> Q:
 
 
 def used_slots(dates_from: dt.date, dates_to: dt.date, *, now: dt.datetime) -> dict[dt.date, int]:
+    return used_slots_where(Q(pickup_date__gte=dates_from, pickup_date__lte=dates_to), now=now)
+
+
+def used_slots_where(dates: Q, *, now: dt.datetime) -> dict[dt.date, int]:
     from core.bookings.models import Booking
 
     rows = (
-        Booking.objects.filter(active_booking_filter(now), pickup_date__gte=dates_from, pickup_date__lte=dates_to)
+        Booking.objects.filter(active_booking_filter(now), dates)
         .values("pickup_date")
         .annotate(n=Count("id"))
         .order_by()
@@ -74,7 +78,7 @@ def used_slots_on(on: dt.date, *, now: dt.datetime) -> int:
     return Booking.objects.filter(active_booking_filter(now), pickup_date=on).count()
 
 
-def _evaluate(on, service_type, *, van: VanSchedule | None, used: int, first: dt.date, last: dt.date
+def evaluate(on, service_type, *, van, used: int, first: dt.date, last: dt.date
               ) -> DateAvailability:
     default_capacity = int(settings.TOTETAXI["DEFAULT_DAILY_CAPACITY"])
     capacity = van.capacity_override if van and van.capacity_override is not None else default_capacity
@@ -93,24 +97,39 @@ def _evaluate(on, service_type, *, van: VanSchedule | None, used: int, first: dt
     return DateAvailability(on, service_type, not reasons, capacity, used, specialty_ok, tuple(reasons))
 
 
+def _shift(day: dt.date, days: int) -> dt.date:
+    """`day + days`, clamped to the calendar (a fuzzed 9999-12-31 must not overflow)."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        return dt.date.max if days > 0 else dt.date.min
+
+
 def check_date(on: dt.date, service_type: str, *, now: dt.datetime | None = None,
                with_alternatives: bool = True) -> DateAvailability:
     """The date's availability; with alternatives, the nearest bookable dates (2 queries in all)."""
     now = now or timezone.now()
     first, last = first_bookable_date(now), last_bookable_date(now)
-    window_from = on - dt.timedelta(days=ALTERNATIVES_WINDOW_DAYS) if with_alternatives else on
-    window_to = on + dt.timedelta(days=ALTERNATIVES_WINDOW_DAYS) if with_alternatives else on
-    vans = {v.date: v for v in VanSchedule.objects.filter(date__gte=window_from, date__lte=window_to,
-                                                           is_active=True)}
-    used = used_slots(window_from, window_to, now=now)
-    result = _evaluate(on, service_type, van=vans.get(on), used=used.get(on, 0), first=first, last=last)
+    # Alternatives can only be bookable dates, so search around `on` clamped into [first, last]; a date far in
+    # the past or future then costs no more than one near today.
+    center = min(max(on, first), last)
+    alt_from, alt_to = _shift(center, -ALTERNATIVES_WINDOW_DAYS), _shift(center, ALTERNATIVES_WINDOW_DAYS)
+    alt_from, alt_to = max(alt_from, first), min(alt_to, last)
+    dates = Q(date=on)
+    booked = Q(pickup_date=on)
+    if with_alternatives and alt_from <= alt_to:
+        dates |= Q(date__gte=alt_from, date__lte=alt_to)
+        booked |= Q(pickup_date__gte=alt_from, pickup_date__lte=alt_to)
+    vans = {v.date: v for v in VanSchedule.objects.filter(dates, is_active=True)}
+    used = used_slots_where(booked, now=now)
+    result = evaluate(on, service_type, van=vans.get(on), used=used.get(on, 0), first=first, last=last)
     if result.available or not with_alternatives:
         return result
     candidates = []
-    for offset in range(1, ALTERNATIVES_WINDOW_DAYS + 1):
-        for day in (on - dt.timedelta(days=offset), on + dt.timedelta(days=offset)):
-            if first <= day <= last:
-                alt = _evaluate(day, service_type, van=vans.get(day), used=used.get(day, 0), first=first,
+    for offset in range(0, ALTERNATIVES_WINDOW_DAYS + 1):
+        for day in dict.fromkeys((_shift(center, -offset), _shift(center, offset))):
+            if day != on and first <= day <= last:
+                alt = evaluate(day, service_type, van=vans.get(day), used=used.get(day, 0), first=first,
                                 last=last)
                 if alt.available:
                     candidates.append(day)
@@ -124,7 +143,7 @@ def check_date(on: dt.date, service_type: str, *, now: dt.datetime | None = None
 def available_dates(service_type: str, *, days_ahead: int = 30, now: dt.datetime | None = None) -> list[dt.date]:
     now = now or timezone.now()
     first, last = first_bookable_date(now), last_bookable_date(now)
-    end = min(service_today(now) + dt.timedelta(days=days_ahead), last)
+    end = min(_shift(service_today(now), days_ahead), last)
     if end < first:
         return []
     vans = {v.date: v for v in VanSchedule.objects.filter(date__gte=first, date__lte=end, is_active=True)}
@@ -132,7 +151,7 @@ def available_dates(service_type: str, *, days_ahead: int = 30, now: dt.datetime
     out = []
     day = first
     while day <= end:
-        if _evaluate(day, service_type, van=vans.get(day), used=used.get(day, 0), first=first, last=last).available:
+        if evaluate(day, service_type, van=vans.get(day), used=used.get(day, 0), first=first, last=last).available:
             out.append(day)
         day += dt.timedelta(days=1)
     return out

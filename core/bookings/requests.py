@@ -51,3 +51,21 @@ class BookingRequest:
     def pricing_hash(self) -> str:
         """Identifies what the price depends on, so a quote is only honoured for the same request."""
         return hashlib.sha256(json.dumps(self.pricing_canonical(), sort_keys=True).encode()).hexdigest()
+
+
+
+def booking_request_with_changes(booking, *, specialty_items: tuple[tuple[str, int], ...], **changes
+                                 ) -> BookingRequest:
+    """The request a booking was made with, with `changes` applied (for PATCH); None values mean "unchanged"."""
+    values = {
+        "booking_type": booking.booking_type,
+        "pickup_date": booking.pickup_date,
+        "pickup_window": booking.pickup_window,
+        "package": booking.package.code if booking.package_id else None,
+        "item_count": booking.item_count,
+        "specialty_items": specialty_items,
+        "coi_required": booking.coi_required,
+        "notes": booking.notes,
+    }
+    values.update({k: v for k, v in changes.items() if v is not None})
+    return BookingRequest(**values)

@@ -149,6 +149,20 @@ def us_holiday_name(on: dt.date) -> str | None:
     return _us_holidays(on.year).get(on)
 
 
+OVERRIDE_CODE = "date_override"
+OVERRIDE_NAME = "Date surcharge"
+
+
+def applicable_surcharges(service_type: str, on: dt.date, catalog: CatalogSnapshot) -> tuple[SurchargeInfo, ...]:
+    """The rules that apply on `on`; a van-schedule override replaces them all with one flat amount."""
+    if catalog.surcharge_override is not None:
+        if quantize(catalog.surcharge_override) <= ZERO:
+            return ()
+        return (SurchargeInfo(code=OVERRIDE_CODE, name=OVERRIDE_NAME, rule_type="override",
+                              amount=quantize(catalog.surcharge_override), is_percentage=False),)
+    return tuple(rule for rule in catalog.surcharge_rules if rule.applies(service_type=service_type, on=on))
+
+
 def calculate_price(request: PriceRequest, catalog: CatalogSnapshot) -> PriceBreakdown:
     """Price a booking request; raises PricingError (with field paths) when it cannot be priced."""
     errors: dict[str, list[str]] = {}
@@ -211,16 +225,10 @@ def calculate_price(request: PriceRequest, catalog: CatalogSnapshot) -> PriceBre
 
     subtotal = base + specialty_total
     surcharges: list[PriceLine] = []
-    if catalog.surcharge_override is not None:
-        override = quantize(catalog.surcharge_override)
-        if override > ZERO:
-            surcharges.append(PriceLine("surcharge", "date_override", "Date surcharge", 1, override, override))
-    else:
-        for rule in catalog.surcharge_rules:
-            if not rule.applies(service_type=request.booking_type, on=request.pickup_date):
-                continue
-            amount = quantize(subtotal * rule.amount / Decimal(100)) if rule.is_percentage else quantize(rule.amount)
-            surcharges.append(PriceLine("surcharge", rule.code, rule.name, 1, amount, amount))
+    # Percentages are of the service subtotal (not of other surcharges), so stacked rules don't compound.
+    for rule in applicable_surcharges(request.booking_type, request.pickup_date, catalog):
+        amount = quantize(subtotal * rule.amount / Decimal(100)) if rule.is_percentage else quantize(rule.amount)
+        surcharges.append(PriceLine("surcharge", rule.code, rule.name, 1, amount, amount))
     surcharge_total = sum((s.amount for s in surcharges), ZERO)
     lines.extend(surcharges)
 

@@ -1,0 +1,97 @@
+"""`/services/`: the catalog, availability, surcharges and price calculation."""
+
+import datetime as dt
+
+from django.utils import timezone
+from ninja import Field as NinjaField
+from ninja import Query, Router, Schema
+
+from core.bookings.services import price_booking_request
+from core.catalog import availability
+from core.catalog.pricing import applicable_surcharges
+from core.catalog.selectors import active_packages, active_specialty_items, catalog_snapshot
+from core.common.audit import client_ip
+from core.common.money import money_str
+from core.common.ratelimit import check_rate_limit
+from public_api.schemas import (
+    AvailabilityOut,
+    AvailableDatesOut,
+    BookingRequestIn,
+    ErrorOut,
+    PackageOut,
+    PriceBreakdownOut,
+    ServiceTypeLit,
+    SpecialtyItemOut,
+    SurchargeRuleOut,
+)
+
+router = Router(tags=["catalog"])
+
+ERRORS = {422: ErrorOut, 429: ErrorOut}
+
+
+class ServiceTypeQuery(Schema):
+    service_type: ServiceTypeLit = "mini_move"
+
+
+class AvailableDatesQuery(Schema):
+    service_type: ServiceTypeLit = "mini_move"
+    days_ahead: int = NinjaField(30, ge=1, le=365)
+
+
+@router.get("packages/", response=list[PackageOut], summary="Mini Move packages")
+def packages(request):
+    """The active Mini Move packages, cheapest first (`max_items` null = unlimited)."""
+    return [
+        {"code": p.code, "name": p.name, "max_items": p.max_items, "base_price": money_str(p.base_price),
+         "coi_included": p.coi_included, "description": p.description}
+        for p in active_packages()
+    ]
+
+
+@router.get("specialty-items/", response=list[SpecialtyItemOut], summary="Specialty items")
+def specialty_items(request):
+    """Items that need special handling (Peloton, surfboard, crib …), bookable alone or added to a move."""
+    return [
+        {"code": i.code, "name": i.name, "base_price": money_str(i.base_price),
+         "requires_van_availability": i.requires_van_availability, "weight_limit": i.weight_limit,
+         "special_handling_notes": i.special_handling_notes}
+        for i in active_specialty_items()
+    ]
+
+
+@router.get("availability/{date}/", response={200: AvailabilityOut, 422: ErrorOut},
+            summary="Can this date be booked?")
+def date_availability(request, date: dt.date, query: Query[ServiceTypeQuery]):
+    """Capacity left on a New York service date; when unavailable, the reasons and the nearest alternatives."""
+    result = availability.check_date(date, query.service_type)
+    return 200, {
+        "date": result.date, "service_type": result.service_type, "available": result.available,
+        "remaining_capacity": result.remaining_capacity,
+        "specialty_items_available": result.specialty_items_available,
+        "reasons": list(result.reasons), "alternatives": list(result.alternatives),
+    }
+
+
+@router.get("available-dates/", response={200: AvailableDatesOut, 422: ErrorOut}, summary="Bookable dates")
+def available_dates(request, query: Query[AvailableDatesQuery]):
+    """Every bookable date from the first one (lead time) up to `days_ahead` days from today."""
+    dates = availability.available_dates(query.service_type, days_ahead=query.days_ahead)
+    return 200, {"service_type": query.service_type, "dates": dates}
+
+
+@router.get("surcharges/{date}/", response={200: list[SurchargeRuleOut], 422: ErrorOut},
+            summary="Surcharges on a date")
+def surcharges(request, date: dt.date, query: Query[ServiceTypeQuery]):
+    """The surcharge rules that apply on `date` for the service type, after any van-schedule override."""
+    rules = applicable_surcharges(query.service_type, date, catalog_snapshot(date))
+    return 200, [{"code": r.code, "name": r.name, "amount": money_str(r.amount), "is_percentage": r.is_percentage}
+                 for r in rules]
+
+
+@router.post("calculate-price/", response={200: PriceBreakdownOut, **ERRORS}, summary="Price a booking request",
+             openapi_extra={"description": "Customer and addresses are not needed. Nothing is stored; use "
+                                           "bookings/preview/ for a price that is honoured when booking."})
+def calculate_price(request, payload: BookingRequestIn):
+    check_rate_limit(client=client_ip(request) or "-", route="services.calculate_price")
+    return 200, price_booking_request(payload.to_request(), now=timezone.now()).as_json()

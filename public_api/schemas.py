@@ -1,0 +1,328 @@
+"""Request and response schemas of the public API (API_CONTRACT.md). Money is a string with two decimals."""
+
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from ninja import Field, Schema
+from pydantic import AfterValidator, ConfigDict
+
+from core.bookings.requests import BookingRequest
+from core.customers.services import AddressData, CustomerData
+
+ServiceTypeLit = Literal["mini_move", "standard", "specialty"]
+WindowLit = Literal["morning", "afternoon", "flexible"]
+MAX_ITEMS = 500
+MAX_SPECIALTY_QUANTITY = 20
+
+
+def _storable(value: str) -> str:
+    # PostgreSQL refuses NUL bytes and lone surrogates can't be encoded: refuse them here, as a 422.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+def Text(max_length: int, **kwargs):  # noqa: N802 (reads like a type)
+    return Annotated[str, AfterValidator(_storable), Field(max_length=max_length, **kwargs)]
+
+
+# --- errors ----------------------------------------------------------------------------------------------
+
+class ErrorDetail(Schema):
+    code: str = Field(examples=["date_unavailable"])
+    message: str = Field(examples=["Saturday, March 13, 2027 cannot be booked (fully_booked)."])
+    fields: dict[str, list[str]] = Field(default_factory=dict,
+                                         examples=[{"pickup_date": ["fully_booked"]}])
+
+
+class ErrorOut(Schema):
+    """Every 4xx/5xx body."""
+
+    error: ErrorDetail
+
+
+# --- catalog ---------------------------------------------------------------------------------------------
+
+class PackageOut(Schema):
+    code: str = Field(examples=["petite"])
+    name: str = Field(examples=["Petite"])
+    max_items: int | None = Field(description="null means unlimited", examples=[15])
+    base_price: str = Field(examples=["995.00"])
+    coi_included: bool
+    description: str
+
+
+class SpecialtyItemOut(Schema):
+    code: str = Field(examples=["peloton"])
+    name: str = Field(examples=["Peloton"])
+    base_price: str = Field(examples=["500.00"])
+    requires_van_availability: bool
+    weight_limit: int | None = Field(description="Pounds", examples=[140])
+    special_handling_notes: str
+
+
+class AvailabilityOut(Schema):
+    date: dt.date
+    service_type: ServiceTypeLit
+    available: bool
+    remaining_capacity: int
+    specialty_items_available: bool
+    reasons: list[str] = Field(description="lead_time, beyond_horizon, closed, fully_booked, "
+                                           "specialty_unavailable", examples=[["fully_booked"]])
+    alternatives: list[dt.date] = Field(description="Nearest available dates, soonest first")
+
+
+class AvailableDatesOut(Schema):
+    service_type: ServiceTypeLit
+    dates: list[dt.date]
+
+
+class SurchargeRuleOut(Schema):
+    code: str = Field(examples=["weekend"])
+    name: str = Field(examples=["Weekend surcharge"])
+    amount: str = Field(description="Dollars, or percent when is_percentage", examples=["100.00"])
+    is_percentage: bool
+
+
+# --- pricing ---------------------------------------------------------------------------------------------
+
+class SurchargeLineOut(Schema):
+    code: str
+    name: str
+    amount: str
+
+
+class PriceLineOut(Schema):
+    kind: str = Field(description="package | standard_delivery | specialty_item | surcharge | coi_fee")
+    code: str
+    description: str
+    quantity: int
+    unit_price: str
+    amount: str
+
+
+PRICE_EXAMPLE = {
+    "currency": "USD", "booking_type": "mini_move", "pickup_date": "2027-03-13", "base_price": "995.00",
+    "specialty_items_total": "500.00", "surcharges": [{"code": "weekend", "name": "Weekend surcharge",
+                                                       "amount": "100.00"}],
+    "surcharge_total": "100.00", "coi_fee": "50.00", "total_price": "1645.00",
+    "lines": [
+        {"kind": "package", "code": "petite", "description": "Petite Mini Move", "quantity": 1,
+         "unit_price": "995.00", "amount": "995.00"},
+        {"kind": "specialty_item", "code": "peloton", "description": "Peloton", "quantity": 1,
+         "unit_price": "500.00", "amount": "500.00"},
+        {"kind": "surcharge", "code": "weekend", "description": "Weekend surcharge", "quantity": 1,
+         "unit_price": "100.00", "amount": "100.00"},
+        {"kind": "coi_fee", "code": "coi", "description": "Certificate of insurance", "quantity": 1,
+         "unit_price": "50.00", "amount": "50.00"},
+    ],
+}
+
+
+class PriceBreakdownOut(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [PRICE_EXAMPLE]})
+
+    currency: Literal["USD"]
+    booking_type: ServiceTypeLit
+    pickup_date: dt.date
+    base_price: str
+    specialty_items_total: str
+    surcharges: list[SurchargeLineOut]
+    surcharge_total: str
+    coi_fee: str
+    total_price: str
+    lines: list[PriceLineOut]
+
+
+class QuoteOut(PriceBreakdownOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        **PRICE_EXAMPLE, "quote_id": "0d5c3f0e-7c47-4c39-9d8b-3b0f1f0d5a11",
+        "expires_at": "2027-03-01T15:30:00-05:00"}]})
+
+    quote_id: str
+    expires_at: dt.datetime
+
+
+# --- booking requests ------------------------------------------------------------------------------------
+
+class SpecialtyItemIn(Schema):
+    code: Text(32) = Field(examples=["peloton"])
+    quantity: int = Field(1, ge=1, le=MAX_SPECIALTY_QUANTITY)
+
+
+class CustomerIn(Schema):
+    name: Text(200) = Field(examples=["Alex Morgan"])
+    email: Text(254) = Field(examples=["alex@example.com"])
+    phone: Text(32) = Field("", description="E.164 preferred; US numbers are normalised", examples=["+12125550123"])
+
+    def to_data(self) -> CustomerData:
+        return CustomerData(name=self.name, email=self.email, phone=self.phone)
+
+
+class AddressIn(Schema):
+    line1: Text(200) = Field(examples=["245 East 72nd Street"])
+    line2: Text(200) = ""
+    city: Text(100) = Field(examples=["New York"])
+    state: Text(2) = Field(examples=["NY"])
+    zip_code: Text(10) = Field(examples=["10021"])
+
+    def to_data(self) -> AddressData:
+        return AddressData(line1=self.line1, line2=self.line2, city=self.city, state=self.state,
+                           zip_code=self.zip_code)
+
+
+BOOKING_EXAMPLE = {
+    "booking_type": "mini_move", "pickup_date": "2027-03-10", "pickup_window": "morning", "package": "petite",
+    "item_count": 10, "specialty_items": [{"code": "peloton", "quantity": 1}], "coi_required": True,
+    "customer": {"name": "Alex Morgan", "email": "alex@example.com", "phone": "+12125550123"},
+    "pickup_address": {"line1": "245 East 72nd Street", "line2": "Apt 5B", "city": "New York", "state": "NY",
+                       "zip_code": "10021"},
+    "dropoff_address": {"line1": "27 Further Lane", "line2": "", "city": "East Hampton", "state": "NY",
+                        "zip_code": "11937"},
+    "notes": "Doorman building, use the service entrance.",
+}
+
+
+class BookingRequestIn(Schema):
+    """A booking request; customer and addresses are optional for pricing, required to book."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [BOOKING_EXAMPLE]})
+
+    booking_type: ServiceTypeLit
+    pickup_date: dt.date
+    pickup_window: WindowLit = "flexible"
+    package: Text(32) | None = Field(None, description="mini_move only: petite | standard | full")
+    item_count: int = Field(0, ge=0, le=MAX_ITEMS)
+    specialty_items: list[SpecialtyItemIn] = Field(default_factory=list, max_length=10)
+    coi_required: bool = False
+    customer: CustomerIn | None = None
+    pickup_address: AddressIn | None = None
+    dropoff_address: AddressIn | None = None
+    notes: Text(2000) = ""
+    quote_id: Text(64) | None = Field(None, description="From bookings/preview/")
+
+    def to_request(self) -> BookingRequest:
+        return BookingRequest(
+            booking_type=self.booking_type,
+            pickup_date=self.pickup_date,
+            pickup_window=self.pickup_window,
+            package=self.package,
+            item_count=self.item_count,
+            specialty_items=tuple((i.code, i.quantity) for i in self.specialty_items),
+            coi_required=self.coi_required,
+            customer=self.customer.to_data() if self.customer else None,
+            pickup_address=self.pickup_address.to_data() if self.pickup_address else None,
+            dropoff_address=self.dropoff_address.to_data() if self.dropoff_address else None,
+            notes=self.notes,
+            quote_id=self.quote_id or None,
+        )
+
+
+class BookingUpdateIn(Schema):
+    """Only the fields to change; everything else stays as booked."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"pickup_date": "2027-03-11", "pickup_window": "afternoon", "notes": "Call on arrival."}]})
+
+    pickup_date: dt.date | None = None
+    pickup_window: WindowLit | None = None
+    package: Text(32) | None = None
+    item_count: int | None = Field(None, ge=0, le=MAX_ITEMS)
+    specialty_items: list[SpecialtyItemIn] | None = Field(None, max_length=10)
+    coi_required: bool | None = None
+    pickup_address: AddressIn | None = None
+    dropoff_address: AddressIn | None = None
+    notes: Text(2000) | None = None
+
+
+# --- bookings --------------------------------------------------------------------------------------------
+
+class BookingCreatedOut(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "6f1f7f5e-2b9a-4f0e-9a3c-1d2e3f4a5b6c", "booking_number": "TT-2027-000123", "status": "pending",
+        "booking_type": "mini_move", "pickup_date": "2027-03-10", "pickup_window": "morning",
+        "price": PRICE_EXAMPLE, "total_price": "1645.00", "access_token": "q3S…",
+        "hold_expires_at": "2027-03-01T15:30:00-05:00", "payment_status": "unpaid"}]})
+
+    id: str
+    booking_number: str
+    status: str
+    booking_type: ServiceTypeLit
+    pickup_date: dt.date
+    pickup_window: WindowLit
+    price: PriceBreakdownOut
+    total_price: str
+    access_token: str = Field(description="Shown once: send it as X-Booking-Token to read or change the booking")
+    hold_expires_at: dt.datetime | None
+    payment_status: str
+
+
+class AddressOut(Schema):
+    line1: str
+    line2: str
+    city: str
+    state: str
+    zip_code: str
+
+
+class CustomerOut(Schema):
+    name: str
+    email: str
+    phone: str
+
+
+class BookedSpecialtyItemOut(Schema):
+    code: str
+    name: str
+    quantity: int
+    unit_price: str
+
+
+class BookingOut(Schema):
+    id: str
+    booking_number: str = Field(examples=["TT-2027-000123"])
+    status: str = Field(examples=["pending"])
+    payment_status: str = Field(examples=["unpaid"])
+    booking_type: ServiceTypeLit
+    pickup_date: dt.date
+    pickup_window: WindowLit
+    package: str | None
+    item_count: int
+    specialty_items: list[BookedSpecialtyItemOut]
+    coi_required: bool
+    notes: str
+    customer: CustomerOut
+    pickup_address: AddressOut
+    dropoff_address: AddressOut
+    price: PriceBreakdownOut
+    total_price: str
+    hold_expires_at: dt.datetime | None
+    tracking_url: str | None = Field(description="When the driver is on the way")
+
+
+class NextStepOut(Schema):
+    code: str = Field(examples=["payment_needed"])
+    message: str = Field(examples=["Pay to confirm your booking before the hold expires."])
+
+
+class ConfirmationOut(Schema):
+    booking_number: str = Field(examples=["TT-2027-000123"])
+    status: str
+    status_label: str = Field(examples=["Pending payment"])
+    payment_status: str
+    service_summary: str = Field(examples=["Petite Mini Move, 10 items + Peloton"])
+    pickup_date: dt.date
+    pickup_window: WindowLit
+    pickup_window_label: str = Field(examples=["Morning (8am–12pm)"])
+    pickup_address: AddressOut
+    dropoff_address: AddressOut
+    price: PriceBreakdownOut
+    total_price: str
+    hold_expires_at: dt.datetime | None
+    tracking_url: str | None
+    next_steps: list[NextStepOut]

@@ -1,5 +1,6 @@
 """The one base every ModelAdmin derives from: Unfold + simple-history + import/export."""
 
+from django.contrib.auth import get_permission_codename
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
@@ -16,6 +17,20 @@ class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     list_per_page = 50
     warn_unsaved_form = True
     compressed_fields = True
+    # Every history row carries who (simple-history), from where and with which browser (core.common.audit).
+    history_list_display = ["ip_address", "user_agent"]
+
+    def _has(self, request, action: str) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
+
+    def has_export_permission(self, request):
+        """Whoever may see a model's rows may export them (Finance's exports ride on their view permissions)."""
+        return self._has(request, "view")
+
+    def has_import_permission(self, request):
+        """An import creates and changes rows: it needs both permissions."""
+        return self._has(request, "add") and self._has(request, "change")
 
 
 class ReadOnlyOpsModelAdmin(OpsModelAdmin):
@@ -28,4 +43,7 @@ class ReadOnlyOpsModelAdmin(OpsModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_import_permission(self, request):
         return False

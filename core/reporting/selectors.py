@@ -182,9 +182,9 @@ def customer_admin_queryset() -> QuerySet[CustomerProfile]:
     )
 
 
-def customer_booking_history(customer_id) -> QuerySet[Booking]:
-    return (Booking.objects.filter(customer_id=customer_id).select_related("package")
-            .order_by("-pickup_date", "-created_at"))
+def customer_booking_history_queryset() -> QuerySet[Booking]:
+    """A customer's bookings for the profile page (the caller filters by customer)."""
+    return Booking.objects.select_related("customer").order_by("-pickup_date", "-created_at")
 
 
 def booking_admin_queryset() -> QuerySet[Booking]:

@@ -1,0 +1,78 @@
+"""Helpers shared by the console's admin modules: lazy service lookup, action pages, safe redirects."""
+
+from __future__ import annotations
+
+import importlib
+from decimal import Decimal
+
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
+
+STATUS_COLOURS = {
+    "pending": "warning", "paid": "info", "scheduled": "info", "in_progress": "primary",
+    "completed": "success", "cancelled": "danger",
+}
+PAYMENT_COLOURS = {
+    "unpaid": "warning", "processing": "info", "paid": "success", "partially_refunded": "warning",
+    "refunded": "danger", "failed": "danger",
+    # Payment / Refund / Notification statuses
+    "pending": "warning", "succeeded": "success", "canceled": "danger", "sent": "info", "delivered": "success",
+    "opened": "success", "bounced": "danger", "suppressed": "warning", "cancelled": "danger", "sending": "info",
+}
+
+
+def lazy_service(dotted: str):
+    """A core service another engineer may not have landed yet: the callable, or None when it is missing."""
+    module, _, name = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        return None
+
+
+def safe_next(request, fallback: str) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
+                                                     require_https=request.is_secure()):
+        return candidate
+    return fallback
+
+
+def render_action_page(request, model_admin, *, title, form, objects=(), ids=(), next_url="", action_url="",
+                       description="", submit_label="Confirm", objects_heading=""):
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": title,
+        "form": form,
+        "objects": objects,
+        "ids": ids,
+        "next": next_url,
+        "action_url": action_url,
+        "description": description,
+        "submit_label": submit_label,
+        "objects_heading": objects_heading,
+    }
+    return TemplateResponse(request, "ops_console/action_form.html", context)
+
+
+def money(value) -> str:
+    return f"${Decimal(value or 0):,.2f}"
+
+
+def cents(value: int | None) -> str:
+    return f"${(value or 0) / 100:,.2f}"
+
+
+def html_table(headers: list[str], rows: list[list], *, empty: str = "None yet.") -> str:
+    if not rows:
+        return format_html('<p class="text-subtle">{}</p>', empty)
+    head = format_html_join("", '<th class="px-2 py-1 text-left font-semibold">{}</th>', ((h,) for h in headers))
+    body = format_html_join(
+        "", "<tr>{}</tr>",
+        ((format_html_join("", '<td class="px-2 py-1 border-t border-base-200 dark:border-base-800">{}</td>',
+                           ((c,) for c in row)),) for row in rows),
+    )
+    return format_html('<table class="w-full text-sm"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
+                       head, body)

@@ -1,0 +1,67 @@
+"""Staff & access: users, staff profiles, groups (roles), and each staff user's activity."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from unfold.decorators import display
+from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
+
+from core import models as m
+from core.reporting.selectors import staff_activity
+from ops_console.base import OpsModelAdmin
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(OpsModelAdmin):
+    search_fields = ["name"]
+    filter_horizontal = ["permissions"]
+
+
+@admin.register(m.User)
+class UserAdmin(DjangoUserAdmin, OpsModelAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
+    list_display = ["username", "email", "first_name", "last_name", "role", "is_active", "is_staff", "last_login"]
+    list_filter = ["role", "is_active", "is_staff", "groups"]
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("ToteTaxi", {"fields": ["role", "activity_link"]}))
+    readonly_fields = ["activity_link", "last_login", "date_joined"]
+
+    def has_import_permission(self, request):
+        return False  # accounts are created one by one, with a password
+
+    @display(description="Activity")
+    def activity_link(self, obj):
+        if obj.pk is None:
+            return "—"
+        return format_html('<a class="text-primary-600" href="{}">Everything this user changed</a>',
+                           reverse("admin:core_user_activity", args=[obj.pk]))
+
+    def get_urls(self):
+        return [path("<int:user_id>/activity/", self.admin_site.admin_view(self.activity_view),
+                     name="core_user_activity"), *super().get_urls()]
+
+    def activity_view(self, request, user_id):
+        user = m.User.objects.filter(pk=user_id).first()
+        if user is None or not self.has_view_permission(request, user):
+            raise Http404
+        context = {**self.admin_site.each_context(request), "opts": self.opts,
+                   "title": f"Activity — {user.get_full_name() or user.username}",
+                   "entries": staff_activity(user),
+                   "back_url": reverse("admin:core_user_change", args=[user.pk]), "back_label": user.username}
+        return TemplateResponse(request, "ops_console/activity.html", context)
+
+
+@admin.register(m.StaffProfile)
+class StaffProfileAdmin(OpsModelAdmin):
+    list_display = ["employee_id", "user", "department", "hire_date", "permissions_level"]
+    list_filter = ["department"]
+    list_select_related = ["user"]
+    search_fields = ["employee_id", "user__username", "user__first_name", "user__last_name"]
+    autocomplete_fields = ["user"]

@@ -1,0 +1,156 @@
+"""Catalog & pricing and the van schedule: edits validated field by field, plus the price simulator."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from unfold.decorators import action, display
+
+from core import models as m
+from core.catalog import availability
+from core.catalog.models import SERVICE_TYPES, SurchargeRule
+from core.catalog.pricing import PriceRequest, calculate_price
+from core.catalog.selectors import active_packages, active_specialty_items, catalog_snapshot
+from core.common.errors import DomainError
+from ops_console import forms as ops_forms
+from ops_console.base import OpsModelAdmin
+from ops_console.resources import MiniMovePackageResource, SpecialtyItemResource, SurchargeRuleResource
+
+
+class SurchargeRuleForm(forms.ModelForm):
+    """Field-level messages for the rules the database also enforces (so staff see which field to fix)."""
+
+    class Meta:
+        model = SurchargeRule
+        fields = ["code", "name", "rule_type", "amount", "is_percentage", "start_date", "end_date",
+                  "recurs_annually", "weekdays", "applies_to", "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        rule_type = data.get("rule_type")
+        start, end = data.get("start_date"), data.get("end_date")
+        if rule_type == SurchargeRule.RuleType.DATE_RANGE:
+            if not start:
+                self.add_error("start_date", "A date-range rule needs a start date.")
+            if not end:
+                self.add_error("end_date", "A date-range rule needs an end date.")
+            if start and end and end < start and not data.get("recurs_annually"):
+                self.add_error("end_date", "The end date must be on or after the start date.")
+        if rule_type == SurchargeRule.RuleType.DAY_OF_WEEK:
+            weekdays = data.get("weekdays") or []
+            if not weekdays:
+                self.add_error("weekdays", "A day-of-week rule needs at least one weekday (1=Mon … 7=Sun).")
+            elif not isinstance(weekdays, list) or any(not isinstance(d, int) or not 1 <= d <= 7 for d in weekdays):
+                self.add_error("weekdays", "Weekdays are a list of numbers 1 (Monday) to 7 (Sunday), e.g. [5, 6].")
+        applies_to = data.get("applies_to") or []
+        if not isinstance(applies_to, list) or any(t not in SERVICE_TYPES for t in applies_to):
+            self.add_error("applies_to", f"A list of service types from {SERVICE_TYPES}; empty means all.")
+        amount = data.get("amount")
+        if data.get("is_percentage") and amount is not None and amount > 100:
+            self.add_error("amount", "A percentage surcharge cannot exceed 100%.")
+        return data
+
+
+class VanScheduleForm(forms.ModelForm):
+    class Meta:
+        model = m.VanSchedule
+        fields = ["date", "capacity_override", "specialty_items_available", "surcharge_override", "notes",
+                  "is_active"]
+
+    def clean(self):
+        data = super().clean()
+        day, capacity = data.get("date"), data.get("capacity_override")
+        if day and capacity is not None and data.get("is_active", True):
+            used = availability.used_slots_on(day, now=timezone.now())
+            if capacity < used:
+                self.add_error("capacity_override",
+                               f"{used} booking(s) already hold a slot on {day:%b %-d}; capacity cannot go below "
+                               f"that (cancel or move bookings first).")
+        return data
+
+
+@admin.register(m.MiniMovePackage)
+class MiniMovePackageAdmin(OpsModelAdmin):
+    resource_classes = [MiniMovePackageResource]
+    list_display = ["name", "code", "max_items", "base_price", "coi_included", "is_active"]
+    search_fields = ["name", "code"]
+    list_filter = ["is_active"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # bookings reference packages; deactivate instead
+
+
+@admin.register(m.SpecialtyItem)
+class SpecialtyItemAdmin(OpsModelAdmin):
+    resource_classes = [SpecialtyItemResource]
+    list_display = ["name", "code", "base_price", "requires_van_availability", "weight_limit", "is_active"]
+    search_fields = ["name", "code"]
+    list_filter = ["is_active", "requires_van_availability"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(m.StandardDeliveryRate)
+class StandardDeliveryRateAdmin(OpsModelAdmin):
+    list_display = ["price_per_item", "minimum_items", "is_active"]
+
+
+@admin.register(m.SurchargeRule)
+class SurchargeRuleAdmin(OpsModelAdmin):
+    form = SurchargeRuleForm
+    resource_classes = [SurchargeRuleResource]
+    list_display = ["name", "code", "rule_type", "amount_display", "start_date", "end_date", "is_active"]
+    list_filter = ["rule_type", "is_active"]
+    search_fields = ["name", "code"]
+    actions_list = ["open_simulator"]
+
+    @display(description="Amount", ordering="amount")
+    def amount_display(self, obj):
+        return f"{obj.amount}%" if obj.is_percentage else f"${obj.amount}"
+
+    def get_urls(self):
+        return [path("simulator/", self.admin_site.admin_view(self.simulator_view), name="core_price_simulator"),
+                *super().get_urls()]
+
+    @action(description="Price simulator", icon="calculate", permissions=["view"])
+    def open_simulator(self, request):
+        return HttpResponseRedirect(reverse("admin:core_price_simulator"))
+
+    def simulator_view(self, request):
+        """"What would this booking cost on this date?" — the API's calculator on the live catalog."""
+        if not request.user.has_perm("core.view_surchargerule"):
+            raise PermissionDenied
+        form = ops_forms.PriceSimulatorForm(request.GET or None, packages=list(active_packages()),
+                                            items=list(active_specialty_items()))
+        breakdown = error = avail = None
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            price_request = PriceRequest(
+                booking_type=data["booking_type"], pickup_date=data["pickup_date"],
+                package=data["package"] or None if data["booking_type"] == "mini_move" else None,
+                item_count=data.get("item_count") or 0, specialty_items=form.specialty_items(),
+                coi_required=data.get("coi_required", False),
+            )
+            try:
+                breakdown = calculate_price(price_request, catalog_snapshot(data["pickup_date"]))
+                avail = availability.check_date(data["pickup_date"], data["booking_type"], with_alternatives=False)
+            except DomainError as exc:
+                error = exc
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Price simulator",
+                   "form": form, "breakdown": breakdown, "error": error, "availability": avail}
+        return TemplateResponse(request, "ops_console/price_simulator.html", context)
+
+
+@admin.register(m.VanSchedule)
+class VanScheduleAdmin(OpsModelAdmin):
+    form = VanScheduleForm
+    list_display = ["date", "capacity_override", "specialty_items_available", "surcharge_override", "is_active"]
+    list_filter = ["is_active", "specialty_items_available"]
+    ordering = ["date"]
+    search_fields = ["notes"]

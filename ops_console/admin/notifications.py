@@ -1,0 +1,38 @@
+"""Communications: templates, the message log, suppressions."""
+
+from django.contrib import admin
+from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
+from unfold.decorators import display
+
+from core import models as m
+from ops_console.admin._common import PAYMENT_COLOURS
+from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
+
+
+@admin.register(m.EmailTemplate)
+class EmailTemplateAdmin(OpsModelAdmin):
+    list_display = ["name", "subject_template", "version", "is_active", "updated_at"]
+    search_fields = ["name", "subject_template"]
+    list_filter = ["is_active"]
+
+
+@admin.register(m.Notification)
+class NotificationAdmin(ReadOnlyOpsModelAdmin):
+    list_display = ["created_at", "notification_type", "channel", "status_badge", "booking", "scheduled_for",
+                    "sent_at", "retry_count"]
+    list_filter = [("notification_type", ChoicesDropdownFilter), ("channel", ChoicesDropdownFilter),
+                   ("status", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter)]
+    list_filter_submit = True
+    list_select_related = ["booking"]
+    search_fields = ["booking__booking_number", "provider_message_id", "subject"]
+
+    @display(description="Status", ordering="status", label=PAYMENT_COLOURS)
+    def status_badge(self, obj):
+        return obj.status, obj.get_status_display()
+
+
+@admin.register(m.Suppression)
+class SuppressionAdmin(OpsModelAdmin):
+    list_display = ["channel", "address", "reason", "created_at"]
+    list_filter = ["channel", "reason"]
+    search_fields = ["address"]

@@ -1,0 +1,12 @@
+"""Reporting: the daily metrics snapshots (written by the hourly job)."""
+
+from django.contrib import admin
+
+from core import models as m
+from ops_console.base import ReadOnlyOpsModelAdmin
+
+
+@admin.register(m.DailyMetrics)
+class DailyMetricsAdmin(ReadOnlyOpsModelAdmin):
+    list_display = ["date", "bookings_created", "revenue", "refunds", "pickups", "cancellations", "computed_at"]
+    ordering = ["-date"]

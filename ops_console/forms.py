@@ -1,0 +1,109 @@
+"""Forms for console actions that take input; they only parse input — the rules live in core services."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from unfold.widgets import (
+    UnfoldAdminDecimalFieldWidget,
+    UnfoldAdminIntegerFieldWidget,
+    UnfoldAdminRadioSelectWidget,
+    UnfoldAdminSelectWidget,
+    UnfoldAdminSingleDateWidget,
+    UnfoldAdminTextareaWidget,
+    UnfoldAdminTextInputWidget,
+    UnfoldBooleanSwitchWidget,
+)
+
+from core.catalog.models import ServiceType
+
+
+class ConfirmForm(forms.Form):
+    """No input: the page itself is the confirmation."""
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label="Reason", max_length=500, widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}),
+                             help_text="Recorded on the booking's status history.")
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label="Staff note", max_length=4000, widget=UnfoldAdminTextareaWidget(attrs={"rows": 4}),
+                           help_text="Internal; never shown to the customer.")
+
+
+class OfflinePaymentForm(forms.Form):
+    amount = forms.DecimalField(label="Amount (USD)", max_digits=10, decimal_places=2, min_value=Decimal("0.01"),
+                                widget=UnfoldAdminDecimalFieldWidget)
+    method = forms.ChoiceField(label="Method", choices=[("cash", "Cash"), ("check", "Check"), ("other", "Other")],
+                               widget=UnfoldAdminSelectWidget)
+    reference = forms.CharField(label="Reference", max_length=100, required=False,
+                                widget=UnfoldAdminTextInputWidget,
+                                help_text="Check number, receipt number …")
+
+
+REFUND_REASONS = [
+    ("requested_by_customer", "Requested by customer"),
+    ("duplicate", "Duplicate"),
+    ("fraudulent", "Fraudulent"),
+]
+
+
+class RefundForm(forms.Form):
+    payment = forms.TypedChoiceField(label="Payment", coerce=int, widget=UnfoldAdminRadioSelectWidget)
+    amount = forms.DecimalField(label="Amount to refund (USD)", max_digits=10, decimal_places=2,
+                                min_value=Decimal("0.01"), widget=UnfoldAdminDecimalFieldWidget)
+    reason = forms.ChoiceField(label="Reason", choices=REFUND_REASONS, widget=UnfoldAdminSelectWidget)
+    notes = forms.CharField(label="Notes", max_length=2000, required=False,
+                            widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}))
+
+    def __init__(self, *args, payments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["payment"].choices = [
+            (p.pk, f"{p} — refundable ${p.refundable_cents / 100:.2f}") for p in payments
+        ]
+        if len(payments) == 1:
+            self.fields["payment"].initial = payments[0].pk
+
+
+class MergeForm(forms.Form):
+    target = forms.TypedChoiceField(label="Keep this profile", coerce=int, widget=UnfoldAdminRadioSelectWidget,
+                                    help_text="The other profile's bookings move onto it; it is marked merged.")
+
+    def __init__(self, *args, customers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [
+            (c.pk, f"{c.name} <{c.email}> · {c.total_bookings_count} bookings · since {c.created_at:%Y-%m-%d}")
+            for c in customers
+        ]
+
+
+class PriceSimulatorForm(forms.Form):
+    booking_type = forms.ChoiceField(choices=ServiceType.choices, widget=UnfoldAdminSelectWidget)
+    pickup_date = forms.DateField(widget=UnfoldAdminSingleDateWidget)
+    package = forms.ChoiceField(required=False, widget=UnfoldAdminSelectWidget,
+                                help_text="Mini Move only.")
+    item_count = forms.IntegerField(min_value=0, initial=0, required=False, widget=UnfoldAdminIntegerFieldWidget)
+    specialty_item_1 = forms.ChoiceField(required=False, widget=UnfoldAdminSelectWidget, label="Specialty item")
+    specialty_qty_1 = forms.IntegerField(min_value=1, initial=1, required=False, label="Quantity",
+                                         widget=UnfoldAdminIntegerFieldWidget)
+    specialty_item_2 = forms.ChoiceField(required=False, widget=UnfoldAdminSelectWidget, label="Specialty item")
+    specialty_qty_2 = forms.IntegerField(min_value=1, initial=1, required=False, label="Quantity",
+                                         widget=UnfoldAdminIntegerFieldWidget)
+    coi_required = forms.BooleanField(required=False, label="COI required", widget=UnfoldBooleanSwitchWidget)
+
+    def __init__(self, *args, packages=(), items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["package"].choices = [("", "—")] + [(p.code, f"{p.name} (${p.base_price})") for p in packages]
+        item_choices = [("", "—")] + [(i.code, f"{i.name} (${i.base_price})") for i in items]
+        self.fields["specialty_item_1"].choices = item_choices
+        self.fields["specialty_item_2"].choices = item_choices
+
+    def specialty_items(self) -> tuple[tuple[str, int], ...]:
+        out = []
+        for n in (1, 2):
+            code = self.cleaned_data.get(f"specialty_item_{n}")
+            if code:
+                out.append((code, self.cleaned_data.get(f"specialty_qty_{n}") or 1))
+        return tuple(out)

@@ -1,3 +1,27 @@
 """Provider webhooks are plain Django views (raw body for signatures; Onfleet's check wants plain text)."""
 
-urlpatterns: list = []
+from django.http import JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+from core.payments.webhooks import InvalidSignature, stripe_event_receive
+from public_api.errors import error_body
+
+
+@csrf_exempt
+def stripe_webhook(request):
+    """Verify Stripe-Signature over the raw body, store the event once, answer at once; work runs after commit."""
+    if request.method != "POST":
+        response = JsonResponse(error_body("method_not_allowed", "Use POST."), status=405)
+        response["Allow"] = "POST"
+        return response
+    try:
+        _, created = stripe_event_receive(payload=request.body, signature=request.headers.get("Stripe-Signature"))
+    except InvalidSignature as exc:
+        return JsonResponse(error_body(exc.code, exc.message), status=400)
+    return JsonResponse({"received": True, "duplicate": not created})
+
+
+urlpatterns: list = [
+    path("api/v1/webhooks/stripe/", stripe_webhook, name="stripe-webhook"),
+]

@@ -442,6 +442,14 @@ class StripeGateway:
             _refund,
         )
 
+    def list_refunds_for_payment_intent(self, payment_intent_id: str) -> Iterator[Refund]:
+        """Every refund of one intent (any status), every page."""
+        params = {"payment_intent": payment_intent_id, "limit": _LIST_PAGE_SIZE}
+        return self._iterate(
+            lambda: self._v1.refunds.list(params),  # type: ignore[arg-type]
+            _refund,
+        )
+
     # -- charges
 
     def retrieve_charge(self, charge_id: str) -> Charge:

@@ -1,0 +1,74 @@
+"""Huey wrappers for payments: thin, idempotent (load by id, call a service); periodic ones locked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task, lock_task, on_commit_task
+
+from core.common.audit import acting_as
+
+logger = logging.getLogger(__name__)
+
+
+@on_commit_task(retries=5, retry_delay=30)
+def process_stripe_event(provider_event_id: int) -> bool:
+    """After the webhook's commit: do what the stored event asks (a second run finds it processed)."""
+    from core.payments.webhooks import stripe_event_process
+
+    with acting_as(None, user_agent="stripe-webhook"):
+        return stripe_event_process(provider_event_id=provider_event_id)
+
+
+@on_commit_task(retries=3, retry_delay=60)
+def send_payment_confirmation(booking_id: str) -> bool:
+    """After a payment settled a booking: the customer's confirmation (deduplicated by notifications)."""
+    try:
+        from core.notifications.services import notify_booking_event
+    except ImportError:
+        logger.info("notifications not available yet; payment confirmation for %s skipped", booking_id)
+        return False
+    from core.bookings.models import Booking
+
+    booking = Booking.objects.filter(pk=booking_id).first()
+    if booking is None:
+        return False
+    with acting_as(None, user_agent="huey:payment_confirmation"):
+        notify_booking_event(booking=booking, event="payment_confirmation")
+    return True
+
+
+@db_task(retries=5, retry_delay=60)
+def submit_refund(refund_id: int) -> None:
+    from core.payments.models import Refund
+    from core.payments.services import refund_submit
+
+    refund = Refund.objects.filter(pk=refund_id).first()
+    if refund is not None:
+        with acting_as(None, user_agent="huey:submit_refund"):
+            refund_submit(refund=refund)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("payments-sweep")
+def sweep_payments() -> dict:
+    """Every 5 minutes: events whose job was lost, refunds Stripe did not answer."""
+    from core.payments.services import refunds_retry_pending
+    from core.payments.webhooks import stripe_events_retry_stuck
+
+    with acting_as(None, user_agent="huey:sweep_payments"):
+        return {"events": stripe_events_retry_stuck(), "refunds": refunds_retry_pending()}
+
+
+@db_periodic_task(crontab(hour="7", minute="30"))
+@lock_task("payments-reconciliation")
+def reconcile_payments_daily() -> int:
+    """Every morning: compare yesterday (New York) at Stripe with our records; mismatches go to finance."""
+    from django.utils import timezone
+
+    from core.payments.reconciliation import reconciliation_run
+
+    with acting_as(None, user_agent="huey:reconcile_payments"):
+        return reconciliation_run(run_date=timezone.localdate() - dt.timedelta(days=1)).mismatches

@@ -1,0 +1,126 @@
+"""Stripe webhook events: verify and record once (fast, in the request), then process after commit (Huey).
+
+Stripe delivers at least once and in any order, so processing never trusts the order of events: final
+states (intent succeeded/canceled) are applied from the payload, everything else is re-fetched from Stripe
+and applied forward-only (see services._apply_intent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.common.errors import DomainError
+from core.integrations.stripe import SignatureError, construct_event
+from core.integrations.stripe.client import _payment_intent, _refund
+from core.payments import services
+from core.payments.models import Payment, ProviderEvent
+
+logger = logging.getLogger(__name__)
+
+PROVIDER = "stripe"
+HANDLED_EVENTS = frozenset({
+    "payment_intent.succeeded",
+    "payment_intent.processing",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "charge.refunded",
+    "refund.updated",
+    "refund.failed",
+    "charge.dispute.created",
+})
+# An event still unprocessed this long after it arrived is picked up again by the sweeper.
+STUCK_AFTER = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 20
+
+
+class InvalidSignature(DomainError):
+    """The Stripe-Signature header does not verify."""
+
+    code = "invalid_signature"
+    status = 400
+
+
+def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[ProviderEvent, bool]:
+    """Verify the raw body, store the event once, and queue its processing after commit.
+
+    Returns (event, created); a replayed delivery returns created=False and queues nothing.
+    """
+    try:
+        event = construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRETS)
+    except SignatureError as exc:
+        raise InvalidSignature(f"The Stripe-Signature header does not verify: {exc}") from exc
+    with transaction.atomic():
+        record, created = ProviderEvent.objects.get_or_create(
+            provider=PROVIDER, event_id=str(event["id"])[:255],
+            defaults={"event_type": str(event["type"])[:100], "payload": event},
+        )
+        if created:
+            from core.payments.tasks import process_stripe_event
+
+            process_stripe_event(record.pk)  # an on_commit task: queued only once this row is committed
+    return record, created
+
+
+def stripe_event_process(*, provider_event_id: int) -> bool:
+    """Do what one stored event asks (idempotent); True when it was processed now."""
+    record = ProviderEvent.objects.filter(pk=provider_event_id, processed_at__isnull=True).first()
+    if record is None:
+        return False
+    ProviderEvent.objects.filter(pk=record.pk).update(attempts=F("attempts") + 1)
+    try:
+        _dispatch(record.event_type, (record.payload.get("data") or {}).get("object") or {})
+    except Exception as exc:
+        ProviderEvent.objects.filter(pk=record.pk).update(processing_error=f"{type(exc).__name__}: {exc}"[:4000])
+        raise
+    ProviderEvent.objects.filter(pk=record.pk, processed_at__isnull=True).update(
+        processed_at=timezone.now(), processing_error="")
+    return True
+
+
+def _dispatch(event_type: str, obj: dict) -> None:
+    if event_type not in HANDLED_EVENTS or not obj.get("id"):
+        return
+    gateway = services.stripe_gateway()
+    if event_type.startswith("payment_intent."):
+        pi = _payment_intent(obj)
+        if pi.status not in ("succeeded", "canceled"):
+            # Not final: a late "processing" must not undo a later state, so ask Stripe what is true now.
+            if not Payment.objects.filter(stripe_payment_intent_id=pi.id).exists() and not pi.metadata.get(
+                    "booking_id"):
+                return  # not ours
+            pi = gateway.retrieve_payment_intent(pi.id)
+        services.payment_sync_intent(pi=pi, source="webhook")
+    elif event_type == "charge.refunded":
+        pi_id = obj.get("payment_intent")
+        pi_id = pi_id.get("id") if isinstance(pi_id, dict) else pi_id
+        payment = Payment.objects.filter(stripe_payment_intent_id=pi_id).first() if pi_id else None
+        if payment is not None:
+            services.payment_sync_refunds(payment=payment)
+    elif event_type in ("refund.updated", "refund.failed"):
+        stripe_refund = _refund(obj)
+        if not Payment.objects.filter(stripe_payment_intent_id=stripe_refund.payment_intent).exists():
+            return
+        services.refund_sync_from_stripe(stripe_refund=gateway.retrieve_refund(stripe_refund.id))
+    elif event_type == "charge.dispute.created":
+        services.payment_record_dispute(dispute=obj)
+
+
+def stripe_events_retry_stuck(*, now: dt.datetime | None = None, limit: int = 200) -> int:
+    """Process events whose after-commit job was lost (Huey has no acks) or failed; returns how many."""
+    now = now or timezone.now()
+    ids = list(ProviderEvent.objects.filter(
+        provider=PROVIDER, processed_at__isnull=True, received_at__lt=now - STUCK_AFTER,
+        attempts__lt=MAX_ATTEMPTS).order_by("received_at").values_list("pk", flat=True)[:limit])
+    done = 0
+    for pk in ids:
+        try:
+            done += stripe_event_process(provider_event_id=pk)
+        except Exception:
+            logger.exception("stripe event %s failed again", pk)
+    return done

@@ -1,0 +1,146 @@
+"""PaymentIntents through the real stripe library against the fake Stripe server."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from core.bookings.models import Booking, BookingStatus, PaymentState
+from core.payments import services
+from core.payments.errors import AlreadyPaid, NotPayable, PaymentProviderUnavailable
+from core.payments.models import Payment, PaymentAudit, PaymentMethod, PaymentStatus
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_intent_creates_one_payment_intent_with_a_derived_idempotency_key(stripe_on, booking):
+    body = services.payment_intent_create(booking=booking)
+
+    assert body["payment_intent_id"].startswith("pi_")
+    assert body["client_secret"].startswith(body["payment_intent_id"] + "_secret_")
+    assert body["amount_cents"] == int(booking.total_price * 100)
+    assert body["currency"] == "usd" and body["test_mode"] is False
+    [create] = stripe_on.requests("POST", "/v1/payment_intents")
+    assert create.idempotency_key == f"tt-pi-create-{booking.pk}-{body['amount_cents']}-0"
+    assert create.params["metadata"]["booking_id"] == str(booking.pk)
+    payment = Payment.objects.get()
+    assert payment.stripe_payment_intent_id == body["payment_intent_id"]
+    assert payment.status == PaymentStatus.PENDING and payment.method == PaymentMethod.STRIPE
+    assert Booking.objects.get(pk=booking.pk).stripe_payment_intent_id == payment.stripe_payment_intent_id
+    assert PaymentAudit.objects.filter(action="intent_created", payment=payment).count() == 1
+
+
+def test_repeat_calls_reuse_the_intent(stripe_on, booking):
+    first = services.payment_intent_create(booking=booking)
+    second = services.payment_intent_create(booking=booking)
+
+    assert second == first
+    assert stripe_on.created_payment_intents == 1
+    assert Payment.objects.count() == 1
+
+
+def test_a_repriced_booking_gets_a_new_intent_and_the_old_is_cancelled(stripe_on, booking):
+    first = services.payment_intent_create(booking=booking)
+    Booking.objects.filter(pk=booking.pk).update(total_price=booking.total_price + Decimal("25.00"))
+    booking.refresh_from_db()
+
+    second = services.payment_intent_create(booking=booking)
+
+    assert second["payment_intent_id"] != first["payment_intent_id"]
+    assert second["amount_cents"] == first["amount_cents"] + 2500
+    assert stripe_on.get_object(first["payment_intent_id"])["status"] == "canceled"
+    old = Payment.objects.get(stripe_payment_intent_id=first["payment_intent_id"])
+    assert old.status == PaymentStatus.CANCELED
+    [cancel] = stripe_on.requests("POST", f"/v1/payment_intents/{first['payment_intent_id']}/cancel")
+    assert cancel.idempotency_key == f"tt-pi-cancel-{old.pk}"
+
+
+def test_back_to_an_earlier_price_makes_a_fresh_intent_with_a_new_key(stripe_on, booking):
+    first = services.payment_intent_create(booking=booking)
+    original = booking.total_price
+    Booking.objects.filter(pk=booking.pk).update(total_price=original + 10)
+    booking.refresh_from_db()
+    services.payment_intent_create(booking=booking)
+    Booking.objects.filter(pk=booking.pk).update(total_price=original)
+    booking.refresh_from_db()
+
+    third = services.payment_intent_create(booking=booking)
+
+    assert third["payment_intent_id"] != first["payment_intent_id"]
+    keys = [r.idempotency_key for r in stripe_on.requests("POST", "/v1/payment_intents")]
+    assert keys[-1].endswith(f"-{third['amount_cents']}-1")
+
+
+def test_confirm_asks_stripe_and_moves_the_booking_to_paid(stripe_on, booking):
+    body = services.payment_intent_create(booking=booking)
+    # The client says "paid" but Stripe has not seen a payment yet: nothing changes.
+    assert services.payment_confirm(booking=booking, payment_intent_id=body["payment_intent_id"]).status == "pending"
+
+    stripe_on.succeed(body["payment_intent_id"])
+    confirmed = services.payment_confirm(booking=booking, payment_intent_id=body["payment_intent_id"])
+
+    assert confirmed.status == BookingStatus.PAID and confirmed.payment_status == PaymentState.PAID
+    payment = Payment.objects.get()
+    assert payment.status == PaymentStatus.SUCCEEDED and payment.stripe_charge_id.startswith("ch_")
+    assert payment.stripe_fee_cents == round(payment.amount_cents * 0.029) + 30
+    assert confirmed.status_changes.filter(to_status="paid").count() == 1
+
+
+def test_a_paid_booking_gets_no_new_intent(stripe_on, booking):
+    body = services.payment_intent_create(booking=booking)
+    stripe_on.succeed(body["payment_intent_id"])
+    services.payment_confirm(booking=booking, payment_intent_id=body["payment_intent_id"])
+
+    with pytest.raises(AlreadyPaid):
+        services.payment_intent_create(booking=Booking.objects.get(pk=booking.pk))
+
+
+def test_an_expired_hold_cannot_start_a_payment(stripe_on, booking):
+    Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now() - dt.timedelta(minutes=1))
+
+    with pytest.raises(NotPayable) as err:
+        services.payment_intent_create(booking=Booking.objects.get(pk=booking.pk))
+    assert err.value.code == "hold_expired"
+    assert stripe_on.created_payment_intents == 0
+
+
+def test_stripe_down_is_a_503_domain_error_and_the_retry_reuses_the_key(stripe_on, booking, fast_stripe_retries):
+    stripe_on.fail_next(3, status=500)
+    with pytest.raises(PaymentProviderUnavailable):
+        services.payment_intent_create(booking=booking)
+    assert Payment.objects.count() == 0
+
+    body = services.payment_intent_create(booking=booking)
+    assert stripe_on.created_payment_intents == 1
+    keys = {r.idempotency_key for r in stripe_on.requests("POST", "/v1/payment_intents")}
+    assert keys == {f"tt-pi-create-{booking.pk}-{body['amount_cents']}-0"}
+
+
+def test_local_test_mode_needs_no_stripe_and_confirms(test_mode, booking):
+    body = services.payment_intent_create(booking=booking)
+
+    assert body["test_mode"] is True and body["payment_intent_id"].startswith("pi_testmode_")
+    assert services.payment_intent_create(booking=booking) == body
+    confirmed = services.payment_confirm(booking=booking, payment_intent_id=body["payment_intent_id"])
+    assert confirmed.status == BookingStatus.PAID and confirmed.payment_status == PaymentState.PAID
+    assert Payment.objects.get().method == PaymentMethod.TEST_MODE
+
+
+def test_test_mode_is_never_on_in_production(settings, booking):
+    settings.STRIPE_SECRET_KEY = ""
+    settings.DEBUG = False
+    settings.TESTING = False
+    settings.ENVIRONMENT = "production"
+
+    with pytest.raises(PaymentProviderUnavailable):
+        services.payment_intent_create(booking=booking)
+
+
+def test_a_test_mode_payment_cannot_be_confirmed_once_stripe_is_configured(test_mode, settings, booking):
+    body = services.payment_intent_create(booking=booking)
+    settings.STRIPE_SECRET_KEY = "sk_live_something"
+
+    with pytest.raises(NotPayable):
+        services.payment_confirm(booking=booking, payment_intent_id=body["payment_intent_id"])
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PENDING

@@ -3,8 +3,8 @@ from django.core.management import call_command
 
 from core.bookings.models import BookingStatus
 from core.bookings.services import booking_create, booking_transition
-
-pytest_plugins = ["tests.fakes.notify_fixtures"]
+from tests.fakes.postmark_server import FakePostmarkServer
+from tests.fakes.twilio_server import FakeTwilioServer
 
 WEBHOOK_AUTH = "postmark:s3cret-webhook"
 
@@ -12,6 +12,18 @@ WEBHOOK_AUTH = "postmark:s3cret-webhook"
 @pytest.fixture
 def email_templates(db):
     call_command("loaddata", "email_templates", verbosity=0)
+
+
+@pytest.fixture
+def fake_postmark():
+    with FakePostmarkServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_twilio():
+    with FakeTwilioServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -1,3 +1,95 @@
+"""The "Today" page: figures from core.reporting.selectors (a fixed number of aggregate queries)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import urlencode
+
+from core.catalog.models import ServiceType
+from core.reporting import selectors as reporting
+from ops_console.admin._common import money
+
+
+def _url(name: str, **params) -> str:
+    url = reverse(name)
+    return f"{url}?{urlencode(params)}" if params else url
+
+
 def dashboard_callback(request, context):
-    """The "Today" page; filled from core selectors (ops console issue)."""
+    user = request.user
+    if not user.has_perm("core.view_booking"):
+        context["ops_dashboard"] = None
+        return context
+    now = timezone.now()
+    today = timezone.localdate(now)
+    kpis = reporting.dashboard_kpis(now=now)
+    bookings = "admin:core_booking_changelist"
+    show_money = user.has_perm("core.view_payment")
+    week_start = today - dt.timedelta(days=today.weekday())
+    cards = [
+        {"title": "Bookings today", "value": kpis.bookings_today, "icon": "today",
+         "link": _url(bookings, created_at_from=f"{today:%Y-%m-%d} 00:00")},
+        {"title": "Bookings this week", "value": kpis.bookings_week, "icon": "date_range",
+         "link": _url(bookings, created_at_from=f"{week_start:%Y-%m-%d} 00:00")},
+        {"title": "Pickups next 7 days", "value": kpis.pickups_next_7d, "icon": "local_shipping",
+         "link": _url(bookings, pickup_date_from=f"{today:%Y-%m-%d}",
+                      pickup_date_to=f"{today + dt.timedelta(days=6):%Y-%m-%d}")},
+        {"title": "Pending payments", "value": kpis.pending_payments, "icon": "hourglass_top",
+         "footer": money(kpis.pending_payments_amount) + " on hold",
+         "link": _url(bookings, status__exact="pending")},
+    ]
+    if show_money:
+        cards += [
+            {"title": "Revenue, 7 days", "value": money(kpis.revenue_7d), "icon": "payments",
+             "link": _url(bookings, payment_status__exact="paid")},
+            {"title": "Revenue, 30 days", "value": money(kpis.revenue_30d), "icon": "account_balance",
+             "link": _url(bookings, payment_status__exact="paid")},
+            {"title": "Average booking value", "value": money(kpis.average_booking_value), "icon": "functions",
+             "footer": f"{kpis.paid_bookings_30d} paid bookings, 30 days"},
+        ]
+    issues = [
+        {"title": "Unpaid holds expiring", "value": kpis.holds_expiring,
+         "hint": f"within {reporting.HOLD_EXPIRING_MINUTES} minutes",
+         "link": _url(bookings, status__exact="pending")},
+        {"title": "Failed payments", "value": kpis.payments_failed, "hint": "not cancelled",
+         "link": _url(bookings, payment_status__exact="failed")},
+        {"title": "Needs attention", "value": kpis.needs_attention, "hint": "disputes, late payments …",
+         "link": _url(bookings, needs_attention__exact="1")},
+        {"title": "Failed notifications", "value": kpis.notifications_failed, "hint": "last 7 days",
+         "link": _url("admin:core_notification_changelist", status__exact="failed")
+         if user.has_perm("core.view_notification") else ""},
+    ]
+    by_type = reporting.bookings_by_service_type(now=now)
+    type_chart = {
+        "labels": [label for _v, label in ServiceType.choices],
+        "datasets": [{"label": "Bookings, 30 days", "data": [by_type.get(v, 0) for v, _l in ServiceType.choices],
+                      "backgroundColor": "var(--color-primary-600)"}],
+    }
+    revenue_chart = None
+    if show_money:
+        series = reporting.revenue_by_day(now=now)
+        revenue_chart = {
+            "labels": [f"{d:%b %-d}" for d, _v in series],
+            "datasets": [{"label": "Revenue (USD)", "data": [float(v) for _d, v in series],
+                          "borderColor": "var(--color-primary-600)", "backgroundColor": "var(--color-primary-600)"}],
+        }
+    upcoming = reporting.upcoming_pickups(now=now)
+    upcoming_table = {
+        "headers": ["Day", "Morning", "Afternoon", "Flexible", "Total"],
+        "rows": [[f"{row['date']:%a %b %-d}", row["morning"], row["afternoon"], row["flexible"], row["total"]]
+                 for row in upcoming],
+    }
+    context["ops_dashboard"] = {
+        "cards": cards,
+        "issues": issues,
+        "open_issues": kpis.open_issues,
+        "type_chart": json.dumps(type_chart),
+        "revenue_chart": json.dumps(revenue_chart) if revenue_chart else "",
+        "upcoming_table": upcoming_table,
+        "today": today,
+    }
     return context

@@ -314,11 +314,19 @@ UNFOLD = {
         "show_search": True,
         "show_all_applications": False,
     },
+    # Ctrl/Cmd+K: our own bounded search over bookings and customers (Unfold's search_models would load every
+    # match of every model; at 1M bookings that is the whole table).
+    "COMMAND": {
+        "search_models": False,
+        "search_callback": "ops_console.site.command_search_callback",
+        "show_history": True,
+    },
 }
 UNFOLD["SIDEBAR"]["navigation"] = [
     {
         "title": _("Today"),
-        "items": [{"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:index")}],
+        "items": [{"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:index"),
+                   "permission": lambda request: request.user.is_staff}],
     },
     {
         "title": _("Bookings"),
@@ -376,6 +384,18 @@ UNFOLD["SIDEBAR"]["navigation"] = [
                 "link": reverse_lazy("admin:core_paymentaudit_changelist"),
                 "permission": lambda request: request.user.has_perm("core.view_paymentaudit"),
             },
+            {
+                "title": _("Reconciliation"),
+                "icon": "rule",
+                "link": reverse_lazy("admin:core_reconciliationmismatch_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_reconciliationmismatch"),
+            },
+            {
+                "title": _("Daily metrics"),
+                "icon": "monitoring",
+                "link": reverse_lazy("admin:core_dailymetrics_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_dailymetrics"),
+            },
         ],
     },
     {
@@ -392,6 +412,12 @@ UNFOLD["SIDEBAR"]["navigation"] = [
                 "icon": "draft",
                 "link": reverse_lazy("admin:core_emailtemplate_changelist"),
                 "permission": lambda request: request.user.has_perm("core.view_emailtemplate"),
+            },
+            {
+                "title": _("Suppressions"),
+                "icon": "block",
+                "link": reverse_lazy("admin:core_suppression_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_suppression"),
             },
         ],
     },
@@ -420,6 +446,12 @@ UNFOLD["SIDEBAR"]["navigation"] = [
                 "title": _("Surcharge rules"),
                 "icon": "trending_up",
                 "link": reverse_lazy("admin:core_surchargerule_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_surchargerule"),
+            },
+            {
+                "title": _("Price simulator"),
+                "icon": "calculate",
+                "link": reverse_lazy("admin:core_price_simulator"),
                 "permission": lambda request: request.user.has_perm("core.view_surchargerule"),
             },
         ],

@@ -1,7 +1,7 @@
 """`/bookings/`: quotes, creating a booking, and the customer's token-protected view of it."""
 
 from django.utils import timezone
-from ninja import Header, Router
+from ninja import Header, Router, Status
 
 from core.bookings.idempotency import request_fingerprint
 from core.bookings.models import Booking, BookingStatus, PickupWindow
@@ -108,7 +108,7 @@ def preview(request, payload: BookingRequestIn):
     even if prices change meanwhile."""
     _limit(request, "bookings.preview")
     quote, breakdown = quote_create(request=payload.to_request(), now=timezone.now())
-    return 200, {**breakdown.as_json(), "quote_id": str(quote.pk), "expires_at": quote.expires_at}
+    return Status(200, {**breakdown.as_json(), "quote_id": str(quote.pk), "expires_at": quote.expires_at})
 
 
 @router.post("", response={201: BookingCreatedOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},
@@ -128,16 +128,16 @@ def create(request, payload: BookingRequestIn,
             request=booking_request, idempotency_key=idempotency_key,
             request_hash=request_fingerprint(payload.model_dump(mode="json")), render=render_created,
         )
-        return status, body
+        return Status(status, body)
     booking, token = booking_create(request=booking_request)
-    return 201, render_created(booking, token)
+    return Status(201, render_created(booking, token))
 
 
 @router.get("{booking_id}/", response={200: BookingOut, 404: ErrorOut}, summary="The booking (token)")
 def detail(request, booking_id: str, x_booking_token: str | None = TOKEN_HEADER):
     """Status, price, addresses, customer, payment status and tracking url. Wrong or missing token: 404."""
     booking = booking_get_for_customer(booking_id=booking_id, token=x_booking_token)
-    return 200, render_booking(booking)
+    return Status(200, render_booking(booking))
 
 
 @router.patch("{booking_id}/", response={200: BookingOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
@@ -160,10 +160,10 @@ def update(request, booking_id: str, payload: BookingUpdateIn, x_booking_token: 
         dropoff_address=payload.dropoff_address.to_data() if payload.dropoff_address else None,
     )
     if not changes:
-        return 200, render_booking(booking)
+        return Status(200, render_booking(booking))
     booking_update(booking=booking, request=new_request)
     fresh = booking_get_for_customer(booking_id=booking_id, token=x_booking_token)
-    return 200, render_booking(fresh)
+    return Status(200, render_booking(fresh))
 
 
 @router.get("{booking_id}/confirm/", response={200: ConfirmationOut, 404: ErrorOut},
@@ -172,7 +172,7 @@ def confirmation(request, booking_id: str, x_booking_token: str | None = TOKEN_H
     """Booking number, status, service summary, date and window, addresses, price, payment status and what the
     customer still has to do (`next_steps`: payment_needed, coi_needed …)."""
     booking = booking_get_for_customer(booking_id=booking_id, token=x_booking_token)
-    return 200, {
+    return Status(200, {
         "booking_number": booking.booking_number,
         "status": booking.status,
         "status_label": str(BookingStatus(booking.status).label),
@@ -188,4 +188,4 @@ def confirmation(request, booking_id: str, x_booking_token: str | None = TOKEN_H
         "hold_expires_at": booking.hold_expires_at,
         "tracking_url": booking.tracking_url or None,
         "next_steps": booking_next_steps(booking),
-    }
+    })

@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.utils import timezone
 from ninja import Field as NinjaField
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from core.bookings.services import price_booking_request
 from core.catalog import availability
@@ -65,19 +65,19 @@ def specialty_items(request):
 def date_availability(request, date: dt.date, query: Query[ServiceTypeQuery]):
     """Capacity left on a New York service date; when unavailable, the reasons and the nearest alternatives."""
     result = availability.check_date(date, query.service_type)
-    return 200, {
+    return Status(200, {
         "date": result.date, "service_type": result.service_type, "available": result.available,
         "remaining_capacity": result.remaining_capacity,
         "specialty_items_available": result.specialty_items_available,
         "reasons": list(result.reasons), "alternatives": list(result.alternatives),
-    }
+    })
 
 
 @router.get("available-dates/", response={200: AvailableDatesOut, 422: ErrorOut}, summary="Bookable dates")
 def available_dates(request, query: Query[AvailableDatesQuery]):
     """Every bookable date from the first one (lead time) up to `days_ahead` days from today."""
     dates = availability.available_dates(query.service_type, days_ahead=query.days_ahead)
-    return 200, {"service_type": query.service_type, "dates": dates}
+    return Status(200, {"service_type": query.service_type, "dates": dates})
 
 
 @router.get("surcharges/{date}/", response={200: list[SurchargeRuleOut], 422: ErrorOut},
@@ -85,8 +85,8 @@ def available_dates(request, query: Query[AvailableDatesQuery]):
 def surcharges(request, date: dt.date, query: Query[ServiceTypeQuery]):
     """The surcharge rules that apply on `date` for the service type, after any van-schedule override."""
     rules = applicable_surcharges(query.service_type, date, catalog_snapshot(date))
-    return 200, [{"code": r.code, "name": r.name, "amount": money_str(r.amount), "is_percentage": r.is_percentage}
-                 for r in rules]
+    return Status(200, [{"code": r.code, "name": r.name, "amount": money_str(r.amount), "is_percentage": r.is_percentage}
+                 for r in rules])
 
 
 @router.post("calculate-price/", response={200: PriceBreakdownOut, **ERRORS}, summary="Price a booking request",
@@ -94,4 +94,4 @@ def surcharges(request, date: dt.date, query: Query[ServiceTypeQuery]):
                                            "bookings/preview/ for a price that is honoured when booking."})
 def calculate_price(request, payload: BookingRequestIn):
     check_rate_limit(client=client_ip(request) or "-", route="services.calculate_price")
-    return 200, price_booking_request(payload.to_request(), now=timezone.now()).as_json()
+    return Status(200, price_booking_request(payload.to_request(), now=timezone.now()).as_json())

@@ -12,6 +12,7 @@ from core.payments.errors import AlreadyPaid, NotPayable, PaymentProviderUnavail
 from core.payments.models import Payment, PaymentAudit, PaymentMethod, PaymentStatus
 
 pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.fakes.stripe_fixtures", "tests.fakes.stripe_payments"]
 
 
 def test_create_intent_creates_one_payment_intent_with_a_derived_idempotency_key(stripe_on, booking):

@@ -44,6 +44,7 @@ from ops_console.admin._common import (
     safe_next,
 )
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
+from ops_console.exports import StreamingExportMixin
 from ops_console.resources import BookingResource
 
 MAX_BULK = 500
@@ -149,7 +150,7 @@ def _upcoming_first():
 
 
 @admin.register(m.Booking)
-class BookingAdmin(OpsModelAdmin):
+class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
     resource_classes = [BookingResource]
     list_display = ["booking_number", "customer_name", "booking_type", "pickup_date", "pickup_window",
                     "status_badge", "total_price", "payment_badge"]
@@ -197,7 +198,7 @@ class BookingAdmin(OpsModelAdmin):
         "detail_note", "detail_resend",
         {"title": "Money", "icon": "payments", "items": ["detail_offline_payment", "detail_refund"]},
     ]
-    actions_list = ["export_stream"]
+    actions_list = ["export_all_streamed"]
 
     # --- queryset, ordering, permissions ---------------------------------------------------------------
     def get_queryset(self, request):
@@ -442,7 +443,7 @@ class BookingAdmin(OpsModelAdmin):
 
     # --- list actions ----------------------------------------------------------------------------------
     @action(description="Export all (CSV, streamed)", icon="download", permissions=["export"])
-    def export_stream(self, request):
+    def export_all_streamed(self, request):
         try:
             url = reverse("admin:core_booking_export_stream")
         except NoReverseMatch:

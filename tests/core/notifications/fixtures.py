@@ -1,3 +1,8 @@
+"""Notification test fixtures: shipped templates, bookings, anymail→fake Postmark, Twilio client→fake Twilio.
+
+Star-imported by tests/core/notifications/conftest.py and tests/public_api/test_notification_webhooks.py.
+"""
+
 import pytest
 from django.core.management import call_command
 

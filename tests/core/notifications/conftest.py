@@ -1,0 +1,1 @@
+from tests.core.notifications.fixtures import *  # noqa: F403  (fixtures)

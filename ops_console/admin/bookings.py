@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from import_export.admin import ExportActionMixin
 from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import (
@@ -286,7 +287,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
         lines = (obj.price_breakdown or {}).get("lines") or []
         rows = [[ln.get("description", ln.get("code")), ln.get("quantity", 1), money(ln.get("amount"))]
                 for ln in lines]
-        rows.append([format_html("<strong>Total</strong>"), "", format_html("<strong>{}</strong>",
+        rows.append([mark_safe("<strong>Total</strong>"), "", format_html("<strong>{}</strong>",
                                                                          money(obj.total_price))])
         return html_table(["Line", "Qty", "Amount"], rows)
 

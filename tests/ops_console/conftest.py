@@ -1,0 +1,57 @@
+"""Console fixtures: one user per role (groups come from the 0002_staff_groups data migration) and bookings."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from core.accounts.models import User
+from core.bookings.models import BookingStatus
+from core.bookings.services import booking_create, booking_transition
+from tests.factories import UserFactory
+
+ROLES = ["operations", "finance", "admin", "nogroup"]
+GROUP_OF = {"operations": "Operations", "finance": "Finance", "admin": "Admin"}
+
+
+def make_role_user(role: str) -> User:
+    user = UserFactory(username=f"{role}_user", role=User.Role.ADMIN if role == "admin" else User.Role.STAFF)
+    if role in GROUP_OF:
+        user.groups.add(Group.objects.get(name=GROUP_OF[role]))
+    return User.objects.get(pk=user.pk)  # fresh instance: no cached permissions
+
+
+@pytest.fixture
+def role_client(db, client):
+    """role_client("finance") → a test client logged in as a Finance user (client.user is the user)."""
+
+    def _login(role: str):
+        user = make_role_user(role)
+        client.force_login(user)
+        client.user = user
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def superuser_client(db, client):
+    user = UserFactory(username="root", is_superuser=True, role=User.Role.ADMIN)
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def make_booking(make_request):
+    """A booking created through core services, advanced along the status machine to `status`."""
+
+    path = [BookingStatus.PAID, BookingStatus.SCHEDULED, BookingStatus.IN_PROGRESS, BookingStatus.COMPLETED]
+
+    def _make(status: str = BookingStatus.PENDING, **request_overrides):
+        booking, _token = booking_create(request=make_request(**request_overrides))
+        if status == BookingStatus.CANCELLED:
+            return booking_transition(booking=booking, to_status=status, reason="test")
+        for step in path[: path.index(status) + 1] if status in path else []:
+            booking = booking_transition(booking=booking, to_status=step)
+        return booking
+
+    return _make

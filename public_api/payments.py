@@ -2,9 +2,11 @@
 
 import uuid
 
-from ninja import Field, Header, Router, Schema
+from ninja import Field, Header, Router, Schema, Status
 
 from core.bookings.services import booking_get_for_customer
+from core.common.audit import client_ip
+from core.common.ratelimit import check_rate_limit
 from core.payments.services import payment_confirm, payment_intent_create
 
 router = Router(tags=["payments"])
@@ -46,14 +48,16 @@ def create_intent(request, payload: CreateIntentIn,
                   x_booking_token: str | None = Header(None, alias="X-Booking-Token"),
                   idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     """One PaymentIntent per booking and amount; a re-priced booking gets a new one (the old is cancelled)."""
+    check_rate_limit(client=client_ip(request) or "-", route="payments.create_intent")
     booking = booking_get_for_customer(booking_id=payload.booking_id, token=x_booking_token)
-    return 200, payment_intent_create(booking=booking, idempotency_key=idempotency_key)
+    return Status(200, payment_intent_create(booking=booking, idempotency_key=idempotency_key))
 
 
 @router.post("confirm/", response={200: ConfirmOut, **_ERRORS},
              summary="After Stripe.js: ask Stripe for the payment's state (needs X-Booking-Token)")
 def confirm(request, payload: ConfirmIn, x_booking_token: str | None = Header(None, alias="X-Booking-Token")):
     """The client's word is not trusted: the answer is what Stripe says now."""
+    check_rate_limit(client=client_ip(request) or "-", route="payments.confirm")
     booking = booking_get_for_customer(booking_id=payload.booking_id, token=x_booking_token)
     booking = payment_confirm(booking=booking, payment_intent_id=payload.payment_intent_id)
-    return 200, {"payment_status": booking.payment_status, "booking_status": booking.status}
+    return Status(200, {"payment_status": booking.payment_status, "booking_status": booking.status})

@@ -1,0 +1,228 @@
+"""Booking desk actions: they call core services, report per booking, and refuse with the domain's reason."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from core.bookings.models import Booking, BookingNote, BookingStatus
+from core.customers.models import CustomerProfile
+from ops_console.admin._common import lazy_service
+
+
+def _messages(response):
+    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+
+
+def _run(client, name, bookings, **data):
+    return client.post(reverse("admin:core_booking_action", args=[name]),
+                       {"ids": [str(b.pk) for b in bookings], "confirm": "yes", **data})
+
+
+@pytest.mark.django_db
+def test_bulk_schedule_reports_success_and_the_exact_refusal_per_booking(role_client, make_booking):
+    # given one paid and one pending booking
+    paid, pending = make_booking(BookingStatus.PAID), make_booking()
+    client = role_client("operations")
+    # when operations marks both scheduled
+    response = _run(client, "schedule", [paid, pending])
+    # then the paid one moved, the pending one was refused with the status machine's message
+    assert response.status_code == 302
+    assert Booking.objects.get(pk=paid.pk).status == BookingStatus.SCHEDULED
+    assert Booking.objects.get(pk=pending.pk).status == BookingStatus.PENDING
+    msgs = _messages(response)
+    assert ("success", f"{paid.booking_number}: now scheduled.") in msgs
+    assert ("error", f"{pending.booking_number}: A pending payment booking cannot become scheduled.") in msgs
+    # and the change is in history with who and from where
+    row = Booking.history.filter(id=paid.pk).order_by("-history_date").first()
+    assert row.status == BookingStatus.SCHEDULED and row.history_user == client.user
+    assert row.ip_address == "127.0.0.1"
+
+
+@pytest.mark.django_db
+def test_bulk_action_from_the_changelist_shows_the_confirmation_then_runs(role_client, make_booking):
+    booking = make_booking(BookingStatus.PAID)
+    client = role_client("operations")
+    page = client.post(reverse("admin:core_booking_changelist"),
+                       {"action": "bulk_schedule", "_selected_action": [str(booking.pk)]})
+    assert page.status_code == 200 and booking.booking_number.encode() in page.content
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PAID  # nothing happens before confirming
+    _run(client, "schedule", [booking])
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.SCHEDULED
+
+
+@pytest.mark.django_db
+def test_cancel_needs_a_reason_and_records_it(role_client, make_booking):
+    booking = make_booking(BookingStatus.PAID)
+    client = role_client("operations")
+    empty = _run(client, "cancel", [booking], reason="")
+    assert empty.status_code == 200 and b"This field is required" in empty.content
+    done = _run(client, "cancel", [booking], reason="Customer moved the date")
+    assert done.status_code == 302
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    assert booking.cancellation_reason == "Customer moved the date"
+    assert booking.status_changes.last().actor == client.user
+
+
+@pytest.mark.django_db
+def test_completed_booking_cannot_be_cancelled_and_says_why(role_client, make_booking):
+    booking = make_booking(BookingStatus.COMPLETED)
+    response = _run(role_client("admin"), "cancel", [booking], reason="oops")
+    assert ("error", f"{booking.booking_number}: A completed booking cannot become cancelled.") in _messages(response)
+
+
+@pytest.mark.django_db
+def test_staff_note_goes_through_the_service(role_client, make_booking):
+    booking = make_booking()
+    client = role_client("operations")
+    _run(client, "note", [booking], body="  Doorman knows us  ")
+    note = BookingNote.objects.get(booking=booking)
+    assert note.body == "Doorman knows us" and note.author == client.user
+
+
+@pytest.mark.django_db
+def test_offline_payment_and_admin_refund(role_client, make_booking, client):
+    if lazy_service("core.payments.services.payment_record_offline") is None:
+        pytest.skip("core.payments.services not installed yet")
+    booking = make_booking()
+    finance = role_client("finance")
+    # a check without its number is refused with the service's message
+    response = _run(finance, "offline_payment", [booking], amount="100.00", method="check", reference="")
+    assert ("error", f"{booking.booking_number}: The payment is not valid.") in _messages(response)
+    response = _run(finance, "offline_payment", [booking], amount=str(booking.total_price), method="cash",
+                    reference="R-1")
+    assert any(level == "success" for level, _ in _messages(response))
+    payment = booking.payments.get()
+    assert payment.recorded_by == finance.user and payment.amount_cents == int(booking.total_price * 100)
+    # finance may not refund; an admin may, and too large an amount is refused with the reason
+    client.logout()
+    assert _run(role_client("finance"), "refund", [booking], payment=payment.pk, amount="10.00",
+                reason="requested_by_customer").status_code == 403
+    client.logout()
+    admin = role_client("admin")
+    too_much = _run(admin, "refund", [booking], payment=payment.pk, amount=str(booking.total_price + 1),
+                    reason="requested_by_customer", notes="")
+    assert any(level == "error" and "can still be refunded" in text for level, text in _messages(too_much))
+    ok = _run(admin, "refund", [booking], payment=payment.pk, amount="10.00", reason="requested_by_customer",
+              notes="goodwill")
+    assert any(level == "success" for level, _ in _messages(ok))
+    refund = payment.refunds.get()
+    assert refund.amount_cents == 1000 and refund.processed_by == admin.user
+
+
+@pytest.mark.django_db
+def test_missing_service_shows_not_available(role_client, make_booking, monkeypatch):
+    import ops_console.admin.bookings as desk
+
+    booking = make_booking(BookingStatus.PAID)
+    monkeypatch.setattr(desk, "lazy_service", lambda dotted: None)
+    response = role_client("operations").get(reverse("admin:core_booking_action", args=["resend"]),
+                                              {"ids": str(booking.pk)})
+    assert response.status_code == 302
+    assert any("not available yet" in text for _level, text in _messages(response))
+
+
+@pytest.mark.django_db
+def test_resend_confirmation(role_client, make_booking):
+    if lazy_service("core.notifications.services.notification_resend") is None:
+        pytest.skip("core.notifications.services not installed yet")
+    booking = make_booking(BookingStatus.PAID)
+    response = _run(role_client("operations"), "resend", [booking])
+    levels = [level for level, _text in _messages(response)]
+    assert "success" in levels or "error" in levels  # a refusal is reported with its reason, never a crash
+
+
+@pytest.mark.django_db
+def test_merge_duplicates_moves_bookings_and_is_audited(role_client, make_booking):
+    first, second = make_booking(), make_booking()
+    client = role_client("operations")
+    response = client.post(reverse("admin:core_customerprofile_merge"),
+                           {"ids": [first.customer_id, second.customer_id], "target": second.customer_id,
+                            "confirm": "yes"})
+    assert response.status_code == 302
+    assert Booking.objects.get(pk=first.pk).customer_id == second.customer_id
+    source = CustomerProfile.objects.get(pk=first.customer_id)
+    assert source.merged_into_id == second.customer_id
+    assert source.history.first().history_user == client.user
+
+
+@pytest.mark.django_db
+def test_booking_change_view_is_read_only_for_service_fields(role_client, make_booking):
+    booking = make_booking(BookingStatus.PAID)
+    client = role_client("operations")
+    response = client.get(reverse("admin:core_booking_change", args=[booking.pk]))
+    form = response.context["adminform"].form
+    assert set(form.fields) == {"notes", "needs_attention", "attention_reason"}
+    for tab in (b"Summary", b"Customer", b"Addresses", b"Price", b"Payments &amp; refunds", b"Notifications",
+                b"History"):
+        assert tab in response.content
+
+
+@pytest.mark.django_db
+def test_changelist_filters_search_and_upcoming_first(role_client, make_booking, future_weekday):
+    import datetime as dt
+
+    later = make_booking(BookingStatus.PAID, pickup_date=future_weekday + dt.timedelta(days=7))
+    sooner = make_booking(BookingStatus.PAID)
+    client = role_client("finance")
+    listing = client.get(reverse("admin:core_booking_changelist"))
+    numbers = [b.booking_number for b in listing.context["cl"].result_list]
+    assert numbers.index(sooner.booking_number) < numbers.index(later.booking_number)
+    found = client.get(reverse("admin:core_booking_changelist"), {"q": later.customer.email})
+    assert [b.pk for b in found.context["cl"].result_list] == [later.pk]
+    filtered = client.get(reverse("admin:core_booking_changelist"),
+                          {"pickup_date_from": later.pickup_date.isoformat(), "status__exact": "paid"})
+    assert [b.pk for b in filtered.context["cl"].result_list] == [later.pk]
+    by_customer = client.get(reverse("admin:core_booking_changelist"), {"customer__id__exact": sooner.customer_id})
+    assert [b.pk for b in by_customer.context["cl"].result_list] == [sooner.pk]
+
+
+@pytest.mark.django_db
+def test_price_simulator_uses_the_api_calculator(role_client, catalog, future_weekday):
+    from core.bookings.services import price_booking_request
+    from tests.factories import booking_request
+
+    response = role_client("operations").get(reverse("admin:core_price_simulator"), {
+        "booking_type": "mini_move", "pickup_date": future_weekday.isoformat(), "package": "petite",
+        "item_count": "10", "coi_required": "on"})
+    expected = price_booking_request(booking_request(pickup_date=future_weekday, coi_required=True))
+    assert response.status_code == 200
+    assert response.context["breakdown"].total_price == expected.total_price
+    assert f"${expected.total_price}".encode() in response.content
+
+
+@pytest.mark.django_db
+def test_surcharge_rule_validation(role_client):
+    client = role_client("admin")
+    base = {"code": "peak", "name": "Peak", "amount": "150", "is_active": "on", "weekdays": "[]",
+            "applies_to": "[]"}
+    response = client.post(reverse("admin:core_surchargerule_add"),
+                           {**base, "rule_type": "date_range", "is_percentage": "on"})
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "start_date" in errors and "end_date" in errors and "amount" in errors
+    ok = client.post(reverse("admin:core_surchargerule_add"),
+                     {**base, "amount": "15", "rule_type": "date_range", "start_date": "2027-06-01",
+                      "end_date": "2027-08-31"})
+    assert ok.status_code == 302
+
+
+@pytest.mark.django_db
+def test_van_capacity_cannot_drop_below_booked_slots(role_client, make_booking, future_weekday):
+    make_booking(BookingStatus.PAID)
+    make_booking(BookingStatus.PAID)
+    response = role_client("operations").post(reverse("admin:core_vanschedule_add"), {
+        "date": future_weekday.isoformat(), "capacity_override": "1", "specialty_items_available": "on",
+        "is_active": "on", "notes": ""})
+    assert response.status_code == 200
+    assert "capacity_override" in response.context["adminform"].form.errors
+
+
+@pytest.mark.django_db
+def test_command_search_finds_bookings_and_customers(role_client, make_booking):
+    booking = make_booking()
+    client = role_client("operations")
+    response = client.get(reverse("admin:search"), {"s": booking.booking_number})
+    assert response.status_code == 200
+    assert booking.booking_number.encode() in response.content
+

@@ -1,0 +1,60 @@
+"""The "Today" page: right figures, and the same number of queries whatever the data size."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from core.bookings.models import BookingStatus
+from core.reporting.models import DailyMetrics
+
+
+def _dashboard_queries(client) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.django_db
+def test_dashboard_query_count_is_constant_across_data_sizes(role_client, make_booking, future_weekday):
+    client = role_client("admin")
+    make_booking(BookingStatus.PAID)
+    _dashboard_queries(client)  # warm per-process caches (content types, catalog snapshot)
+    small = _dashboard_queries(client)
+    for i, status in enumerate([BookingStatus.PAID, BookingStatus.SCHEDULED, BookingStatus.PENDING] * 6):
+        make_booking(status, pickup_date=future_weekday + dt.timedelta(days=i // 5))
+    DailyMetrics.objects.create(date=timezone.localdate() - dt.timedelta(days=3), revenue=Decimal("10.00"))
+    large = _dashboard_queries(client)
+    assert small == large
+    print(f"dashboard queries: {large}")
+    assert large <= 12, large
+
+
+@pytest.mark.django_db
+def test_dashboard_figures(role_client, make_booking):
+    paid = make_booking(BookingStatus.PAID)
+    paid.payment_status = "paid"
+    paid.save(update_fields=["payment_status"])
+    make_booking()  # pending: on hold, not revenue
+    response = role_client("admin").get(reverse("admin:index"))
+    dash = response.context["ops_dashboard"]
+    cards = {c["title"]: c["value"] for c in dash["cards"]}
+    assert cards["Bookings today"] == 2
+    assert cards["Pending payments"] == 1
+    assert cards["Revenue, 30 days"] == f"${paid.total_price:,.2f}"
+    assert cards["Average booking value"] == f"${paid.total_price:,.2f}"
+    assert b"Upcoming pickups, next 7 days" in response.content
+    assert b'data-type="line"' in response.content and b'data-type="bar"' in response.content
+
+
+@pytest.mark.django_db
+def test_operations_see_no_revenue(role_client, make_booking):
+    make_booking()
+    response = role_client("operations").get(reverse("admin:index"))
+    titles = [c["title"] for c in response.context["ops_dashboard"]["cards"]]
+    assert "Revenue, 30 days" not in titles and "Pending payments" in titles

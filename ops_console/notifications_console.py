@@ -45,6 +45,10 @@ class DeliveryLogInline(TabularInline):
     fields = readonly_fields = ["created_at", "event", "provider", "provider_event_id", "details"]
     ordering = ["created_at", "id"]
 
+    def has_view_permission(self, request, obj=None):
+        # The log is part of the notification: whoever may see the notification sees how it went.
+        return request.user.has_perm("core.view_notification")
+
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -527,7 +527,7 @@ def _claim(notification_id: int, now: dt.datetime) -> Notification | None:
     from core.bookings.models import BookingStatus
 
     with transaction.atomic():
-        notification = (Notification.objects.select_for_update()
+        notification = (Notification.objects.select_for_update(of=("self",))
                         .select_related("template", "booking", "customer").filter(pk=notification_id).first())
         if notification is None or not _is_due(notification, now):
             return None  # sent already, claimed by another worker, not due yet, or final

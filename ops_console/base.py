@@ -20,6 +20,12 @@ class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     # Every history row carries who (simple-history), from where and with which browser (core.common.audit).
     history_list_display = ["ip_address", "user_agent"]
 
+    def history_view(self, request, object_id, extra_context=None):
+        """simple-history's view for audited models; Django's LogEntry view for the few without a history table."""
+        if not hasattr(self.model._meta, "simple_history_manager_attribute"):
+            return ModelAdmin.history_view(self, request, object_id, extra_context=extra_context)
+        return super().history_view(request, object_id, extra_context=extra_context)
+
     def _has(self, request, action: str) -> bool:
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")

@@ -488,6 +488,12 @@ UNFOLD["SIDEBAR"]["navigation"] = [
                 "link": reverse_lazy("admin:auth_group_changelist"),
                 "permission": lambda request: request.user.has_perm("auth.view_group"),
             },
+            {
+                "title": _("Login lockouts"),
+                "icon": "lock_person",
+                "link": reverse_lazy("admin:axes_accessattempt_changelist"),
+                "permission": lambda request: request.user.has_perm("axes.view_accessattempt"),
+            },
         ],
     },
 ]

@@ -22,6 +22,12 @@ class GroupAdmin(OpsModelAdmin):
     search_fields = ["name"]
     filter_horizontal = ["permissions"]
 
+    def formfield_for_manytomany(self, db_field, request=None, **kwargs):
+        if db_field.name == "permissions":
+            # Permission.__str__ reads its content type: one query per permission without this (as Django's own).
+            kwargs["queryset"] = db_field.remote_field.model.objects.select_related("content_type")
+        return super().formfield_for_manytomany(db_field, request=request, **kwargs)
+
 
 @admin.register(m.User)
 class UserAdmin(DjangoUserAdmin, OpsModelAdmin):
@@ -65,3 +71,20 @@ class StaffProfileAdmin(OpsModelAdmin):
     list_select_related = ["user"]
     search_fields = ["employee_id", "user__username", "user__first_name", "user__last_name"]
     autocomplete_fields = ["user"]
+
+
+# --- Login lockouts (django-axes): shown in Unfold's look; deleting an attempt unlocks that username+IP ------
+def _reregister_axes():
+    from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from unfold.admin import ModelAdmin as UnfoldModelAdmin
+
+    # Not OpsModelAdmin: axes rows carry no simple-history table; they are the lockout's own audit log.
+    for model, base in ((AccessAttempt, AccessAttemptAdmin), (AccessLog, AccessLogAdmin),
+                        (AccessFailureLog, AccessFailureLogAdmin)):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+        admin.site.register(model, type(base.__name__, (base, UnfoldModelAdmin), {"show_full_result_count": False}))
+
+
+_reregister_axes()

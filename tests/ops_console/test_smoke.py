@@ -1,0 +1,108 @@
+"""Every changelist and change form opens without error and within its query budget."""
+
+import datetime as dt
+
+import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib import admin
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from core import models as m
+from core.bookings.models import BookingStatus
+from core.bookings.services import booking_add_note
+from tests.factories import UserFactory
+
+CHANGELIST_BUDGET = 8
+CHANGEFORM_BUDGET = 12
+
+
+@pytest.fixture
+def every_kind_of_row(make_booking, future_weekday):
+    call_command("loaddata", "email_templates", verbosity=0)
+    staff = UserFactory(username="smoke_staff")
+    m.StaffProfile.objects.create(user=staff, employee_id="E-1")
+    bookings = [make_booking(BookingStatus.PAID, pickup_date=future_weekday + dt.timedelta(days=i)) for i in range(3)]
+    booking = bookings[0]
+    booking_add_note(booking=booking, actor=staff, body="Call first")
+    payment = m.Payment.objects.create(booking=booking, amount_cents=10000, status="succeeded", method="cash")
+    m.Refund.objects.create(payment=payment, amount_cents=500, status="succeeded", processed_by=staff)
+    m.PaymentAudit.objects.create(payment=payment, booking=booking, action="test", user=staff)
+    m.ProviderEvent.objects.create(provider="stripe", event_id="evt_1", event_type="charge.succeeded", payload={})
+    m.ReconciliationMismatch.objects.create(run_date=timezone.localdate(), kind="missing", payment=payment)
+    m.Notification.objects.create(notification_type="booking_confirmation", dedupe_key=f"c:{booking.pk}",
+                                  booking=booking, customer=booking.customer, status="failed")
+    m.Suppression.objects.create(channel="email", address="x@example.com", reason="bounce")
+    m.VanSchedule.objects.create(date=future_weekday, capacity_override=8)
+    m.SurchargeRule.objects.get_or_create(code="weekend", defaults={
+        "name": "Weekend", "rule_type": "day_of_week", "amount": 50, "weekdays": [6, 7]})
+    m.DailyMetrics.objects.create(date=timezone.localdate())
+    m.Quote.objects.create(request_hash="x", request={}, breakdown={}, total_price=10,
+                           expires_at=timezone.now())
+    AccessAttempt.objects.create(username="someone", ip_address="203.0.113.1", failures_since_start=2,
+                                 get_data="", post_data="", http_accept="", path_info="/admin/login/")
+    AccessLog.objects.create(username="someone", ip_address="203.0.113.1", http_accept="",
+                             path_info="/admin/login/")
+    AccessFailureLog.objects.create(username="someone", ip_address="203.0.113.1", http_accept="",
+                                    path_info="/admin/login/")
+    return bookings
+
+
+@pytest.mark.django_db
+def test_every_changelist_and_change_form_opens_within_budget(superuser_client, every_kind_of_row,
+                                                             django_assert_max_num_queries):
+    client = superuser_client
+    client.get(reverse("admin:index"))  # warm per-process caches
+    counts = {}
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        with django_assert_max_num_queries(CHANGELIST_BUDGET, info=url) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        counts[url] = len(ctx.captured_queries)
+        obj = model_admin.get_queryset(response.wsgi_request).first()
+        assert obj is not None, f"no {opts.model_name} row to open"
+        change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        with django_assert_max_num_queries(CHANGEFORM_BUDGET, info=change) as ctx:
+            response = client.get(change)
+        assert response.status_code == 200, change
+        counts[change] = len(ctx.captured_queries)
+        if opts.app_label != "axes":
+            history = reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[obj.pk])
+            assert client.get(history).status_code == 200, history
+    print("\n".join(f"{n:>3}  {u}" for u, n in sorted(counts.items(), key=lambda kv: -kv[1])))
+
+
+@pytest.mark.django_db
+def test_booking_changelist_queries_do_not_grow_with_rows(superuser_client, make_booking, future_weekday,
+                                                          django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_booking(BookingStatus.PAID)
+    url = reverse("admin:core_booking_changelist")
+    superuser_client.get(url)
+    with CaptureQueriesContext(connection) as small:
+        superuser_client.get(url)
+    for i in range(12):
+        make_booking(BookingStatus.PAID, pickup_date=future_weekday + dt.timedelta(days=1 + i // 5))
+    with CaptureQueriesContext(connection) as large:
+        superuser_client.get(url)
+    assert len(small.captured_queries) == len(large.captured_queries)
+
+
+@pytest.mark.django_db
+def test_history_view_shows_ip_and_user_agent_columns(superuser_client, make_booking):
+    booking = make_booking(BookingStatus.PAID)
+    superuser_client.post(reverse("admin:core_booking_action", args=["schedule"]),
+                          {"ids": [str(booking.pk)], "confirm": "yes"}, REMOTE_ADDR="203.0.113.9",
+                          HTTP_USER_AGENT="OpsBrowser/1.0")
+    response = superuser_client.get(reverse("admin:core_booking_history", args=[booking.pk]))
+    html = response.content.decode()
+    assert "ip_address" in html and "203.0.113.9" in html and "OpsBrowser/1.0" in html
+    activity = superuser_client.get(reverse("admin:core_booking_activity", args=[booking.pk]))
+    assert b"203.0.113.9" in activity.content and b"paid \xe2\x86\x92 scheduled" in activity.content
+    mine = superuser_client.get(reverse("admin:core_user_activity", args=[superuser_client.user.pk]))
+    assert booking.booking_number.encode() in mine.content

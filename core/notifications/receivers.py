@@ -1,6 +1,9 @@
 """Signal receivers that only translate a provider's event into a service call."""
 
+import logging
+
 from anymail.signals import tracking
+from django.conf import settings
 from django.dispatch import receiver
 
 from core.common.audit import acting_as
@@ -9,9 +12,24 @@ from core.notifications.services import EmailEvent, email_event_record
 # Postmark bounce types after which it stops sending to the address (its webhook says "Inactive": true).
 _DEACTIVATING = {"HardBounce", "SpamComplaint", "BadEmailAddress", "ManuallyDeactivated"}
 
+logger = logging.getLogger(__name__)
+
+
+def _trusted(esp_name: str) -> bool:
+    """anymail accepts unauthenticated webhooks (with a warning) when WEBHOOK_SECRET is empty, and serves a
+    URL for every ESP: outside DEBUG, only Postmark events behind basic auth may suppress a customer."""
+    if settings.DEBUG:
+        return True
+    if str(esp_name).lower() != "postmark":
+        return False
+    return bool((getattr(settings, "ANYMAIL", None) or {}).get("WEBHOOK_SECRET"))
+
 
 @receiver(tracking, dispatch_uid="core.notifications.anymail_tracking")
 def anymail_tracking(sender, event, esp_name, **kwargs):
+    if not _trusted(esp_name):
+        logger.error("ignored an unauthenticated %s tracking webhook: set ANYMAIL_WEBHOOK_SECRET", esp_name)
+        return
     esp_event = event.esp_event if isinstance(event.esp_event, dict) else {}
     deactivates = bool(esp_event.get("Inactive")) or esp_event.get("Type") in _DEACTIVATING
     if event.event_type == "unsubscribed" and esp_event.get("SuppressSending", True):

@@ -98,6 +98,18 @@ def test_postmark_webhook_with_bad_basic_auth_is_refused(client, sent_email, pos
     assert sent_email.delivery_logs.count() == 1  # just "sent"
 
 
+def test_without_a_webhook_secret_events_are_ignored(client, sent_email, postmark, settings):
+    # anymail accepts unauthenticated posts when WEBHOOK_SECRET is empty: a forged bounce must not suppress
+    settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": ""}
+    bounce = postmark.tracking_event("Bounce", sent_email.provider_message_id, sent_email.recipients[0])
+
+    with pytest.warns(Warning):
+        client.post(POSTMARK_URL, data=json.dumps(bounce), content_type="application/json")
+
+    assert not Suppression.objects.exists()
+    assert sent_email.delivery_logs.count() == 1
+
+
 def test_event_for_an_unknown_message_is_accepted_and_ignored(client, sent_email, postmark):
     delivery = postmark.tracking_event("Delivery", "00000000-0000-0000-0000-000000000000", "x@example.com")
 

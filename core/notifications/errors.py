@@ -9,12 +9,6 @@ class TemplateInvalid(ValidationError):
     code = "template_invalid"
 
 
-class TemplateMissing(NotFound):
-    """No active email template for this notification type."""
-
-    code = "template_missing"
-
-
 class UnknownEvent(ValidationError):
     """No notification is defined for this event."""
 

@@ -230,10 +230,15 @@ def _booking_notification(*, booking, notification_type: str, channel: str, dedu
     address = _recipient(customer, channel)
     fields = dict(notification_type=notification_type, booking=booking, customer=customer,
                   recipients=[address], scheduled_for=scheduled_for, resend_of=resend_of)
-    template = EmailTemplate.objects.filter(name=notification_type, is_active=True).first()
+    template = EmailTemplate.objects.filter(name=notification_type).first()
     if template is None:
         fields.update(status=NotificationStatus.FAILED,
-                      last_error=f"No active email template named {notification_type!r}.")
+                      last_error=f"No email template named {notification_type!r}.")
+    elif not template.is_active:
+        # Staff switched this message off: record that it was not sent, and why.
+        template = None
+        fields.update(status=NotificationStatus.CANCELLED,
+                      last_error=f"The {notification_type!r} template is switched off (inactive).")
     elif is_suppressed(channel=channel, address=address):
         fields.update(status=NotificationStatus.SUPPRESSED,
                       last_error=f"{address} is suppressed (bounce, complaint or opt-out).")
@@ -287,7 +292,8 @@ def notify_booking_event(*, booking, event: str, actor=None) -> list[Notificatio
     from core.bookings.models import Booking, BookingStatus
 
     booking = Booking.objects.select_related("customer", "pickup_address", "dropoff_address").get(pk=booking.pk)
-    if booking.status == BookingStatus.CANCELLED and event != "payment_confirmation":
+    if booking.status == BookingStatus.CANCELLED:
+        # e.g. a payment that landed after the hold expired: the payments area settles that, not a "confirmed".
         logger.info("no %s for cancelled booking %s", event, booking.booking_number)
         return []
     if event == "payment_confirmation":

@@ -91,6 +91,26 @@ def test_rolled_back_payment_enqueues_and_sends_nothing(make_booking, django_cap
     assert booking.status == BookingStatus.PENDING
 
 
+def test_a_switched_off_template_is_recorded_not_sent(booking, django_capture_on_commit_callbacks):
+    EmailTemplate.objects.filter(name="payment_confirmation").update(is_active=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications = notify_booking_event(booking=booking, event="payment_confirmation")
+
+    receipt = next(n for n in notifications if n.notification_type == "payment_confirmation")
+    assert receipt.status == NotificationStatus.CANCELLED and "switched off" in receipt.last_error
+    assert [m.subject.split(":")[0] for m in mail.outbox] == ["Booking confirmed"]
+
+
+def test_cancelled_booking_gets_no_confirmation(booking, django_capture_on_commit_callbacks):
+    booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, reason="hold_expired")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notify_booking_event(booking=booking, event="payment_confirmation") == []
+
+    assert mail.outbox == []
+
+
 def test_unknown_event_is_refused(booking):
     with pytest.raises(UnknownEvent):
         notify_booking_event(booking=booking, event="birthday")

@@ -2,7 +2,8 @@
 
 Postmark: /webhooks/anymail/postmark/tracking/ (anymail checks HTTP basic auth = ANYMAIL["WEBHOOK_SECRET"]
 and sends the `tracking` signal, which core.notifications.receivers turns into a service call).
-Twilio: /webhooks/twilio/status/ (X-Twilio-Signature over the public URL + POST params).
+Twilio: /webhooks/twilio/status/ (message status callbacks) and /webhooks/twilio/inbound/ (the number's
+"A message comes in" webhook: STOP/START), both checked with X-Twilio-Signature over the public URL + params.
 """
 
 import logging
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_POST
 from core.common.audit import acting_as
 from core.integrations.twilio import TwilioNotConfigured, validate_signature
 from core.notifications import receivers  # noqa: F401  (connects the anymail tracking receiver)
-from core.notifications.services import sms_status_record
+from core.notifications.services import sms_inbound_record, sms_status_record
 
 logger = logging.getLogger(__name__)
 
@@ -27,17 +28,24 @@ def public_url(request) -> str:
     return f"{base}{request.get_full_path()}" if base else request.build_absolute_uri()
 
 
-@csrf_exempt
-@require_POST
-def twilio_status_callback(request):
+def _refuse_unsigned(request):
+    """None when X-Twilio-Signature matches; otherwise the response to send."""
     try:
         valid = validate_signature(public_url(request), request.POST, request.headers.get("X-Twilio-Signature"))
     except TwilioNotConfigured:
-        logger.error("Twilio status callback received but TWILIO_AUTH_TOKEN is not set")
+        logger.error("Twilio webhook received but TWILIO_AUTH_TOKEN is not set")
         return HttpResponse(status=503)
     if not valid:
-        logger.warning("Twilio status callback with a bad signature for %s", public_url(request))
+        logger.warning("Twilio webhook with a bad signature for %s", public_url(request))
         return HttpResponseForbidden("invalid signature")
+    return None
+
+
+@csrf_exempt
+@require_POST
+def twilio_status_callback(request):
+    if (refused := _refuse_unsigned(request)) is not None:
+        return refused
     message_sid = request.POST.get("MessageSid") or request.POST.get("SmsSid") or ""
     status = request.POST.get("MessageStatus") or request.POST.get("SmsStatus") or ""
     if not message_sid or not status:
@@ -52,7 +60,21 @@ def twilio_status_callback(request):
     return HttpResponse(status=204)
 
 
+@csrf_exempt
+@require_POST
+def twilio_inbound_sms(request):
+    """Replies to our number: STOP/START keywords update the SMS suppression list; nothing is answered."""
+    if (refused := _refuse_unsigned(request)) is not None:
+        return refused
+    with acting_as(None, user_agent="webhook:twilio"):
+        sms_inbound_record(from_number=request.POST.get("From", ""), body=request.POST.get("Body", ""),
+                           message_sid=request.POST.get("MessageSid", ""))
+    # Empty TwiML: Twilio sends its own STOP/START confirmations.
+    return HttpResponse('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', content_type="text/xml")
+
+
 urlpatterns = [
     path("webhooks/twilio/status/", twilio_status_callback, name="twilio-status-callback"),
+    path("webhooks/twilio/inbound/", twilio_inbound_sms, name="twilio-inbound-sms"),
     path("webhooks/anymail/", include("anymail.urls")),
 ]

@@ -790,3 +790,28 @@ def sms_status_record(*, message_sid: str, status: str, notification_id=None, er
             suppression_add(channel=Channel.SMS, address=notification.recipients[0], reason="sms_stop",
                             details={"message_sid": message_sid})
     return log
+
+
+# --- inbound SMS keywords ------------------------------------------------------------------------------
+
+# Twilio's default opt-out / opt-in keywords (Twilio itself blocks further sends after STOP; recording it
+# here means we stop trying, and staff can see why).
+SMS_STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"})
+SMS_START_WORDS = frozenset({"START", "UNSTOP", "YES"})
+
+
+def sms_inbound_record(*, from_number: str, body: str, message_sid: str = "") -> str | None:
+    """Apply an inbound SMS keyword: "opted_out", "opted_in", or None (not a keyword; nothing to do)."""
+    keyword = (body or "").strip().upper().rstrip(".!")
+    if not from_number:
+        return None
+    if keyword in SMS_STOP_WORDS:
+        suppression_add(channel=Channel.SMS, address=from_number, reason="sms_stop",
+                        details={"keyword": keyword, "message_sid": message_sid})
+        return "opted_out"
+    if keyword in SMS_START_WORDS:
+        # Only lift an SMS opt-out; a number suppressed for another reason stays suppressed.
+        Suppression.objects.filter(channel=Channel.SMS, address=_normalise(Channel.SMS, from_number),
+                                   reason="sms_stop").delete()
+        return "opted_in"
+    return None

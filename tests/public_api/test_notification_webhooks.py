@@ -183,3 +183,34 @@ def test_twilio_signature_is_checked_against_the_public_url_behind_a_proxy(clien
 
 def test_twilio_callback_only_accepts_post(client, twilio):
     assert client.get(TWILIO_URL).status_code == 405
+
+
+def inbound(client, twilio, body, number="+12125550123", token=None):
+    from twilio.request_validator import RequestValidator
+
+    params = {"AccountSid": twilio.account_sid, "MessageSid": "SM" + "1" * 32, "From": number,
+              "To": twilio.from_number, "Body": body, "NumMedia": "0"}
+    signature = RequestValidator(token or twilio.auth_token).compute_signature(
+        "http://testserver/webhooks/twilio/inbound/", params)
+    return client.post("/webhooks/twilio/inbound/", data=params, HTTP_X_TWILIO_SIGNATURE=signature)
+
+
+def test_inbound_stop_suppresses_sms_and_start_lifts_it(client, twilio, booking, django_capture_on_commit_callbacks):
+    response = inbound(client, twilio, " stop ")
+
+    assert response.status_code == 200 and response["Content-Type"] == "text/xml"
+    assert Suppression.objects.get(channel="sms").reason == "sms_stop"
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_booking_event(booking=booking, event="booking_confirmation")
+    assert Notification.objects.get(channel="sms").status == NotificationStatus.SUPPRESSED
+    assert twilio.messages == []
+
+    assert inbound(client, twilio, "START").status_code == 200
+    assert not Suppression.objects.exists()
+    assert inbound(client, twilio, "Thanks, see you Wednesday").status_code == 200
+    assert not Suppression.objects.exists()
+
+
+def test_inbound_with_a_bad_signature_is_refused(client, twilio, db):
+    assert inbound(client, twilio, "STOP", token="forged").status_code == 403
+    assert not Suppression.objects.exists()

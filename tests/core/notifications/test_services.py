@@ -359,3 +359,13 @@ def test_a_send_a_dead_worker_left_half_done_is_retried(booking, django_capture_
     notification.refresh_from_db()
     assert notification.status == NotificationStatus.SENT and notification.retry_count == 1
     assert len(mail.outbox) == 1
+
+
+def test_list_selector_has_a_fixed_query_count(booking, django_assert_num_queries):
+    from core.notifications.selectors import notification_list_queryset
+
+    notify_booking_event(booking=booking, event="payment_confirmation")
+
+    with django_assert_num_queries(1):
+        rows = [(n.booking.booking_number, n.customer.email, n.template.name) for n in notification_list_queryset()]
+    assert len(rows) == 3

@@ -284,8 +284,8 @@ def _send_after_commit(notifications: Iterable[Notification]) -> None:
 def notify_booking_event(*, booking, event: str, actor=None) -> list[Notification]:
     """Create (once) and send the notifications of a booking event; returns them, new or existing.
 
-    "payment_confirmation" sends the booking confirmation and the payment receipt and schedules the
-    reminder for the morning before pickup.
+    "payment_confirmation" sends the booking confirmation and the payment receipt (plus the COI request when
+    the booking needs one) and schedules the reminder for the morning before pickup.
     """
     if event not in EVENTS:
         raise UnknownEvent(f"No notification is defined for {event!r}.", fields={"event": [event]})
@@ -298,6 +298,8 @@ def notify_booking_event(*, booking, event: str, actor=None) -> list[Notificatio
         return []
     if event == "payment_confirmation":
         plan = [("booking_confirmation", None), ("payment_confirmation", None), ("booking_reminder", "schedule")]
+        if booking.coi_required:
+            plan.append(("coi_reminder", None))  # the building's requirements are needed before pickup
     elif event == "booking_reminder":
         plan = [("booking_reminder", "schedule")]
     else:
@@ -453,10 +455,9 @@ def _send_email(notification: Notification) -> str:
     from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
 
     template = notification.template
-    from_name = template.from_name if template else "ToteTaxi"
-    from_email = template.from_email if template else "bookings@totetaxi.com"
+    sender = f"{template.from_name} <{template.from_email}>" if template else settings.DEFAULT_FROM_EMAIL
     message = EmailMultiAlternatives(
-        subject=notification.subject, body=notification.body_text, from_email=f"{from_name} <{from_email}>",
+        subject=notification.subject, body=notification.body_text, from_email=sender,
         to=list(notification.recipients), reply_to=[template.reply_to] if template and template.reply_to else None)
     if notification.body_html:
         message.attach_alternative(notification.body_html, "text/html")

@@ -59,6 +59,16 @@ def test_payment_confirmation_sends_confirmation_and_receipt_and_schedules_the_r
     assert all(n.delivery_logs.filter(event="sent").count() == 1 for n in sent)
 
 
+def test_a_booking_needing_a_coi_also_gets_the_coi_request(make_booking, django_capture_on_commit_callbacks):
+    booking = make_booking(coi_required=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        notifications = notify_booking_event(booking=booking, event="payment_confirmation")
+
+    assert ("coi_reminder", "email") in by_type(notifications)
+    assert any(m.subject.startswith("Action needed: certificate of insurance") for m in mail.outbox)
+
+
 def test_the_same_event_twice_sends_once(booking, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         first = notify_booking_event(booking=booking, event="payment_confirmation")

@@ -1,0 +1,292 @@
+"""Creating notifications once per event and channel, and enqueueing their send after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+import zoneinfo
+from collections.abc import Iterable
+from decimal import Decimal
+from functools import partial
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.html import linebreaks
+
+from core.common.audit import set_actor
+from core.notifications import rendering
+from core.notifications.errors import (
+    NoRecipient,
+    NothingToResend,
+    UnknownEvent,
+)
+from core.notifications.models import (
+    Channel,
+    EmailTemplate,
+    Notification,
+    NotificationStatus,
+    NotificationType,
+)
+from core.notifications.services.suppression import is_suppressed
+
+logger = logging.getLogger(__name__)
+
+NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
+REMINDER_HOUR = 8  # the start of the morning pickup window
+
+EVENTS = frozenset({"payment_confirmation", "booking_confirmation", "booking_reminder", "coi_reminder",
+                    "tracking_update", "delivery_confirmation"})
+
+
+def _site_url() -> str:
+    return str(settings.TOTETAXI.get("PUBLIC_SITE_URL", "")).rstrip("/")
+
+
+def _amount_paid(booking) -> Decimal:
+    from core.payments.models import PaymentStatus
+
+    cents = booking.payments.filter(status=PaymentStatus.SUCCEEDED).aggregate(total=Sum("amount_cents"))["total"]
+    return (Decimal(cents) / 100).quantize(Decimal("0.01")) if cents else booking.total_price
+
+
+def booking_context(*, booking, notification_type: str) -> dict:
+    """The variables `notification_type` provides (rendering.PROVIDED_VARIABLES), filled from the booking."""
+    customer = booking.customer
+    # The customer's access token is stored hashed, so the link cannot carry it: the site asks for it.
+    manage_url = f"{_site_url()}/bookings/{booking.booking_number}/"
+    values = {
+        "customer_name": customer.name,
+        "booking_number": booking.booking_number,
+        "manage_url": manage_url,
+        "support_phone": settings.TOTETAXI.get("SUPPORT_PHONE", "(631) 555-0142"),
+        "support_email": settings.TOTETAXI.get("SUPPORT_EMAIL", "support@totetaxi.com"),
+        "booking_type_display": booking.get_booking_type_display(),
+        "pickup_date": booking.pickup_date,
+        "pickup_window_display": booking.get_pickup_window_display(),
+        "pickup_address": str(booking.pickup_address),
+        "dropoff_address": str(booking.dropoff_address),
+        "total_price": f"{booking.total_price:.2f}",
+        "coi_required": booking.coi_required,
+        "status_display": booking.get_status_display(),
+        "tracking_url": booking.tracking_url or manage_url,
+    }
+    allowed = rendering.PROVIDED_VARIABLES[notification_type]
+    if "amount_paid" in allowed:
+        values["amount_paid"] = f"{_amount_paid(booking):.2f}"
+    return {key: value for key, value in values.items() if key in allowed}
+
+
+def reminder_time(pickup_date: dt.date) -> dt.datetime:
+    """The morning before the pickup (8:00 New York wall-clock time, so DST weekends stay at 8:00)."""
+    day_before = pickup_date - dt.timedelta(days=1)
+    return dt.datetime.combine(day_before, dt.time(REMINDER_HOUR), tzinfo=NEW_YORK)
+
+
+def _recipient(customer, channel: str) -> str:
+    return (customer.email if channel == Channel.EMAIL else customer.phone) or ""
+
+
+def _create_once(*, dedupe_key: str, channel: str, actor=None, **fields) -> tuple[Notification, bool]:
+    """Insert the notification unless this event already has one on this channel (race-safe)."""
+    existing = Notification.objects.filter(dedupe_key=dedupe_key, channel=channel).first()
+    if existing is not None:
+        return existing, False
+    notification = Notification(dedupe_key=dedupe_key, channel=channel, **fields)
+    set_actor(notification, actor)
+    try:
+        with transaction.atomic():
+            notification.save(force_insert=True)
+    except IntegrityError:
+        # Another process inserted the same event between our read and our insert.
+        return Notification.objects.get(dedupe_key=dedupe_key, channel=channel), False
+    return notification, True
+
+
+def _fill_from_template(notification: Notification, template: EmailTemplate, context: dict) -> None:
+    rendered = rendering.render_template(template, context)
+    notification.template = template
+    notification.template_version = template.version
+    notification.subject = rendered.subject[:255]
+    if notification.channel == Channel.SMS:
+        notification.body_text, notification.body_html = rendered.sms, ""
+    else:
+        notification.body_text, notification.body_html = rendered.text, rendered.html
+
+
+def _booking_notification(*, booking, notification_type: str, channel: str, dedupe_key: str,
+                          scheduled_for: dt.datetime | None = None, actor=None, resend_of=None
+                          ) -> tuple[Notification, bool]:
+    customer = booking.customer
+    address = _recipient(customer, channel)
+    fields = dict(notification_type=notification_type, booking=booking, customer=customer,
+                  recipients=[address], scheduled_for=scheduled_for, resend_of=resend_of)
+    template = EmailTemplate.objects.filter(name=notification_type).first()
+    if template is None:
+        fields.update(status=NotificationStatus.FAILED,
+                      last_error=f"No email template named {notification_type!r}.")
+    elif not template.is_active:
+        # Staff switched this message off: record that it was not sent, and why.
+        template = None
+        fields.update(status=NotificationStatus.CANCELLED,
+                      last_error=f"The {notification_type!r} template is switched off (inactive).")
+    elif is_suppressed(channel=channel, address=address):
+        fields.update(status=NotificationStatus.SUPPRESSED,
+                      last_error=f"{address} is suppressed (bounce, complaint or opt-out).")
+    notification = Notification(**fields, channel=channel)
+    if template is not None:
+        try:
+            _fill_from_template(notification, template, booking_context(booking=booking,
+                                                                        notification_type=notification_type))
+        except Exception as exc:  # a template that no longer renders: visible, never a crashed payment task
+            fields.update(status=NotificationStatus.FAILED, last_error=f"Template failed to render: {exc}")
+    for name in ("template", "template_version", "subject", "body_text", "body_html"):
+        fields[name] = getattr(notification, name)
+    return _create_once(dedupe_key=dedupe_key, channel=channel, actor=actor, **fields)
+
+
+def _channels_for(booking, template_name: str) -> list[str]:
+    channels = [Channel.EMAIL]
+    if booking.customer.phone and sms_enabled():
+        template = EmailTemplate.objects.filter(name=template_name, is_active=True).only("sms_template").first()
+        if template is None or template.sms_template.strip():
+            channels.append(Channel.SMS)
+    return channels
+
+
+def sms_enabled() -> bool:
+    return bool(getattr(settings, "TWILIO_ACCOUNT_SID", "") and getattr(settings, "TWILIO_AUTH_TOKEN", ""))
+
+
+def _send_after_commit(notifications: Iterable[Notification]) -> None:
+    """Enqueue a send for each notification that is due now, once the caller's transaction commits.
+
+    If the enqueue itself fails (Redis down), the row stays pending and the sweep sends it.
+    """
+    from core.notifications.tasks import send_notification
+
+    now = timezone.now()
+    for notification in notifications:
+        if notification.status == NotificationStatus.PENDING and (
+                notification.scheduled_for is None or notification.scheduled_for <= now):
+            transaction.on_commit(partial(send_notification, notification.pk), robust=True)
+
+
+def notify_booking_event(*, booking, event: str, actor=None) -> list[Notification]:
+    """Create (once) and send the notifications of a booking event; returns them, new or existing.
+
+    "payment_confirmation" sends the booking confirmation and the payment receipt (plus the COI request when
+    the booking needs one) and schedules the reminder for the morning before pickup.
+    """
+    if event not in EVENTS:
+        raise UnknownEvent(f"No notification is defined for {event!r}.", fields={"event": [event]})
+    from core.bookings.models import Booking, BookingStatus
+
+    booking = Booking.objects.select_related("customer", "pickup_address", "dropoff_address").get(pk=booking.pk)
+    if booking.status == BookingStatus.CANCELLED:
+        # e.g. a payment that landed after the hold expired: the payments area settles that, not a "confirmed".
+        logger.info("no %s for cancelled booking %s", event, booking.booking_number)
+        return []
+    if event == "payment_confirmation":
+        plan = [("booking_confirmation", None), ("payment_confirmation", None), ("booking_reminder", "schedule")]
+        if booking.coi_required:
+            plan.append(("coi_reminder", None))  # the building's requirements are needed before pickup
+    elif event == "booking_reminder":
+        plan = [("booking_reminder", "schedule")]
+    else:
+        plan = [(event, None)]
+    now = timezone.now()
+    created: list[Notification] = []
+    with transaction.atomic():
+        for notification_type, when in plan:
+            scheduled_for = None
+            if when == "schedule":
+                scheduled_for = reminder_time(booking.pickup_date)
+                if scheduled_for <= now:
+                    continue  # paid too late for a reminder: the confirmation says the same
+            dedupe = f"{notification_type}:{booking.pk}"
+            if notification_type == "tracking_update":
+                dedupe += f":{booking.status}"  # one update per status the booking reaches
+            for channel in _channels_for(booking, notification_type):
+                notification, _new = _booking_notification(
+                    booking=booking, notification_type=notification_type, channel=channel,
+                    dedupe_key=dedupe, scheduled_for=scheduled_for, actor=actor)
+                created.append(notification)
+        _send_after_commit(created)
+    return created
+
+
+def notification_resend(*, booking, notification_type: str = "booking_confirmation", actor) -> Notification:
+    """A new email attempt of a booking's notification (its own row, linked to the original), sent after commit."""
+    if notification_type not in NotificationType.values:
+        raise UnknownEvent(f"No notification type {notification_type!r}.")
+    base = f"{notification_type}:{booking.pk}"
+    original = (Notification.objects.filter(booking=booking, notification_type=notification_type,
+                                            channel=Channel.EMAIL, resend_of__isnull=True)
+                .order_by("created_at", "pk").first())
+    if notification_type == NotificationType.CUSTOM and original is None:
+        raise NothingToResend("This booking has no custom message to resend.")
+    for _attempt in range(5):
+        count = Notification.objects.filter(channel=Channel.EMAIL, dedupe_key__startswith=f"{base}:resend:").count()
+        dedupe = f"{base}:resend:{count + 1}"
+        with transaction.atomic():
+            if notification_type == NotificationType.CUSTOM:
+                latest = (Notification.objects.filter(booking=booking, notification_type=notification_type,
+                                                      channel=Channel.EMAIL).order_by("-created_at").first())
+                notification, new = _create_once(
+                    dedupe_key=dedupe, channel=Channel.EMAIL, actor=actor, notification_type=notification_type,
+                    booking=booking, customer=booking.customer, recipients=[booking.customer.email],
+                    subject=latest.subject, body_text=latest.body_text, body_html=latest.body_html,
+                    resend_of=original)
+            else:
+                notification, new = _booking_notification(
+                    booking=booking, notification_type=notification_type, channel=Channel.EMAIL,
+                    dedupe_key=dedupe, actor=actor, resend_of=original)
+            if new:
+                _send_after_commit([notification])
+                return notification
+    raise IntegrityError("could not allocate a resend number")  # pragma: no cover - 5 lost races in a row
+
+
+def notification_send_custom(*, booking=None, customer=None, subject: str, body: str, channels: Iterable[str],
+                             actor) -> list[Notification]:
+    """A message written by staff to a booking's customer (or any customer), on the given channels."""
+    from core.common.errors import ValidationError
+
+    customer = customer or (booking.customer if booking is not None else None)
+    channels = list(dict.fromkeys(channels))
+    errors: dict[str, list[str]] = {}
+    if customer is None:
+        errors["customer"] = ["Choose a booking or a customer."]
+    if not channels or any(c not in Channel.values for c in channels):
+        errors["channels"] = ["Choose email and/or SMS."]
+    if Channel.EMAIL in channels and not subject.strip():
+        errors["subject"] = ["An email needs a subject."]
+    if not body.strip():
+        errors["body"] = ["The message is empty."]
+    if Channel.SMS in channels and len(body) > 1600:
+        errors["body"] = ["An SMS can be at most 1,600 characters."]
+    if errors:
+        raise ValidationError("The message is not valid.", fields=errors)
+    for channel in channels:
+        if not _recipient(customer, channel):
+            raise NoRecipient(f"{customer.name} has no {'phone number' if channel == Channel.SMS else 'email'}.",
+                              fields={"channels": [channel]})
+    event_id = uuid.uuid4().hex  # every custom message is its own event
+    notifications = []
+    with transaction.atomic():
+        for channel in channels:
+            address = _recipient(customer, channel)
+            suppressed = is_suppressed(channel=channel, address=address)
+            notification, _new = _create_once(
+                dedupe_key=f"custom:{event_id}", channel=channel, actor=actor,
+                notification_type=NotificationType.CUSTOM, booking=booking, customer=customer,
+                recipients=[address], subject=subject.strip()[:255], body_text=body.strip(),
+                body_html=linebreaks(body.strip(), autoescape=True) if channel == Channel.EMAIL else "",
+                status=NotificationStatus.SUPPRESSED if suppressed else NotificationStatus.PENDING,
+                last_error=f"{address} is suppressed (bounce, complaint or opt-out)." if suppressed else "")
+            notifications.append(notification)
+        _send_after_commit(notifications)
+    return notifications

@@ -26,6 +26,7 @@ from unfold.contrib.filters.admin import (
     RangeDateTimeFilter,
 )
 from unfold.decorators import action, display
+from unfold.utils import display_for_label
 
 from core import models as m
 from core.bookings.models import BookingStatus
@@ -173,7 +174,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
     editable_fields = ["notes", "needs_attention", "attention_reason"]
     fieldsets = [
         ("Summary", {"classes": ["tab"], "fields": [
-            ("booking_number", "status_badge", "payment_badge"),
+            ("booking_number", "status_label", "payment_label"),
             ("booking_type", "package", "item_count"),
             ("pickup_date", "pickup_window", "coi_required"),
             "notes", ("needs_attention", "attention_reason", "attention_due"),
@@ -257,6 +258,14 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
         return obj.payment_status, obj.get_payment_status_display()
 
     # --- change-form sections --------------------------------------------------------------------------
+    @display(description="Status")
+    def status_label(self, obj):
+        return display_for_label((obj.status, obj.get_status_display()), "-", STATUS_COLOURS)
+
+    @display(description="Payment")
+    def payment_label(self, obj):
+        return display_for_label((obj.payment_status, obj.get_payment_status_display()), "-", PAYMENT_COLOURS)
+
     @display(description="Customer")
     def customer_link(self, obj):
         url = reverse("admin:core_customerprofile_change", args=[obj.customer_id])

@@ -12,7 +12,18 @@ ROLES = ["operations", "finance", "admin", "nogroup"]
 GROUP_OF = {"operations": "Operations", "finance": "Finance", "admin": "Admin"}
 
 
+def ensure_staff_groups() -> None:
+    """The groups come from a data migration; a transactional test (live_server) flushes them, so re-create."""
+    import importlib
+
+    from django.apps import apps
+
+    if Group.objects.filter(name__in=GROUP_OF.values()).count() < len(GROUP_OF):
+        importlib.import_module("core.migrations.0002_staff_groups").create_groups(apps, None)
+
+
 def make_role_user(role: str) -> User:
+    ensure_staff_groups()
     user = UserFactory(username=f"{role}_user", role=User.Role.ADMIN if role == "admin" else User.Role.STAFF)
     if role in GROUP_OF:
         user.groups.add(Group.objects.get(name=GROUP_OF[role]))
@@ -40,18 +51,22 @@ def superuser_client(db, client):
     return client
 
 
+STATUS_PATH = [BookingStatus.PAID, BookingStatus.SCHEDULED, BookingStatus.IN_PROGRESS, BookingStatus.COMPLETED]
+
+
+def create_booking(make_request, status: str = BookingStatus.PENDING, **request_overrides):
+    """A booking created through core services, advanced along the status machine to `status`."""
+    booking, _token = booking_create(request=make_request(**request_overrides))
+    if status == BookingStatus.CANCELLED:
+        return booking_transition(booking=booking, to_status=status, reason="test")
+    for step in STATUS_PATH[: STATUS_PATH.index(status) + 1] if status in STATUS_PATH else []:
+        booking = booking_transition(booking=booking, to_status=step)
+    return booking
+
+
 @pytest.fixture
 def make_booking(make_request):
-    """A booking created through core services, advanced along the status machine to `status`."""
-
-    path = [BookingStatus.PAID, BookingStatus.SCHEDULED, BookingStatus.IN_PROGRESS, BookingStatus.COMPLETED]
-
     def _make(status: str = BookingStatus.PENDING, **request_overrides):
-        booking, _token = booking_create(request=make_request(**request_overrides))
-        if status == BookingStatus.CANCELLED:
-            return booking_transition(booking=booking, to_status=status, reason="test")
-        for step in path[: path.index(status) + 1] if status in path else []:
-            booking = booking_transition(booking=booking, to_status=step)
-        return booking
+        return create_booking(make_request, status, **request_overrides)
 
     return _make

@@ -1,6 +1,5 @@
 """`/services/`: the catalog, availability, surcharges and price calculation."""
 
-import datetime as dt
 
 from django.utils import timezone
 from ninja import Field as NinjaField
@@ -18,6 +17,7 @@ from public_api.schemas import (
     AvailableDatesOut,
     BookingRequestIn,
     ErrorOut,
+    IsoDate,
     PackageOut,
     PriceBreakdownOut,
     ServiceTypeLit,
@@ -62,7 +62,7 @@ def specialty_items(request):
 
 @router.get("availability/{date}/", response={200: AvailabilityOut, 422: ErrorOut},
             summary="Can this date be booked?")
-def date_availability(request, date: dt.date, query: Query[ServiceTypeQuery]):
+def date_availability(request, date: IsoDate, query: Query[ServiceTypeQuery]):
     """Capacity left on a New York service date; when unavailable, the reasons and the nearest alternatives."""
     result = availability.check_date(date, query.service_type)
     return Status(200, {
@@ -82,7 +82,7 @@ def available_dates(request, query: Query[AvailableDatesQuery]):
 
 @router.get("surcharges/{date}/", response={200: list[SurchargeRuleOut], 422: ErrorOut},
             summary="Surcharges on a date")
-def surcharges(request, date: dt.date, query: Query[ServiceTypeQuery]):
+def surcharges(request, date: IsoDate, query: Query[ServiceTypeQuery]):
     """The surcharge rules that apply on `date` for the service type, after any van-schedule override."""
     rules = applicable_surcharges(query.service_type, date, catalog_snapshot(date))
     return Status(200, [{"code": r.code, "name": r.name, "amount": money_str(r.amount), "is_percentage": r.is_percentage}

@@ -2,10 +2,11 @@
 
 
 import datetime as dt
+import re
 from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, ConfigDict
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictBool, StrictInt
 
 from core.bookings.requests import BookingRequest
 from core.customers.services import AddressData, CustomerData
@@ -29,6 +30,18 @@ def _storable(value: str) -> str:
 
 def Text(max_length: int, **kwargs):  # noqa: N802 (reads like a type)
     return Annotated[str, AfterValidator(_storable), Field(max_length=max_length, **kwargs)]
+
+
+def _iso_date(value):
+    # pydantic would also take 0 or "1700000000" as a Unix timestamp; the contract says YYYY-MM-DD.
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("Use a date as YYYY-MM-DD.")
+    return value
+
+
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 
 
 # --- errors ----------------------------------------------------------------------------------------------
@@ -152,7 +165,7 @@ class QuoteOut(PriceBreakdownOut):
 
 class SpecialtyItemIn(Schema):
     code: Text(32) = Field(examples=["peloton"])
-    quantity: int = Field(1, ge=1, le=MAX_SPECIALTY_QUANTITY)
+    quantity: StrictInt = Field(1, ge=1, le=MAX_SPECIALTY_QUANTITY)
 
 
 class CustomerIn(Schema):
@@ -194,12 +207,12 @@ class BookingRequestIn(Schema):
     model_config = ConfigDict(json_schema_extra={"examples": [BOOKING_EXAMPLE]})
 
     booking_type: ServiceTypeLit
-    pickup_date: dt.date
+    pickup_date: IsoDate
     pickup_window: WindowLit = "flexible"
     package: Text(32) | None = Field(None, description="mini_move only: petite | standard | full")
-    item_count: int = Field(0, ge=0, le=MAX_ITEMS)
+    item_count: StrictInt = Field(0, ge=0, le=MAX_ITEMS)
     specialty_items: list[SpecialtyItemIn] = Field(default_factory=list, max_length=10)
-    coi_required: bool = False
+    coi_required: StrictBool = False
     customer: CustomerIn | None = None
     pickup_address: AddressIn | None = None
     dropoff_address: AddressIn | None = None
@@ -229,12 +242,12 @@ class BookingUpdateIn(Schema):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"pickup_date": "2027-03-11", "pickup_window": "afternoon", "notes": "Call on arrival."}]})
 
-    pickup_date: dt.date | None = None
+    pickup_date: IsoDate | None = None
     pickup_window: WindowLit | None = None
     package: Text(32) | None = None
-    item_count: int | None = Field(None, ge=0, le=MAX_ITEMS)
+    item_count: StrictInt | None = Field(None, ge=0, le=MAX_ITEMS)
     specialty_items: list[SpecialtyItemIn] | None = Field(None, max_length=10)
-    coi_required: bool | None = None
+    coi_required: StrictBool | None = None
     pickup_address: AddressIn | None = None
     dropoff_address: AddressIn | None = None
     notes: Text(2000) | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -47,19 +48,26 @@ def _money(value) -> str:
 
 
 def booking_rows(values: Iterator[tuple]) -> Iterator[list]:
-    """Turn booking values_list tuples into CSV rows (text exactly as BookingResource renders it)."""
+    """Turn booking values_list tuples into CSV rows (text exactly as BookingResource renders it).
+
+    This loop is the export's hot path (FIELD_NOTES: ~84k rows/s is what the database side allows), so
+    it avoids per-row lookups: the time zone is resolved once, locals are bound once.
+    """
     esc = escape_formula
-    localtime = timezone.localtime
+    address = _address
+    money = _money
+    tz = timezone.get_current_timezone()
     for (number, status, payment_status, booking_type, pickup_date, window, name, email, phone,
          p1, p2, p3, p4, p5, d1, d2, d3, d4, d5, package, items, coi, base, specialty, surcharge, coi_fee,
          total, intent, notes, created_at) in values:
-        yield [
+        yield (
             number, status, payment_status, booking_type, pickup_date.isoformat() if pickup_date else "", window,
-            esc(name or ""), esc(email or ""), esc(phone or ""), _address(p1, p2, p3, p4, p5),
-            _address(d1, d2, d3, d4, d5), esc(package or ""), items, "1" if coi else "0", _money(base),
-            _money(specialty), _money(surcharge), _money(coi_fee), _money(total), esc(intent or ""),
-            esc(notes or ""), localtime(created_at).isoformat(timespec="seconds") if created_at else "",
-        ]
+            esc(name) if name else "", esc(email) if email else "", esc(phone) if phone else "",
+            address(p1, p2, p3, p4, p5), address(d1, d2, d3, d4, d5), esc(package) if package else "", items,
+            "1" if coi else "0", money(base), money(specialty), money(surcharge), money(coi_fee), money(total),
+            esc(intent) if intent else "", esc(notes) if notes else "",
+            created_at.astimezone(tz).isoformat(timespec="seconds") if created_at else "",
+        )
 
 
 def stream_csv(queryset, *, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
@@ -68,16 +76,14 @@ def stream_csv(queryset, *, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
     writer = csv.writer(buffer)
     writer.writerow(BOOKING_STREAM_HEADERS)
     rows = booking_rows(queryset.values_list(*BOOKING_STREAM_FIELDS).iterator(chunk_size=chunk_size))
-    pending = 0
-    for row in rows:
-        writer.writerow(row)
-        pending += 1
-        if pending == chunk_size:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    yield buffer.getvalue().encode()
+    while True:
+        chunk = list(itertools.islice(rows, chunk_size))
+        writer.writerows(chunk)
+        yield buffer.getvalue().encode()
+        if len(chunk) < chunk_size:
+            return
+        buffer.seek(0)
+        buffer.truncate()
 
 
 class StreamingExportMixin:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from core.integrations.stripe import StripeGateway, StripeRequestError
+from core.integrations.stripe import StripeGateway, StripeIntegrationError, StripeRequestError
 from core.payments.models import (
     Payment,
     PaymentMethod,
@@ -26,6 +26,7 @@ from core.payments.models import (
 from core.payments.services import (
     _STRIPE_REFUND_STATUS,
     _status_from_intent,
+    payment_record_fee,
     stripe_gateway,
     stripe_test_mode,
 )
@@ -119,6 +120,14 @@ def reconciliation_run(*, run_date: dt.date, gateway: StripeGateway | None = Non
                     raise
                 found.append(("refund_missing_at_stripe", refund.stripe_refund_id, refund.payment,
                               {"ours": refund.status, "amount_cents": refund.amount_cents}))
+
+    for payment in Payment.objects.filter(method=PaymentMethod.STRIPE, status=PaymentStatus.SUCCEEDED,
+                                          stripe_fee_cents__isnull=True, succeeded_at__gte=start,
+                                          succeeded_at__lt=end).exclude(stripe_charge_id=""):
+        try:
+            payment_record_fee(payment=payment)
+        except StripeIntegrationError:
+            logger.warning("fee of %s unknown for now", payment.stripe_charge_id)
 
     for kind, object_id, payment, details in found:
         ReconciliationMismatch.objects.update_or_create(

@@ -382,18 +382,37 @@ def _apply_intent(payment: Payment, pi: PaymentIntent, *, actor=None, now: dt.da
     return moved and new == PaymentStatus.SUCCEEDED
 
 
-def _record_fee(payment: Payment) -> None:
-    """Best effort: the fee is known once Stripe made the balance transaction; reconciliation re-checks."""
-    if payment.method != PaymentMethod.STRIPE or not payment.stripe_charge_id or payment.stripe_fee_cents:
-        return
-    try:
-        charge = stripe_gateway().retrieve_charge(payment.stripe_charge_id)
-    except StripeIntegrationError:
-        logger.warning("could not fetch the fee of %s", payment.stripe_charge_id)
-        return
-    if charge.fee_cents is not None:
-        payment.stripe_fee_cents = charge.fee_cents
-        _save(payment, None, ["stripe_fee_cents"])
+def _intent_changes(payment: Payment, pi: PaymentIntent, source: str) -> bool:
+    """Would _apply_intent (or the webhook flag) write anything? Read without locks; re-checked under them."""
+    new, old = _status_from_intent(pi), payment.status
+    if source == "webhook" and not payment.webhook_received:
+        return True
+    if new != old and old != PaymentStatus.SUCCEEDED and (old != PaymentStatus.CANCELED
+                                                          or new == PaymentStatus.SUCCEEDED):
+        return True
+    if pi.latest_charge and payment.stripe_charge_id != pi.latest_charge and (
+            new == PaymentStatus.SUCCEEDED or old != PaymentStatus.SUCCEEDED):
+        return True
+    return bool(pi.payment_method_types and not payment.payment_method_type)
+
+
+def payment_record_fee(*, payment: Payment, actor=None) -> int | None:
+    """Stripe's fee for a succeeded payment (known once Stripe made the balance transaction, which is
+    asynchronous: the daily reconciliation fills it in, off the webhook path); None while unknown."""
+    if payment.method != PaymentMethod.STRIPE or not payment.stripe_charge_id:
+        return None
+    if payment.stripe_fee_cents is not None:
+        return payment.stripe_fee_cents
+    charge = stripe_gateway().retrieve_charge(payment.stripe_charge_id)
+    if charge.fee_cents is None:
+        return None
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.stripe_fee_cents is None:
+            locked.stripe_fee_cents = charge.fee_cents
+            _save(locked, actor, ["stripe_fee_cents"])
+    payment.stripe_fee_cents = charge.fee_cents
+    return charge.fee_cents
 
 
 def _recover_payment(pi: PaymentIntent) -> Payment | None:
@@ -433,6 +452,8 @@ def payment_sync_intent(*, pi: PaymentIntent, actor=None, source: str = "",
         existing = _recover_payment(pi)
         if existing is None:
             return None
+    if not _intent_changes(existing, pi, source):
+        return existing  # a duplicate or stale event: nothing to lock, nothing to write
     booking = existing.booking
     with transaction.atomic():
         if pi.status == "succeeded" and _booking_needs_slot_check(booking, now):
@@ -445,7 +466,6 @@ def payment_sync_intent(*, pi: PaymentIntent, actor=None, source: str = "",
             _save(payment, actor, ["webhook_received"])
         just_succeeded = _apply_intent(payment, pi, actor=actor, now=now)
         if just_succeeded:
-            _record_fee(payment)
             _settle_paid(locked_booking, payment, actor=actor, now=now)
         _sync_payment_state(locked_booking, actor)
     return payment
@@ -741,6 +761,9 @@ def refund_sync_from_stripe(*, stripe_refund: StripeRefund, actor=None) -> Refun
     if payment is None:
         return None
     status = _STRIPE_REFUND_STATUS.get(stripe_refund.status, RefundStatus.PENDING)
+    known = Refund.objects.filter(stripe_refund_id=stripe_refund.id).first()
+    if known is not None and known.status == status:
+        return known  # a duplicate or stale event: nothing to lock, nothing to write
     with transaction.atomic():
         Booking.objects.select_for_update().filter(pk=payment.booking_id).first()
         payment = Payment.objects.select_for_update().get(pk=payment.pk)

@@ -19,7 +19,7 @@ from core.common.errors import DomainError
 from core.integrations.stripe import SignatureError, construct_event
 from core.integrations.stripe.client import _payment_intent, _refund
 from core.payments import services
-from core.payments.models import Payment, ProviderEvent
+from core.payments.models import Payment, PaymentStatus, ProviderEvent, Refund, RefundStatus
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +55,15 @@ def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[Prov
         event = construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRETS)
     except SignatureError as exc:
         raise InvalidSignature(f"The Stripe-Signature header does not verify: {exc}") from exc
+    handled = event["type"] in HANDLED_EVENTS
     with transaction.atomic():
         record, created = ProviderEvent.objects.get_or_create(
             provider=PROVIDER, event_id=str(event["id"])[:255],
-            defaults={"event_type": str(event["type"])[:100], "payload": event},
+            # Types we do not act on are kept for the record and count as processed at once.
+            defaults={"event_type": str(event["type"])[:100], "payload": event,
+                      "processed_at": None if handled else timezone.now()},
         )
-        if created:
+        if created and handled:
             from core.payments.tasks import process_stripe_event
 
             process_stripe_event(record.pk)  # an on_commit task: queued only once this row is committed
@@ -90,10 +93,13 @@ def _dispatch(event_type: str, obj: dict) -> None:
     if event_type.startswith("payment_intent."):
         pi = _payment_intent(obj)
         if pi.status not in ("succeeded", "canceled"):
-            # Not final: a late "processing" must not undo a later state, so ask Stripe what is true now.
-            if not Payment.objects.filter(stripe_payment_intent_id=pi.id).exists() and not pi.metadata.get(
-                    "booking_id"):
+            # Not final: a late "processing" must not undo a later state, so ask Stripe what is true now
+            # (unless ours is already final: nothing Stripe says about a non-final state can change it).
+            ours = Payment.objects.filter(stripe_payment_intent_id=pi.id).values_list("status", flat=True).first()
+            if ours is None and not pi.metadata.get("booking_id"):
                 return  # not ours
+            if ours == PaymentStatus.SUCCEEDED:
+                return
             pi = gateway.retrieve_payment_intent(pi.id)
         services.payment_sync_intent(pi=pi, source="webhook")
     elif event_type == "charge.refunded":
@@ -106,6 +112,9 @@ def _dispatch(event_type: str, obj: dict) -> None:
         stripe_refund = _refund(obj)
         if not Payment.objects.filter(stripe_payment_intent_id=stripe_refund.payment_intent).exists():
             return
+        if Refund.objects.filter(stripe_refund_id=stripe_refund.id,
+                                 status__in=[RefundStatus.FAILED, RefundStatus.CANCELED]).exists():
+            return  # final on our side already
         services.refund_sync_from_stripe(stripe_refund=gateway.retrieve_refund(stripe_refund.id))
     elif event_type == "charge.dispute.created":
         services.payment_record_dispute(dispute=obj)

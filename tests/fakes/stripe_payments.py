@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
 
 from tests.fakes.stripe_server import FAKE_SECRET_KEY, FAKE_WEBHOOK_SECRET, FakeStripeServer
-
-OLD_WEBHOOK_SECRET = "whsec_previous_rotated"
+from tests.fakes.stripe_signing import OLD_WEBHOOK_SECRET, event_body, sign
 
 
 @pytest.fixture
@@ -51,14 +49,6 @@ def staff_user(db):
     from tests.factories import UserFactory
 
     return UserFactory(username="ops-staff")
-
-
-def sign(payload: bytes, secret: str = FAKE_WEBHOOK_SECRET, timestamp: int | None = None) -> str:
-    return FakeStripeServer.sign(payload, secret, timestamp)
-
-
-def event_body(event: dict) -> bytes:
-    return json.dumps(event, separators=(",", ":")).encode()
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from core.bookings.services import booking_expire_holds
 from core.integrations.stripe import StripeGateway
 from core.payments import services
 from core.payments.models import Payment, PaymentAudit, PaymentStatus, ProviderEvent, Refund, RefundStatus
-from tests.fakes.stripe_payments import OLD_WEBHOOK_SECRET, event_body, sign
 from tests.fakes.stripe_server import FAKE_SECRET_KEY
+from tests.fakes.stripe_signing import OLD_WEBHOOK_SECRET, event_body, sign
 
 pytest_plugins = ["tests.fakes.stripe_fixtures", "tests.fakes.stripe_payments"]
 

@@ -32,15 +32,16 @@ def dashboard_callback(request, context):
     week_start = today - dt.timedelta(days=today.weekday())
     cards = [
         {"title": "Bookings today", "value": kpis.bookings_today, "icon": "today",
-         "link": _url(bookings, created_at_from=f"{today:%Y-%m-%d} 00:00")},
+         "link": _url(bookings, created_at_from_0=f"{today:%Y-%m-%d}", created_at_from_1="00:00")},
         {"title": "Bookings this week", "value": kpis.bookings_week, "icon": "date_range",
-         "link": _url(bookings, created_at_from=f"{week_start:%Y-%m-%d} 00:00")},
+         "link": _url(bookings, created_at_from_0=f"{week_start:%Y-%m-%d}", created_at_from_1="00:00")},
         {"title": "Pickups next 7 days", "value": kpis.pickups_next_7d, "icon": "local_shipping",
          "link": _url(bookings, pickup_date_from=f"{today:%Y-%m-%d}",
-                      pickup_date_to=f"{today + dt.timedelta(days=6):%Y-%m-%d}")},
+                      pickup_date_to=f"{today + dt.timedelta(days=6):%Y-%m-%d}",
+                      status__in="paid,scheduled,in_progress,completed")},
         {"title": "Pending payments", "value": kpis.pending_payments, "icon": "hourglass_top",
          "footer": money(kpis.pending_payments_amount) + " on hold",
-         "link": _url(bookings, status__exact="pending")},
+         "link": _url(bookings, status__exact="pending", hold_expires_at__gte=now.isoformat())},
     ]
     if show_money:
         cards += [

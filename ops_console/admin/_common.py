@@ -6,8 +6,11 @@ import importlib
 from decimal import Decimal
 
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
+from unfold.contrib.filters.admin import RangeDateTimeFilter
+from unfold.utils import parse_datetime_str
 
 STATUS_COLOURS = {
     "pending": "warning", "paid": "info", "scheduled": "info", "in_progress": "primary",
@@ -76,3 +79,21 @@ def html_table(headers: list[str], rows: list[list], *, empty: str = "None yet."
     )
     return format_html('<table class="w-full text-sm"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>',
                        head, body)
+
+
+class AwareRangeDateTimeFilter(RangeDateTimeFilter):
+    """Unfold's date-time range, read as New York wall time (the stock filter passes naive datetimes)."""
+
+    def queryset(self, request, queryset):
+        filters = {}
+        for side, lookup in (("from", "gte"), ("to", "lte")):
+            day = self.used_parameters.get(f"{self.parameter_name}_{side}_0")
+            time = self.used_parameters.get(f"{self.parameter_name}_{side}_1") or ("00:00" if side == "from"
+                                                                                   else "23:59:59")
+            if day in (None, ""):
+                continue
+            value = parse_datetime_str(f"{day} {time}")
+            if value is None:
+                return None
+            filters[f"{self.parameter_name}__{lookup}"] = timezone.make_aware(value)
+        return queryset.filter(**filters)

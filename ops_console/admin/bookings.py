@@ -23,7 +23,6 @@ from unfold.contrib.filters.admin import (
     BooleanRadioFilter,
     ChoicesDropdownFilter,
     RangeDateFilter,
-    RangeDateTimeFilter,
 )
 from unfold.decorators import action, display
 from unfold.utils import display_for_label
@@ -38,6 +37,7 @@ from ops_console import forms as ops_forms
 from ops_console.admin._common import (
     PAYMENT_COLOURS,
     STATUS_COLOURS,
+    AwareRangeDateTimeFilter,
     cents,
     html_table,
     lazy_service,
@@ -164,7 +164,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
         ("payment_status", ChoicesDropdownFilter),
         ("coi_required", BooleanRadioFilter),
         ("needs_attention", BooleanRadioFilter),
-        ("created_at", RangeDateTimeFilter),
+        ("created_at", AwareRangeDateTimeFilter),
     ]
     list_filter_submit = True
     list_select_related = ["customer"]

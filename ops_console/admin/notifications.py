@@ -1,11 +1,11 @@
 """Communications: templates, the message log, suppressions."""
 
 from django.contrib import admin
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
+from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import display
 
 from core import models as m
-from ops_console.admin._common import PAYMENT_COLOURS
+from ops_console.admin._common import PAYMENT_COLOURS, AwareRangeDateTimeFilter
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
 
 
@@ -21,7 +21,7 @@ class NotificationAdmin(ReadOnlyOpsModelAdmin):
     list_display = ["created_at", "notification_type", "channel", "status_badge", "booking", "scheduled_for",
                     "sent_at", "retry_count"]
     list_filter = [("notification_type", ChoicesDropdownFilter), ("channel", ChoicesDropdownFilter),
-                   ("status", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter)]
+                   ("status", ChoicesDropdownFilter), ("created_at", AwareRangeDateTimeFilter)]
     list_filter_submit = True
     list_select_related = ["booking"]
     search_fields = ["booking__booking_number", "provider_message_id", "subject"]

@@ -3,11 +3,11 @@
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
-from unfold.contrib.filters.admin import ChoicesDropdownFilter, RangeDateTimeFilter
+from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import display
 
 from core import models as m
-from ops_console.admin._common import PAYMENT_COLOURS, cents
+from ops_console.admin._common import PAYMENT_COLOURS, AwareRangeDateTimeFilter, cents
 from ops_console.base import ReadOnlyOpsModelAdmin
 from ops_console.resources import PaymentResource
 
@@ -25,7 +25,7 @@ class PaymentAdmin(ReadOnlyOpsModelAdmin):
     list_display = ["created_at", "booking_ref", "method", "amount", "status_badge", "refunded",
                     "stripe_payment_intent_id", "recorded_by"]
     list_filter = [("status", ChoicesDropdownFilter), ("method", ChoicesDropdownFilter),
-                   ("created_at", RangeDateTimeFilter)]
+                   ("created_at", AwareRangeDateTimeFilter)]
     list_filter_submit = True
     list_select_related = ["booking", "recorded_by"]
     search_fields = ["stripe_payment_intent_id", "stripe_charge_id", "booking__booking_number", "reference"]
@@ -51,7 +51,7 @@ class PaymentAdmin(ReadOnlyOpsModelAdmin):
 class RefundAdmin(ReadOnlyOpsModelAdmin):
     list_display = ["created_at", "booking_ref", "amount", "reason", "status_badge", "processed_by",
                     "stripe_refund_id"]
-    list_filter = [("status", ChoicesDropdownFilter), ("created_at", RangeDateTimeFilter)]
+    list_filter = [("status", ChoicesDropdownFilter), ("created_at", AwareRangeDateTimeFilter)]
     list_filter_submit = True
     list_select_related = ["payment__booking", "processed_by"]
     search_fields = ["stripe_refund_id", "payment__booking__booking_number"]

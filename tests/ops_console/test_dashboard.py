@@ -58,3 +58,21 @@ def test_operations_see_no_revenue(role_client, make_booking):
     response = role_client("operations").get(reverse("admin:index"))
     titles = [c["title"] for c in response.context["ops_dashboard"]["cards"]]
     assert "Revenue, 30 days" not in titles and "Pending payments" in titles
+
+
+@pytest.mark.django_db
+def test_every_card_links_to_a_list_filtered_to_its_figure(role_client, make_booking):
+    soon = timezone.localdate() + dt.timedelta(days=3)
+    make_booking(BookingStatus.PAID)
+    make_booking(BookingStatus.SCHEDULED, pickup_date=soon)
+    make_booking(pickup_date=soon)
+    client = role_client("admin")
+    dash = client.get(reverse("admin:index")).context["ops_dashboard"]
+    for card in dash["cards"] + dash["issues"]:
+        if not card.get("link"):
+            continue
+        response = client.get(card["link"])
+        assert response.status_code == 200, (card["title"], response.status_code, card["link"])
+        if card["title"] in ("Bookings today", "Bookings this week", "Pickups next 7 days", "Pending payments"):
+            assert response.context["cl"].result_count == card["value"], card["title"]
+    assert {c["title"]: c["value"] for c in dash["cards"]}["Pickups next 7 days"] == 1

@@ -226,3 +226,23 @@ def test_command_search_finds_bookings_and_customers(role_client, make_booking):
     assert response.status_code == 200
     assert booking.booking_number.encode() in response.content
 
+
+
+@pytest.mark.django_db
+def test_export_selected_exports_only_the_selected_bookings(role_client, make_booking, future_weekday):
+    import datetime as dt
+
+    chosen = make_booking(BookingStatus.PAID)
+    other = make_booking(BookingStatus.PAID, pickup_date=future_weekday + dt.timedelta(days=1))
+    client = role_client("finance")
+    form = client.post(reverse("admin:core_booking_changelist"),
+                       {"action": "export_selected", "_selected_action": [str(chosen.pk)]})
+    assert form.status_code == 200 and b"export_items" in form.content
+    csv_format = next(v for v, label in form.context["form"].fields["format"].choices if str(label).lower() == "csv")
+    response = client.post(reverse("admin:core_booking_export"),
+                           {"format": str(csv_format), "export_items": [str(chosen.pk)],
+                            "bookingresource_id": "on"} | {
+                               f"bookingresource_{f}": "on" for f in ("booking_number", "status")})
+    body = response.content.decode()
+    assert response.status_code == 200, body[:500]
+    assert chosen.booking_number in body and other.booking_number not in body

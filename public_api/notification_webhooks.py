@@ -8,6 +8,8 @@ Twilio: /webhooks/twilio/status/ (message status callbacks) and /webhooks/twilio
 
 import logging
 
+from anymail.signals import tracking
+from anymail.webhooks.postmark import PostmarkTrackingWebhookView
 from django.conf import settings
 from django.http import HttpResponse, HttpResponseForbidden
 from django.urls import include, path
@@ -16,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from core.common.audit import acting_as
 from core.integrations.twilio import TwilioNotConfigured, validate_signature
-from core.notifications import receivers  # noqa: F401  (connects the anymail tracking receiver)
+from core.notifications.receivers import anymail_tracking
 from core.notifications.services import sms_inbound_record, sms_status_record
 
 logger = logging.getLogger(__name__)
@@ -60,6 +62,13 @@ def twilio_status_callback(request):
     return HttpResponse(status=204)
 
 
+class PostmarkTrackingView(PostmarkTrackingWebhookView):
+    """anymail's Postmark tracking view (basic auth, parsing); only events it sends reach the notifications."""
+
+
+tracking.connect(anymail_tracking, sender=PostmarkTrackingView, dispatch_uid="notifications.postmark_tracking")
+
+
 @csrf_exempt
 @require_POST
 def twilio_inbound_sms(request):
@@ -76,5 +85,7 @@ def twilio_inbound_sms(request):
 urlpatterns = [
     path("webhooks/twilio/status/", twilio_status_callback, name="twilio-status-callback"),
     path("webhooks/twilio/inbound/", twilio_inbound_sms, name="twilio-inbound-sms"),
+    # Ours first: the same URL as anymail's postmark_tracking_webhook, with our receiver attached.
+    path("webhooks/anymail/postmark/tracking/", PostmarkTrackingView.as_view(), name="postmark-tracking-webhook"),
     path("webhooks/anymail/", include("anymail.urls")),
 ]

@@ -1,10 +1,13 @@
-"""Signal receivers that only translate a provider's event into a service call."""
+"""Signal receivers that only translate a provider's event into a service call.
+
+`anymail_tracking` is connected to anymail's `tracking` signal by the interface that serves the webhook
+(public_api/notification_webhooks.py), for events sent by that view only: anymail serves a URL per ESP, and
+tests of anymail's own views must not write notifications.
+"""
 
 import logging
 
-from anymail.signals import tracking
 from django.conf import settings
-from django.dispatch import receiver
 
 from core.common.audit import acting_as
 from core.notifications.services import EmailEvent, email_event_record
@@ -25,7 +28,6 @@ def _trusted(esp_name: str) -> bool:
     return bool((getattr(settings, "ANYMAIL", None) or {}).get("WEBHOOK_SECRET"))
 
 
-@receiver(tracking, dispatch_uid="core.notifications.anymail_tracking")
 def anymail_tracking(sender, event, esp_name, **kwargs):
     if not _trusted(esp_name):
         logger.error("ignored an unauthenticated %s tracking webhook: set ANYMAIL_WEBHOOK_SECRET", esp_name)

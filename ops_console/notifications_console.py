@@ -104,6 +104,10 @@ class EmailTemplatePreviewMixin:
     def save_model(self, request, obj, form, change):
         email_template_save(template=obj, actor=request.user)
 
+    def has_import_permission(self, request):
+        return False  # an import would skip email_template_validate; templates ship as fixtures
+
+
     def has_send_test_permission(self, request, obj=None):
         return request.user.has_perm("core.change_emailtemplate")
 

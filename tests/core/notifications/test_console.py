@@ -99,6 +99,15 @@ def test_change_form_refuses_an_invalid_template(console, staff_client, email_te
     assert (template.subject_template, template.version) == ("Payment received: {{ booking_number }}", 2)
 
 
+def test_templates_cannot_be_imported_around_validation(console, staff):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = staff
+
+    assert admin.site._registry[EmailTemplate].has_import_permission(request) is False
+
+
 def test_send_test_to_me_mails_the_signed_in_user(console, staff_client, email_templates):
     template = EmailTemplate.objects.get(name="booking_reminder")
     url = f"/admin/core/emailtemplate/{template.pk}/send-test/"

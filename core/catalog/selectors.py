@@ -92,10 +92,10 @@ def van_schedule_for(on: dt.date) -> VanSchedule | None:
 
 
 def catalog_snapshot(on: dt.date, *, van=False, version: tuple | None = None) -> CatalogSnapshot:
-    """Everything pricing needs for `on`; pass `van` (and `version`) when the caller already loaded them."""
-    static = catalog_static(version=version)
+    """Everything pricing needs for `on` (one query); pass `van` and `version` when the caller has them."""
     if van is False:
-        van = van_schedule_for(on)
+        van, version = _van_and_version(on)
+    static = catalog_static(version=version)
     return CatalogSnapshot(
         packages=static["packages"],
         specialty_items=static["specialty_items"],
@@ -131,6 +131,32 @@ class ServiceDayState:
     catalog_version: tuple
 
 
+def _van_columns_sql() -> str:
+    van_where = f"FROM {VanSchedule._meta.db_table} WHERE date = %s AND is_active"  # noqa: S608 (our table)
+    return (f"(SELECT 1 {van_where}), (SELECT capacity_override {van_where}), "
+            f"(SELECT specialty_items_available {van_where}), "
+            f"(SELECT CAST(surcharge_override AS TEXT) {van_where})")
+
+
+def _van_info(has_van, capacity, specialty, override) -> VanInfo | None:
+    if not has_van:
+        return None
+    return VanInfo(
+        capacity_override=None if capacity is None else int(capacity),
+        specialty_items_available=bool(specialty),
+        surcharge_override=None if override is None else Decimal(str(override)),
+    )
+
+
+def _van_and_version(on: dt.date) -> tuple[VanInfo | None, tuple]:
+    """The date's van schedule and the catalog version in one round trip (the pricing read path)."""
+    day = connection.ops.adapt_datefield_value(on)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + _van_columns_sql() + ", " + ", ".join(_version_parts()), [day] * 4)
+        has_van, capacity, specialty, override, *version = cursor.fetchone()
+    return _van_info(has_van, capacity, specialty, override), (connection.alias, *version)
+
+
 def service_day_state(on: dt.date, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
     """One query: the slots used on `on`, its van schedule and the catalog version (for the booking write path).
 
@@ -143,24 +169,11 @@ def service_day_state(on: dt.date, *, now: dt.datetime, exclude_booking_id=None)
     if exclude_booking_id is not None:
         booked = booked.exclude(pk=exclude_booking_id)
     count_sql, count_params = booked.values("pk").query.sql_with_params()
-    van_table = VanSchedule._meta.db_table
-    van_where = f"FROM {van_table} WHERE date = %s AND is_active"  # noqa: S608 (our own table name)
-    cast = "CAST(surcharge_override AS TEXT)"
-    sql = (
-        f"SELECT (SELECT COUNT(*) FROM ({count_sql}) booked), "  # noqa: S608
-        f"(SELECT 1 {van_where}), (SELECT capacity_override {van_where}), "
-        f"(SELECT specialty_items_available {van_where}), (SELECT {cast} {van_where}), "
-        + ", ".join(_version_parts())
-    )
+    sql = (f"SELECT (SELECT COUNT(*) FROM ({count_sql}) booked), "  # noqa: S608 (compiled by the ORM)
+           + _van_columns_sql() + ", " + ", ".join(_version_parts()))
+    day = connection.ops.adapt_datefield_value(on)
     with connection.cursor() as cursor:
-        day = connection.ops.adapt_datefield_value(on)
         cursor.execute(sql, [*count_params, day, day, day, day])
         used, has_van, capacity, specialty, override, *version = cursor.fetchone()
-    van = None
-    if has_van:
-        van = VanInfo(
-            capacity_override=None if capacity is None else int(capacity),
-            specialty_items_available=bool(specialty),
-            surcharge_override=None if override is None else Decimal(str(override)),
-        )
-    return ServiceDayState(van=van, used=int(used), catalog_version=(connection.alias, *version))
+    return ServiceDayState(van=_van_info(has_van, capacity, specialty, override), used=int(used),
+                           catalog_version=(connection.alias, *version))

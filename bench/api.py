@@ -1,0 +1,209 @@
+"""Public API throughput and latency against a bare Django JSON view, on the same gunicorn, in the same run.
+
+Serves the project with gunicorn (sync workers, 127.0.0.1 only, settings bench.api_settings) and drives each
+endpoint at a fixed concurrency with client processes:
+  baseline: GET  /bench/bare/                         (a plain Django JsonResponse view; bench-only URLconf)
+  ours:     POST /api/v1/services/calculate-price/
+            POST /api/v1/bookings/preview/            (writes a quote per request)
+            GET  /api/v1/services/availability/{date}/
+Prints req/s, p50 and p99 of each, and its ratio to the baseline's req/s.
+Goals: preview >= 0.6x the bare view's req/s, p99 <= 50 ms, at concurrency 8.
+
+    python bench/api.py [--seconds 6] [--concurrency 8] [--workers 4]
+
+Database: $DATABASE_URL when set (an existing PostgreSQL database on 127.0.0.1; it is migrated and gets the
+catalog fixture), otherwise a throwaway SQLite file. Bounded: a hard alarm stops everything after 110 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HARD_LIMIT_SECONDS = 110
+GOAL_PREVIEW_RATIO = 0.6
+GOAL_P99_MS = 50.0
+
+
+class Timeout(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise Timeout(f"bench/api.py exceeded {HARD_LIMIT_SECONDS} s")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request(port: int, method: str, path: str, body: bytes | None) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def _client(port, method, path, body, warmup_until, stop_at, out):
+    latencies, errors = [], 0
+    while True:
+        start = time.perf_counter()
+        if start >= stop_at:
+            break
+        try:
+            status = request(port, method, path, body)
+        except OSError:
+            status = 0
+        elapsed = time.perf_counter() - start
+        if start >= warmup_until:
+            if 200 <= status < 300:
+                latencies.append(elapsed)
+            else:
+                errors += 1
+    out.put((latencies, errors))
+
+
+def drive(port: int, method: str, path: str, body: bytes | None, *, concurrency: int, seconds: float,
+          warmup: float = 1.0) -> dict:
+    ctx = mp.get_context("fork")
+    out = ctx.Queue()
+    now = time.perf_counter()
+    warmup_until, stop_at = now + warmup, now + warmup + seconds
+    procs = [ctx.Process(target=_client, args=(port, method, path, body, warmup_until, stop_at, out))
+             for _ in range(concurrency)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=seconds + warmup + 30) for _ in procs]
+    for p in procs:
+        p.join(timeout=5)
+    latencies = sorted(lat for lats, _ in results for lat in lats)
+    errors = sum(e for _, e in results)
+    if not latencies:
+        return {"rps": 0.0, "p50": float("nan"), "p99": float("nan"), "n": 0, "errors": errors}
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": statistics.median(latencies) * 1000,
+        "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        "n": len(latencies),
+        "errors": errors,
+    }
+
+
+def prepare_database(env: dict) -> None:
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=90)
+    subprocess.run([*manage, "loaddata", "catalog", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=30)
+
+
+def wait_ready(port: int, server: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("gunicorn exited during start-up")
+        try:
+            if request(port, "GET", "/bench/bare/", None) == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer in time")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=6.0, help="measured seconds per endpoint")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    args = parser.parse_args()
+    # 4 endpoints × (warm-up + measure) + set-up must fit the hard limit.
+    args.seconds = max(1.0, min(args.seconds, 15.0))
+
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(HARD_LIMIT_SECONDS)
+    tmp = Path(tempfile.mkdtemp(prefix="tt-bench-api-"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.api_settings", "HUEY_SQLITE_PATH": str(tmp / "huey.db"),
+           "PYTHONPATH": str(ROOT)}
+    env.pop("DEBUG", None)
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    server = None
+    try:
+        print(f"database: {env['DATABASE_URL'].split('@')[-1]}  (migrating…)", flush=True)
+        prepare_database(env)
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "bench.api_wsgi:application", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(args.workers), "--worker-class", "sync", "--chdir", str(ROOT),
+             "--log-level", "warning", "--timeout", "30"],
+            env=env, cwd=ROOT, start_new_session=True,
+        )
+        wait_ready(port, server)
+
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/api/v1/services/available-dates/?service_type=mini_move&days_ahead=60")
+        dates = json.loads(conn.getresponse().read())["dates"]
+        conn.close()
+        day = dates[0]
+        body = json.dumps({
+            "booking_type": "mini_move", "pickup_date": day, "pickup_window": "morning", "package": "petite",
+            "item_count": 10, "specialty_items": [{"code": "peloton", "quantity": 1}], "coi_required": True,
+        }).encode()
+        scenarios = [
+            ("bare Django JSON view", "GET", "/bench/bare/", None),
+            ("services/calculate-price/", "POST", "/api/v1/services/calculate-price/", body),
+            ("bookings/preview/", "POST", "/api/v1/bookings/preview/", body),
+            ("services/availability/{date}/", "GET", f"/api/v1/services/availability/{day}/?service_type=mini_move",
+             None),
+        ]
+        print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}; concurrency {args.concurrency}; "
+              f"{args.seconds:g} s per endpoint after 1 s warm-up", flush=True)
+        results = {}
+        for name, method, path, payload in scenarios:
+            results[name] = drive(port, method, path, payload, concurrency=args.concurrency, seconds=args.seconds)
+        bare = results["bare Django JSON view"]["rps"] or float("nan")
+        print(f"\n{'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs bare':>8}")
+        for name, r in results.items():
+            print(f"{name:34} {r['rps']:9.1f} {r['p50']:8.1f} {r['p99']:8.1f} {r['errors']:7d} "
+                  f"{r['rps'] / bare:7.2f}x")
+        preview = results["bookings/preview/"]
+        ratio = preview["rps"] / bare
+        print(f"\npreview / bare req/s = {ratio:.2f}x (goal >= {GOAL_PREVIEW_RATIO}x): "
+              f"{'OK' if ratio >= GOAL_PREVIEW_RATIO else 'MISSED'}")
+        worst = max(r["p99"] for n, r in results.items() if n != "bare Django JSON view")
+        print(f"worst API p99 = {worst:.1f} ms (goal <= {GOAL_P99_MS:g} ms): "
+              f"{'OK' if worst <= GOAL_P99_MS else 'MISSED'}")
+        return 0
+    finally:
+        signal.alarm(0)
+        if server is not None and server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait(timeout=5)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

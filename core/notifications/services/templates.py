@@ -30,6 +30,11 @@ def email_template_validate(*, template: EmailTemplate) -> list[rendering.Templa
             "name", f"No notification type is called {template.name!r}; use one of "
                     f"{', '.join(sorted(rendering.PROVIDED_VARIABLES))}.")]
     problems = []
+    declared = set((template.available_variables or {}) if isinstance(template.available_variables, dict) else ())
+    if extra := sorted(declared - allowed):
+        problems.append(rendering.TemplateProblem(
+            "available_variables", f"{', '.join(extra)} {'is' if len(extra) == 1 else 'are'} not provided by "
+                                   f"{template.name}; it provides {', '.join(sorted(allowed))}."))
     for field in rendering.TEMPLATE_FIELDS:
         source = getattr(template, field) or ""
         if not source.strip():

@@ -65,6 +65,15 @@ def test_loop_and_with_names_are_not_unknown_variables(email_templates):
     assert email_template_validate(template=template) == []
 
 
+def test_documenting_a_variable_the_type_does_not_provide_is_refused(email_templates):
+    template = EmailTemplate.objects.get(name="coi_reminder")
+    template.available_variables = {**template.available_variables, "building_name": "The building"}
+
+    [problem] = email_template_validate(template=template)
+
+    assert problem.field == "available_variables" and "building_name is not provided" in problem.message
+
+
 def test_unknown_notification_type_is_refused(db):
     template = EmailTemplate(name="newsletter", subject_template="Hi", html_template="<p>Hi</p>", text_template="Hi")
 

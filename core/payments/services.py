@@ -863,3 +863,16 @@ def refunds_retry_pending(*, now: dt.datetime | None = None, limit: int = 100) -
         except StripeIntegrationError:
             logger.warning("refund %s still waiting on Stripe", refund.pk)
     return count
+
+
+def reconciliation_mismatch_resolve(*, mismatch, actor, note: str = "") -> None:
+    """Finance marks a reconciliation difference as dealt with (recorded in the payment audit)."""
+    if actor is None or not (getattr(actor, "is_staff", False) or getattr(actor, "is_admin_role", False)):
+        raise PermissionDenied("Only staff can resolve reconciliation differences.")
+    if mismatch.resolved:
+        return
+    mismatch.resolved = True
+    mismatch.resolved_by = actor
+    mismatch.save(update_fields=["resolved", "resolved_by"])
+    _audit("reconciliation_resolved", payment=mismatch.payment, user=actor, kind=mismatch.kind,
+           stripe_object_id=mismatch.stripe_object_id, run_date=mismatch.run_date.isoformat(), note=note)

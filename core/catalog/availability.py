@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -97,6 +98,35 @@ def evaluate(on, service_type, *, van, used: int, first: dt.date, last: dt.date
     return DateAvailability(on, service_type, not reasons, capacity, used, specialty_ok, tuple(reasons))
 
 
+def _as_date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+
+
+def _window_state(dates: Q, booked: Q, *, now: dt.datetime) -> tuple[dict, dict[dt.date, int]]:
+    """Van schedules and used slots for a set of dates in one round trip (UNION ALL of two ORM queries)."""
+    from core.bookings.models import Booking
+    from core.catalog.selectors import VanInfo
+
+    van_sql, van_params = (VanSchedule.objects.filter(dates, is_active=True)
+                           .values_list("date", "capacity_override", "specialty_items_available")
+                           .order_by().query.sql_with_params())
+    used_sql, used_params = (Booking.objects.filter(active_booking_filter(now), booked)
+                             .values("pickup_date").annotate(n=Count("id")).values_list("pickup_date", "n")
+                             .order_by().query.sql_with_params())
+    sql = (f"SELECT 'v', v.* FROM ({van_sql}) v "  # noqa: S608 (both compiled by the ORM)
+           f"UNION ALL SELECT 'b', u.*, NULL FROM ({used_sql}) u")
+    vans, used = {}, {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*van_params, *used_params])
+        for kind, day, a, b in cursor.fetchall():
+            if kind == "v":
+                vans[_as_date(day)] = VanInfo(capacity_override=None if a is None else int(a),
+                                              specialty_items_available=bool(b), surcharge_override=None)
+            else:
+                used[_as_date(day)] = int(a)
+    return vans, used
+
+
 def _shift(day: dt.date, days: int) -> dt.date:
     """`day + days`, clamped to the calendar (a fuzzed 9999-12-31 must not overflow)."""
     try:
@@ -107,7 +137,7 @@ def _shift(day: dt.date, days: int) -> dt.date:
 
 def check_date(on: dt.date, service_type: str, *, now: dt.datetime | None = None,
                with_alternatives: bool = True) -> DateAvailability:
-    """The date's availability; with alternatives, the nearest bookable dates (2 queries in all)."""
+    """The date's availability; with alternatives, the nearest bookable dates (one query in all)."""
     now = now or timezone.now()
     first, last = first_bookable_date(now), last_bookable_date(now)
     # Alternatives can only be bookable dates, so search around `on` clamped into [first, last]; a date far in
@@ -120,8 +150,7 @@ def check_date(on: dt.date, service_type: str, *, now: dt.datetime | None = None
     if with_alternatives and alt_from <= alt_to:
         dates |= Q(date__gte=alt_from, date__lte=alt_to)
         booked |= Q(pickup_date__gte=alt_from, pickup_date__lte=alt_to)
-    vans = {v.date: v for v in VanSchedule.objects.filter(dates, is_active=True)}
-    used = used_slots_where(booked, now=now)
+    vans, used = _window_state(dates, booked, now=now)
     result = evaluate(on, service_type, van=vans.get(on), used=used.get(on, 0), first=first, last=last)
     if result.available or not with_alternatives:
         return result
@@ -146,8 +175,8 @@ def available_dates(service_type: str, *, days_ahead: int = 30, now: dt.datetime
     end = min(_shift(service_today(now), days_ahead), last)
     if end < first:
         return []
-    vans = {v.date: v for v in VanSchedule.objects.filter(date__gte=first, date__lte=end, is_active=True)}
-    used = used_slots(first, end, now=now)
+    vans, used = _window_state(Q(date__gte=first, date__lte=end), Q(pickup_date__gte=first, pickup_date__lte=end),
+                               now=now)
     out = []
     day = first
     while day <= end:

@@ -876,3 +876,23 @@ def reconciliation_mismatch_resolve(*, mismatch, actor, note: str = "") -> None:
     mismatch.save(update_fields=["resolved", "resolved_by"])
     _audit("reconciliation_resolved", payment=mismatch.payment, user=actor, kind=mismatch.kind,
            stripe_object_id=mismatch.stripe_object_id, run_date=mismatch.run_date.isoformat(), note=note)
+
+
+def payment_record_test_mode(*, booking: Booking, now: dt.datetime | None = None) -> Payment:
+    """Demo data: a LOCAL TEST MODE card payment for the booking's total (never in production).
+
+    Only records the money and Booking.payment_status; moving the booking along is the caller's business.
+    """
+    if getattr(settings, "ENVIRONMENT", "production") == "production" and not settings.DEBUG:
+        raise NotPayable("Test-mode payments cannot be recorded in production.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        payment = Payment(booking=locked, method=PaymentMethod.TEST_MODE, status=PaymentStatus.SUCCEEDED,
+                          amount_cents=to_cents(locked.total_price), currency=settings.STRIPE_CURRENCY,
+                          stripe_payment_intent_id=f"{TEST_MODE_PREFIX}{uuid.uuid4().hex}",
+                          payment_method_type="card", succeeded_at=now)
+        payment.save(force_insert=True)
+        _audit("test_mode_payment_recorded", payment=payment, amount_cents=payment.amount_cents)
+        _sync_payment_state(locked)
+    return payment

@@ -144,3 +144,20 @@ def test_a_test_mode_payment_cannot_be_confirmed_once_stripe_is_configured(test_
     with pytest.raises(NotPayable):
         services.payment_confirm(booking=booking, payment_intent_id=body["payment_intent_id"])
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PENDING
+
+
+def test_demo_data_records_a_test_mode_payment(test_mode, booking):
+    from core.bookings.services import booking_transition
+
+    booking_transition(booking=booking, to_status=BookingStatus.PAID)
+    payment = services.payment_record_test_mode(booking=booking)
+
+    assert payment.method == PaymentMethod.TEST_MODE and payment.status == PaymentStatus.SUCCEEDED
+    assert Booking.objects.get(pk=booking.pk).payment_status == PaymentState.PAID
+
+
+def test_demo_payments_are_refused_in_production(settings, booking):
+    settings.DEBUG = False
+    settings.ENVIRONMENT = "production"
+    with pytest.raises(NotPayable):
+        services.payment_record_test_mode(booking=booking)

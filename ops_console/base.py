@@ -1,6 +1,7 @@
 """The one base every ModelAdmin derives from: Unfold + simple-history + import/export."""
 
 from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin
@@ -25,6 +26,15 @@ class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
         if not hasattr(self.model._meta, "simple_history_manager_attribute"):
             return ModelAdmin.history_view(self, request, object_id, extra_context=extra_context)
         return super().history_view(request, object_id, extra_context=extra_context)
+
+    def revert_disabled(self, request, obj=None):
+        """History is for reading: a revert would re-save old values past the services (status, prices)."""
+        return True
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            raise PermissionDenied
+        return super().history_form_view(request, object_id, version_id, extra_context=extra_context)
 
     def _has(self, request, action: str) -> bool:
         opts = self.opts

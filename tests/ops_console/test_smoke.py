@@ -106,3 +106,14 @@ def test_history_view_shows_ip_and_user_agent_columns(superuser_client, make_boo
     assert b"203.0.113.9" in activity.content and b"paid \xe2\x86\x92 scheduled" in activity.content
     mine = superuser_client.get(reverse("admin:core_user_activity", args=[superuser_client.user.pk]))
     assert booking.booking_number.encode() in mine.content
+
+
+@pytest.mark.django_db
+def test_history_can_be_read_but_not_reverted(superuser_client, make_booking):
+    booking = make_booking(BookingStatus.PAID)
+    version = booking.history.order_by("history_date").first()  # the pending version
+    url = reverse("admin:core_booking_simple_history", args=[booking.pk, version.history_id])
+    assert superuser_client.get(url).status_code == 200
+    assert superuser_client.post(url, {"notes": "x"}).status_code == 403
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.PAID

@@ -56,6 +56,10 @@ def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[Prov
     except SignatureError as exc:
         raise InvalidSignature(f"The Stripe-Signature header does not verify: {exc}") from exc
     handled = event["type"] in HANDLED_EVENTS
+    obj = (event.get("data") or {}).get("object")
+    if isinstance(obj, dict) and obj.get("client_secret"):
+        # Whoever holds a client secret can confirm the intent: keep it out of our event log.
+        event["data"] = {**event["data"], "object": {**obj, "client_secret": "[redacted]"}}
     with transaction.atomic():
         record, created = ProviderEvent.objects.get_or_create(
             provider=PROVIDER, event_id=str(event["id"])[:255],

@@ -273,3 +273,38 @@ def test_a_late_payment_for_a_full_date_is_flagged_and_stays_refundable(settings
     assert "fully booked" in b.attention_reason
     payment = Payment.objects.get(booking=b)
     assert payment.status == PaymentStatus.SUCCEEDED and payment.refundable_cents == payment.amount_cents
+
+
+def test_client_secrets_are_not_kept_in_the_event_log(stripe_on, intent, post_webhook):
+    post_webhook(stripe_on.make_event("payment_intent.processing", intent))
+
+    assert ProviderEvent.objects.get().payload["data"]["object"]["client_secret"] == "[redacted]"
+
+
+def test_stripe_down_while_processing_is_acknowledged_and_swept_later(stripe_on, booking, intent, post_webhook,
+                                                                       fast_stripe_retries):
+    from core.payments.webhooks import stripe_events_retry_stuck
+
+    stripe_on.set_processing(intent)
+    event = stripe_on.make_event("payment_intent.processing", intent)
+    stripe_on.fail_next(3, status=503)  # the re-fetch fails, retries included
+
+    assert post_webhook(event).status_code == 200  # Stripe must not retry what we stored
+    stored = ProviderEvent.objects.get()
+    assert stored.processed_at is None and "StripeUnavailable" in stored.processing_error and stored.attempts == 1
+
+    ProviderEvent.objects.filter(pk=stored.pk).update(received_at=timezone.now() - dt.timedelta(minutes=10))
+    assert stripe_events_retry_stuck() == 1
+
+    assert ProviderEvent.objects.get().processed_at is not None
+    assert _booking(booking).payment_status == PaymentState.PROCESSING
+
+
+def test_a_payment_after_the_hold_lapsed_but_before_the_sweeper_still_counts(stripe_on, booking, intent,
+                                                                              post_webhook):
+    Booking.objects.filter(pk=booking.pk).update(hold_expires_at=timezone.now() - dt.timedelta(minutes=2))
+    stripe_on.succeed(intent)
+
+    post_webhook(stripe_on.make_event("payment_intent.succeeded", intent))
+
+    assert _booking(booking).status == BookingStatus.PAID

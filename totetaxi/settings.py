@@ -228,6 +228,10 @@ ANYMAIL = {
 }
 if os.environ.get("POSTMARK_API_URL"):
     ANYMAIL["POSTMARK_API_URL"] = os.environ["POSTMARK_API_URL"]
+ANYMAIL["REQUESTS_TIMEOUT"] = float(os.environ.get("ANYMAIL_REQUESTS_TIMEOUT", "10"))
+# anymail accepts unauthenticated tracking webhooks when the secret is empty: refuse to run like that.
+if POSTMARK_SERVER_TOKEN and not ANYMAIL["WEBHOOK_SECRET"] and not (DEBUG or TESTING):
+    raise ImproperlyConfigured("Set ANYMAIL_WEBHOOK_SECRET (user:password) for the Postmark tracking webhook.")
 if POSTMARK_SERVER_TOKEN:
     EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
 elif TESTING:
@@ -240,6 +244,9 @@ TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER", "")
 TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "")
+TWILIO_TIMEOUT = float(os.environ.get("TWILIO_TIMEOUT", "10"))
+# The public https origin Twilio calls back (signatures cover the full URL, so behind a proxy it must match).
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "").rstrip("/")
 
 # --- Stripe / Onfleet (API_CONTRACT.md "Configuration the outside world sets") ------------------------
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
@@ -262,6 +269,8 @@ TOTETAXI = {
     "COI_FEE": Decimal(os.environ.get("TOTETAXI_COI_FEE", "50.00")),
     "RATE_LIMIT_POSTS_PER_MINUTE": env_int("TOTETAXI_RATE_LIMIT", 30),
     "PUBLIC_SITE_URL": os.environ.get("PUBLIC_SITE_URL", "http://localhost:3000"),
+    "SUPPORT_PHONE": os.environ.get("TOTETAXI_SUPPORT_PHONE", "(631) 555-0142"),
+    "SUPPORT_EMAIL": os.environ.get("TOTETAXI_SUPPORT_EMAIL", "support@totetaxi.com"),
 }
 
 # --- Logging: structured JSON lines on stdout ---------------------------------------------------------

@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _run(args, **env):
     base = {k: v for k, v in os.environ.items()
-            if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "TOTETAXI_TESTING"}}
+            if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "TOTETAXI_TESTING",
+                         "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     return subprocess.run([sys.executable, *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True,
                           timeout=120)
 

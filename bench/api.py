@@ -64,12 +64,15 @@ def request(port: int, method: str, path: str, body: bytes | None) -> int:
         conn.close()
 
 
-def _client(port, method, path, body, warmup_until, stop_at, out):
-    latencies, errors = [], 0
+def _client(port, requests, warmup_until, stop_at, out):
+    """One client: cycles through `requests`, timing those that start after the warm-up."""
+    latencies, errors, i = [], 0, 0
     while True:
         start = time.perf_counter()
         if start >= stop_at:
             break
+        method, path, body = requests[i % len(requests)]
+        i += 1
         try:
             status = request(port, method, path, body)
         except OSError:
@@ -83,21 +86,22 @@ def _client(port, method, path, body, warmup_until, stop_at, out):
     out.put((latencies, errors))
 
 
-def drive(port: int, method: str, path: str, body: bytes | None, *, concurrency: int, seconds: float,
-          warmup: float = 1.0) -> dict:
+def run_clients(port: int, requests: list, *, concurrency: int, seconds: float, warmup: float) -> tuple:
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     now = time.perf_counter()
-    warmup_until, stop_at = now + warmup, now + warmup + seconds
-    procs = [ctx.Process(target=_client, args=(port, method, path, body, warmup_until, stop_at, out))
+    procs = [ctx.Process(target=_client, args=(port, requests, now + warmup, now + warmup + seconds, out))
              for _ in range(concurrency)]
     for p in procs:
         p.start()
     results = [out.get(timeout=seconds + warmup + 30) for _ in procs]
     for p in procs:
         p.join(timeout=5)
-    latencies = sorted(lat for lats, _ in results for lat in lats)
-    errors = sum(e for _, e in results)
+    return [lat for lats, _ in results for lat in lats], sum(e for _, e in results)
+
+
+def summarise(latencies: list[float], errors: int, seconds: float) -> dict:
+    latencies = sorted(latencies)
     if not latencies:
         return {"rps": 0.0, "p50": float("nan"), "p99": float("nan"), "n": 0, "errors": errors}
     return {
@@ -154,7 +158,7 @@ def main() -> int:
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "bench.api_wsgi:application", "--bind", f"127.0.0.1:{port}",
              "--workers", str(args.workers), "--worker-class", "sync", "--chdir", str(ROOT),
-             "--log-level", "warning", "--timeout", "30"],
+             "--log-level", "warning", "--timeout", "30", "--preload"],
             env=env, cwd=ROOT, start_new_session=True,
         )
         wait_ready(port, server)
@@ -176,10 +180,18 @@ def main() -> int:
              None),
         ]
         print(f"gunicorn: {args.workers} sync workers on 127.0.0.1:{port}; concurrency {args.concurrency}; "
-              f"{args.seconds:g} s per endpoint after 1 s warm-up", flush=True)
-        results = {}
-        for name, method, path, payload in scenarios:
-            results[name] = drive(port, method, path, payload, concurrency=args.concurrency, seconds=args.seconds)
+              f"{args.seconds:g} s per endpoint (2 interleaved rounds) after a 2 s warm-up", flush=True)
+        # Warm every worker (its connection and catalog cache) on every endpoint, then measure in two rounds,
+        # interleaved, so a change in the machine's background load hits the baseline and ours alike.
+        run_clients(port, [s[1:] for s in scenarios], concurrency=args.concurrency, seconds=2, warmup=0)
+        samples = {name: ([], 0) for name, *_ in scenarios}
+        rounds = 2
+        for _round in range(rounds):
+            for name, method, path, payload in scenarios:
+                lats, errs = run_clients(port, [(method, path, payload)], concurrency=args.concurrency,
+                                         seconds=args.seconds / rounds, warmup=0.3)
+                samples[name] = (samples[name][0] + lats, samples[name][1] + errs)
+        results = {name: summarise(lats, errs, args.seconds) for name, (lats, errs) in samples.items()}
         bare = results["bare Django JSON view"]["rps"] or float("nan")
         print(f"\n{'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs bare':>8}")
         for name, r in results.items():

@@ -8,6 +8,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -40,6 +42,13 @@ schema = _load_schema()
 @pytest.fixture
 def open_api(settings, catalog):
     settings.TOTETAXI = {**settings.TOTETAXI, "RATE_LIMIT_POSTS_PER_MINUTE": 0}
+    # Schemathesis calls the WSGI app directly, so Django's request signals would close the test's connection
+    # (and its transaction) after every call; Django's own test Client disconnects them the same way.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()

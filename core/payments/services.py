@@ -245,42 +245,67 @@ def _payment_intent_create(*, booking: Booking, actor, now: dt.datetime | None) 
         if any(p.status == PaymentStatus.SUCCEEDED for p in payments):
             raise AlreadyPaid("This booking is already paid; the confirmation is on its way.")
         live = (PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.FAILED)
-        for old in payments:
-            if old.status in live and (old.amount_cents != amount_cents or old.method != method):
-                _cancel_superseded(old, actor=actor)
-        reusable = [p for p in payments if p.method == method and p.amount_cents == amount_cents
-                    and p.status in live]
-        if test_mode:
-            result = _test_mode_intent(locked, reusable, amount_cents, actor)
+        try:
+            for old in payments:
+                if old.status in live and (old.amount_cents != amount_cents or old.method != method):
+                    _cancel_superseded(old, locked, actor=actor, now=now)
+            reusable = [p for p in payments if p.method == method and p.amount_cents == amount_cents
+                        and p.status in live]
+            if test_mode:
+                result = _test_mode_intent(locked, reusable, amount_cents, actor)
+            else:
+                result = _stripe_intent(locked, payments, reusable, amount_cents, actor, now)
+        except _MovedOn as stop:
+            # What Stripe told us (paid, or being paid) is committed; the caller still gets its answer.
+            refusal: Exception | None = stop.error
         else:
-            result = _stripe_intent(locked, payments, reusable, amount_cents, actor)
-        if locked.stripe_payment_intent_id != result.payment.stripe_payment_intent_id:
-            locked.stripe_payment_intent_id = result.payment.stripe_payment_intent_id
-            _save(locked, actor, ["stripe_payment_intent_id"])
+            refusal = None
+            if locked.stripe_payment_intent_id != result.payment.stripe_payment_intent_id:
+                locked.stripe_payment_intent_id = result.payment.stripe_payment_intent_id
+                _save(locked, actor, ["stripe_payment_intent_id"])
         _sync_payment_state(locked, actor)
+    if refusal is not None:
+        raise refusal
     return result
 
 
-def _cancel_superseded(payment: Payment, *, actor) -> None:
+class _MovedOn(Exception):  # noqa: N818 (control flow inside _payment_intent_create, never escapes it)
+    """An earlier intent turned out paid or in flight at Stripe: keep that news, refuse a new intent."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _stop_if_moved_on(payment: Payment, booking: Booking, *, actor, now: dt.datetime, just_succeeded: bool) -> None:
+    if payment.status == PaymentStatus.SUCCEEDED:
+        if just_succeeded:
+            _settle_paid(booking, payment, actor=actor, now=now)
+        raise _MovedOn(AlreadyPaid("This booking is already paid; the confirmation is on its way."))
+    if payment.status == PaymentStatus.PROCESSING:
+        raise _MovedOn(PaymentInProgress("A payment for this booking is being processed; wait for it to finish."))
+
+
+def _cancel_superseded(payment: Payment, booking: Booking, *, actor, now: dt.datetime) -> None:
     """The booking was re-priced: cancel the intent for the old amount (Stripe first, then ours)."""
     if payment.method == PaymentMethod.STRIPE:
         if payment.status == PaymentStatus.PROCESSING:
             raise PaymentInProgress("A payment for this booking is being processed; wait for it to finish.")
+        gateway = stripe_gateway()
         try:
-            pi = stripe_gateway().cancel_payment_intent(
-                payment.stripe_payment_intent_id, idempotency_key=f"tt-pi-cancel-{payment.pk}",
-                cancellation_reason="abandoned")
-        except StripeRequestError as exc:
-            # Most likely it moved on meanwhile (processing/succeeded): take Stripe's word and stop.
-            pi = stripe_gateway().retrieve_payment_intent(payment.stripe_payment_intent_id)
-            _apply_intent(payment, pi, actor=actor)
-            if payment.status != PaymentStatus.CANCELED:
-                raise PaymentInProgress("A payment for this booking is being processed; wait for it to finish.") \
-                    from exc
-            return
+            try:
+                pi = gateway.cancel_payment_intent(
+                    payment.stripe_payment_intent_id, idempotency_key=f"tt-pi-cancel-{payment.pk}",
+                    cancellation_reason="abandoned")
+            except StripeRequestError:
+                # Most likely it moved on meanwhile (processing/succeeded): take Stripe's word for it.
+                pi = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
         except StripeIntegrationError as exc:
             raise _provider_error(exc) from exc
-        _apply_intent(payment, pi, actor=actor)
+        just_succeeded = _apply_intent(payment, pi, actor=actor, now=now)
+        _stop_if_moved_on(payment, booking, actor=actor, now=now, just_succeeded=just_succeeded)
+        if payment.status != PaymentStatus.CANCELED:
+            raise PaymentProviderError("The payment provider would not cancel the previous payment.")
     else:
         payment.status = PaymentStatus.CANCELED
         _save(payment, actor, ["status"])
@@ -300,14 +325,14 @@ def _test_mode_intent(booking: Booking, reusable: list[Payment], amount_cents: i
 
 
 def _stripe_intent(booking: Booking, payments: list[Payment], reusable: list[Payment], amount_cents: int,
-                   actor) -> IntentResult:
+                   actor, now: dt.datetime) -> IntentResult:
     gateway = stripe_gateway()
     try:
         for payment in reusable:
             pi = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
-            _apply_intent(payment, pi, actor=actor)
+            just_succeeded = _apply_intent(payment, pi, actor=actor, now=now)
             if payment.status == PaymentStatus.SUCCEEDED:
-                raise AlreadyPaid("This booking is already paid; the confirmation is on its way.")
+                _stop_if_moved_on(payment, booking, actor=actor, now=now, just_succeeded=just_succeeded)
             if payment.status != PaymentStatus.CANCELED and pi.client_secret:
                 return IntentResult(payment, pi.client_secret, False)
         attempt = sum(1 for p in payments if p.method == PaymentMethod.STRIPE and p.amount_cents == amount_cents)

@@ -161,3 +161,42 @@ def test_demo_payments_are_refused_in_production(settings, booking):
     settings.ENVIRONMENT = "production"
     with pytest.raises(NotPayable):
         services.payment_record_test_mode(booking=booking)
+
+
+def test_no_new_intent_while_the_old_amount_is_processing(stripe_on, booking):
+    from core.payments.errors import PaymentInProgress
+
+    first = services.payment_intent_create(booking=booking)["payment_intent_id"]
+    stripe_on.set_processing(first)
+    services.payment_confirm(booking=booking, payment_intent_id=first)
+    Booking.objects.filter(pk=booking.pk).update(total_price=booking.total_price + 5)
+
+    with pytest.raises(PaymentInProgress):
+        services.payment_intent_create(booking=Booking.objects.get(pk=booking.pk))
+    assert stripe_on.created_payment_intents == 1
+
+
+def test_a_superseded_intent_that_was_paid_meanwhile_is_kept_not_cancelled(stripe_on, booking):
+    first = services.payment_intent_create(booking=booking)["payment_intent_id"]
+    stripe_on.succeed(first)  # paid at the old price before we heard of it
+    Booking.objects.filter(pk=booking.pk).update(total_price=booking.total_price + 5)
+
+    with pytest.raises(AlreadyPaid):
+        services.payment_intent_create(booking=Booking.objects.get(pk=booking.pk))
+
+    assert Payment.objects.get(stripe_payment_intent_id=first).status == PaymentStatus.SUCCEEDED
+    assert stripe_on.created_payment_intents == 1
+    # the news is kept: paid (at the old price, which staff see flagged as less than the new total)
+    b = Booking.objects.get(pk=booking.pk)
+    assert b.needs_attention and "less than the total" in b.attention_reason
+
+
+def test_reuse_finds_the_intent_paid_and_settles_the_booking(stripe_on, booking):
+    first = services.payment_intent_create(booking=booking)["payment_intent_id"]
+    stripe_on.succeed(first)  # the webhook has not arrived yet
+
+    with pytest.raises(AlreadyPaid):
+        services.payment_intent_create(booking=booking)
+
+    b = Booking.objects.get(pk=booking.pk)
+    assert b.status == BookingStatus.PAID and b.payment_status == PaymentState.PAID

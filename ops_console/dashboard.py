@@ -16,6 +16,8 @@ from ops_console.admin._common import money
 
 def _url(name: str, **params) -> str:
     url = reverse(name)
+    if name == "admin:core_booking_changelist":
+        params = {"when": "all", **params}  # the booking list shows upcoming pickups unless told otherwise
     return f"{url}?{urlencode(params)}" if params else url
 
 

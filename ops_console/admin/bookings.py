@@ -143,8 +143,50 @@ class BookingNoteInline(TabularInline):
         return False
 
 
-def _upcoming_first():
-    """Upcoming pickups soonest first, then past ones most recent first."""
+WHEN_PARAM = "when"
+
+
+def _when(request) -> str:
+    value = request.GET.get(WHEN_PARAM, "upcoming")
+    return value if value in ("upcoming", "past", "all") else "upcoming"
+
+
+class WhenFilter(admin.SimpleListFilter):
+    """Upcoming pickups by default: an index range scan in date order, not a sort of every booking.
+
+    "All" orders upcoming first, then past, by an expression PostgreSQL must sort the whole table for
+    (~150 ms at 1M rows measured), so it is a choice, not the default.
+    """
+
+    title = "pickups"
+    parameter_name = WHEN_PARAM
+
+    def lookups(self, request, model_admin):
+        return [("upcoming", "Upcoming (today on)"), ("past", "Past"), ("all", "All")]
+
+    def value(self):
+        return self.used_parameters.get(self.parameter_name) or "upcoming"
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        if self.value() == "past":
+            return queryset.filter(pickup_date__lt=today)
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(pickup_date__gte=today)
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {"selected": self.value() == lookup,
+                   "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                   "display": title}
+
+
+def booking_ordering(when: str) -> list:
+    if when == "upcoming":
+        return [F("pickup_date").asc(), F("created_at").desc()]
+    if when == "past":
+        return [F("pickup_date").desc(), F("created_at").desc()]
     today = timezone.localdate()
     upcoming = Case(When(pickup_date__gte=today, then=F("pickup_date")))
     past = Case(When(pickup_date__lt=today, then=F("pickup_date")))
@@ -158,6 +200,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
                     "status_badge", "total_price", "payment_badge"]
     list_display_links = ["booking_number"]
     list_filter = [
+        WhenFilter,
         ("status", ChoicesDropdownFilter),
         ("booking_type", ChoicesDropdownFilter),
         ("pickup_date", RangeDateFilter),
@@ -210,7 +253,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
         return qs
 
     def get_ordering(self, request):
-        return _upcoming_first()
+        return booking_ordering(_when(request))
 
     def get_readonly_fields(self, request, obj=None):
         names = [f for row in self._fieldset_fields() for f in (row if isinstance(row, tuple) else (row,))]
@@ -452,7 +495,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
         raise DomainError(f"Unknown action {spec.name}.")
 
     # --- list actions ----------------------------------------------------------------------------------
-    @action(description="Export all (CSV, streamed)", icon="download", permissions=["export"])
+    @action(description="Export this list (CSV, streamed)", icon="download", permissions=["export"])
     def export_all_streamed(self, request):
         try:
             url = reverse("admin:core_booking_export_stream")

@@ -64,7 +64,7 @@ class CustomerProfileAdmin(OpsModelAdmin):
                  b.get_status_display(), money(b.total_price), b.get_payment_status_display()] for b in bookings]
         table = html_table(["Booking", "Type", "Pickup", "Window", "Status", "Total", "Payment"], rows,
                            empty="No bookings.")
-        url = reverse("admin:core_booking_changelist") + f"?customer__id__exact={obj.pk}"
+        url = reverse("admin:core_booking_changelist") + f"?when=all&customer__id__exact={obj.pk}"
         return format_html('{}<p class="mt-2"><a class="text-primary-600" href="{}">All bookings of this customer'
                            '</a></p>', table, url)
 

@@ -246,3 +246,28 @@ def test_export_selected_exports_only_the_selected_bookings(role_client, make_bo
     body = response.content.decode()
     assert response.status_code == 200, body[:500]
     assert chosen.booking_number in body and other.booking_number not in body
+
+
+@pytest.mark.django_db
+def test_booking_list_defaults_to_upcoming_pickups_in_date_order(role_client, make_booking, make_request,
+                                                                future_weekday):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from core.bookings.services import booking_create
+
+    today = timezone.localdate()
+    past, _ = booking_create(request=make_request(pickup_date=today - dt.timedelta(days=20)),
+                             now=timezone.now() - dt.timedelta(days=30))
+    later = make_booking(BookingStatus.PAID, pickup_date=future_weekday + dt.timedelta(days=7))
+    sooner = make_booking(BookingStatus.PAID)
+    client = role_client("operations")
+    url = reverse("admin:core_booking_changelist")
+
+    def listed(**params):
+        return [b.pk for b in client.get(url, params).context["cl"].result_list]
+
+    assert listed() == [sooner.pk, later.pk]
+    assert listed(when="past") == [past.pk]
+    assert listed(when="all") == [sooner.pk, later.pk, past.pk]

@@ -25,7 +25,7 @@ def command_search_callback(request, search_term: str) -> list[SearchResult]:
     if user.has_perm("core.view_booking"):
         bookings = (Booking.objects.select_related("customer")
                     .filter(Q(booking_number__icontains=term) | Q(customer__email__istartswith=term)
-                            | Q(customer__name__istartswith=term) | Q(customer__phone__contains=term))
+                            | Q(customer__name__icontains=term) | Q(customer__phone__contains=term))
                     .order_by("-pickup_date")[:COMMAND_RESULTS_PER_MODEL])
         results += [SearchResult(
             title=f"{b.booking_number} · {b.customer.name}",

@@ -1,20 +1,23 @@
 """Streaming CSV export of bookings: constant memory at any size.
 
 import-export builds the whole file in memory (~1 MB per 1k rows, FIELD_NOTES), so the console's big
-booking export streams `values_list().iterator()` through the csv module instead. It exports exactly what
+booking export streams `values_list()` rows (see `iter_values`) through the csv module instead, 2,000 rows
+per chunk. It exports exactly what
 the changelist shows: the same ChangeList (filters, search, ordering, permissions) builds the queryset.
 Columns and their text match `ops_console.resources.BookingResource`, formula escaping included.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
 from collections.abc import Iterator
 
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import EmptyResultSet, PermissionDenied
+from django.db import connections
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
@@ -70,12 +73,46 @@ def booking_rows(values: Iterator[tuple]) -> Iterator[list]:
         )
 
 
+def _libpq_streams_in_chunks() -> bool:
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return psycopg.pq.version() >= 170000
+
+
+def iter_values(values, *, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple]:
+    """Iterate a values_list queryset with constant memory.
+
+    On PostgreSQL this streams the plain query in chunks of `chunk_size` rows (psycopg `Cursor.stream`,
+    libpq >= 17 chunked-rows mode) rather than Django's `.iterator()`: `.iterator()` declares a server-side
+    cursor, and PostgreSQL never plans a cursor in parallel and, outside a transaction, materialises the whole
+    result WITH HOLD before the first FETCH. Measured on 1M bookings sorted like the changelist (bench/export.py
+    on a loaded 2-core box): ~30 s for the cursor, ~15 s for the stream, ~14 s for COPY … TO STDOUT.
+    Elsewhere (SQLite in development and tests) it is `.iterator(chunk_size)`.
+    The query is logged like any other (connection.queries, CaptureQueriesContext) through the debug cursor.
+    """
+    connection = connections[values.db]
+    if connection.vendor != "postgresql" or not _libpq_streams_in_chunks():
+        yield from values.iterator(chunk_size=chunk_size)
+        return
+    try:
+        sql, params = values.query.get_compiler(values.db).as_sql()
+    except EmptyResultSet:
+        return
+    with connection.cursor() as cursor:
+        debug_sql = getattr(cursor, "debug_sql", None)  # only on the DEBUG / CaptureQueriesContext wrapper
+        with debug_sql(sql, params) if debug_sql else contextlib.nullcontext():
+            # Breaking off (client gone) closes this generator; psycopg then cancels the query.
+            yield from cursor.cursor.stream(sql, params, size=chunk_size)
+
+
 def stream_csv(queryset, *, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """Yield the CSV in chunks of `chunk_size` rows, reading the database with a server-side cursor."""
+    """Yield the CSV in chunks of `chunk_size` rows, never holding more than one chunk in memory."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(BOOKING_STREAM_HEADERS)
-    rows = booking_rows(queryset.values_list(*BOOKING_STREAM_FIELDS).iterator(chunk_size=chunk_size))
+    rows = booking_rows(iter_values(queryset.values_list(*BOOKING_STREAM_FIELDS), chunk_size=chunk_size))
     while True:
         chunk = list(itertools.islice(rows, chunk_size))
         writer.writerows(chunk)

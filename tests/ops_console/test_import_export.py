@@ -9,7 +9,8 @@ import pytest
 import tablib
 from django.contrib import admin
 from django.contrib.admin import AdminSite
-from django.db import connection
+from django.core.signals import request_finished
+from django.db import close_old_connections, connection
 from django.http import StreamingHttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -344,6 +345,29 @@ def test_streaming_export_query_count_is_constant(staff_client, stream_url, make
         rows = _read_stream(staff_client.get(stream_url))
     assert len(rows) == 1 + 7
     assert not any("COUNT(" in q["sql"].upper() for q in few.captured_queries)
+
+
+@pytest.mark.django_db
+def test_streaming_export_abandoned_midway_leaves_the_connection_usable(make_booking):
+    # given more bookings than one chunk, and a client that goes away after the first chunk
+    for _ in range(3):
+        make_booking()
+    model_admin = _private_site._registry[Booking]
+    model_admin.stream_export_chunk_size = 1  # this private instance only
+    request = RequestFactory().get("/export-stream/")
+    request.user = UserFactory(is_superuser=True)
+    response = model_admin.export_stream_view(request)
+    first = next(iter(response.streaming_content))
+    # What the WSGI server does when the client disconnects: close the response (and so the generator).
+    # Like Django's test client, keep request_finished from closing the test's transactional connection.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    assert first.startswith(b"booking_number,")
+    # then the same database connection still answers
+    assert Booking.objects.count() == 3
 
 
 @pytest.mark.django_db

@@ -151,3 +151,23 @@ def test_sidebar_shows_each_role_only_what_it_may_use(role_client, role):
         assert (f'href="{href}"' in html) == (role in allowed), (role, href)
     assert ("data-testid=\"dashboard\"" in html) == (role != "nogroup")
     assert ("Revenue, 30 days" in html) == (role in (FIN, ADM))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_every_registered_changelist_and_change_form_answers_each_role_without_error(role_client, role,
+                                                                                     make_booking):
+    from django.contrib import admin
+
+    make_booking(BookingStatus.PAID)
+    client = role_client(role)
+    user = client.user
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        may_see = any(user.has_perm(f"{opts.app_label}.{a}_{opts.model_name}") for a in ("view", "change"))
+        changelist = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        assert changelist.status_code == (200 if may_see else 403), (role, opts.label, changelist.status_code)
+        obj = model._default_manager.first()
+        if obj is not None:
+            change = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
+            assert change.status_code == (200 if may_see else 403), (role, opts.label, change.status_code)

@@ -378,3 +378,60 @@ def test_streaming_export_requires_view_permission(client, stream_url, make_book
     assert client.get(stream_url).status_code == 403
     client.logout()
     assert client.get(stream_url).status_code == 302  # to the login page
+
+
+# --- Through the console (the admin's own import/export views) --------------------------------------------
+
+
+def _format_index(formats, format_class) -> str:
+    return str(next(i for i, f in enumerate(formats) if f is format_class or issubclass(f, format_class)))
+
+
+@pytest.mark.django_db
+def test_console_customer_import_previews_errors_then_imports_with_history(staff_client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    model_admin = admin.site._registry[CustomerProfile]
+    url = reverse("admin:core_customerprofile_import")
+    csv_format = _format_index(model_admin.get_import_formats(), CSV)
+    # given a file with a bad row: the preview shows the row's error and nothing is written
+    bad = SimpleUploadedFile("customers.csv", b"email,name,phone\nok@example.com,Ok,\nnot-an-email,Bad,\n")
+    response = staff_client.post(url, {"import_file": bad, "format": csv_format, "resource": "0"})
+    assert response.status_code == 200
+    result = response.context["result"]
+    assert [row.number for row in result.invalid_rows] == [2]
+    assert "email" in result.invalid_rows[0].field_specific_errors
+    assert CustomerProfile.objects.count() == 0
+    # when a clean file is previewed and then confirmed
+    good = SimpleUploadedFile("customers.csv", b"email,name,phone\nok@example.com,Ok,212 555 0100\n")
+    response = staff_client.post(url, {"import_file": good, "format": csv_format, "resource": "0"},
+                                 HTTP_USER_AGENT="ops-console-test", REMOTE_ADDR="198.51.100.4")
+    assert CustomerProfile.objects.count() == 0  # still only a preview
+    confirm = response.context["confirm_form"]
+    response = staff_client.post(reverse("admin:core_customerprofile_process_import"), confirm.initial,
+                                 HTTP_USER_AGENT="ops-console-test", REMOTE_ADDR="198.51.100.4")
+    assert response.status_code == 302
+    # then the row exists, normalised, and its history names the staff member, IP and browser
+    customer = CustomerProfile.objects.get(email="ok@example.com")
+    assert customer.phone == "+12125550100"
+    row = customer.history.get()
+    assert (row.history_user, row.ip_address, row.user_agent) == (staff_client.user, "198.51.100.4",
+                                                                  "ops-console-test")
+
+
+@pytest.mark.django_db
+def test_console_booking_export_respects_filters_and_opens_as_xlsx(staff_client, make_booking):
+    paid = make_booking(status="paid", name=EVIL)
+    make_booking()
+    model_admin = admin.site._registry[Booking]
+    url = reverse("admin:core_booking_export") + "?status__exact=paid"
+    xlsx_format = _format_index(model_admin.get_export_formats(), XLSX)
+    fields = {f"bookingresource_{name}": "on" for name in BookingResource().get_export_headers()}
+    response = staff_client.post(url, {"format": xlsx_format, "resource": "0", **fields})
+    assert response.status_code == 200, response.content[:500]
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert [r[header.index("booking_number")] for r in rows[1:]] == [paid.booking_number]
+    name_cell = sheet.cell(2, header.index("customer_name") + 1)
+    assert name_cell.value == "'" + EVIL and name_cell.data_type == "s"

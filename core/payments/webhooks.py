@@ -30,6 +30,7 @@ HANDLED_EVENTS = frozenset({
     "payment_intent.payment_failed",
     "payment_intent.canceled",
     "charge.refunded",
+    "refund.created",
     "refund.updated",
     "refund.failed",
     "charge.dispute.created",
@@ -102,8 +103,8 @@ def _dispatch(event_type: str, obj: dict) -> None:
             ours = Payment.objects.filter(stripe_payment_intent_id=pi.id).values_list("status", flat=True).first()
             if ours is None and not pi.metadata.get("booking_id"):
                 return  # not ours
-            if ours == PaymentStatus.SUCCEEDED:
-                return
+            if ours in (PaymentStatus.SUCCEEDED, services._status_from_intent(pi)):
+                return  # nothing new: any later change comes with its own event
             pi = gateway.retrieve_payment_intent(pi.id)
         services.payment_sync_intent(pi=pi, source="webhook")
     elif event_type == "charge.refunded":
@@ -112,13 +113,13 @@ def _dispatch(event_type: str, obj: dict) -> None:
         payment = Payment.objects.filter(stripe_payment_intent_id=pi_id).first() if pi_id else None
         if payment is not None:
             services.payment_sync_refunds(payment=payment)
-    elif event_type in ("refund.updated", "refund.failed"):
+    elif event_type in ("refund.created", "refund.updated", "refund.failed"):
         stripe_refund = _refund(obj)
         if not Payment.objects.filter(stripe_payment_intent_id=stripe_refund.payment_intent).exists():
             return
-        if Refund.objects.filter(stripe_refund_id=stripe_refund.id,
-                                 status__in=[RefundStatus.FAILED, RefundStatus.CANCELED]).exists():
-            return  # final on our side already
+        ours = Refund.objects.filter(stripe_refund_id=stripe_refund.id).values_list("status", flat=True).first()
+        if ours in (RefundStatus.FAILED, RefundStatus.CANCELED, services._STRIPE_REFUND_STATUS.get(stripe_refund.status)):
+            return  # final on our side already, or nothing new: a later change comes with its own event
         services.refund_sync_from_stripe(stripe_refund=gateway.retrieve_refund(stripe_refund.id))
     elif event_type == "charge.dispute.created":
         services.payment_record_dispute(dispute=obj)

@@ -344,3 +344,14 @@ def test_concurrent_duplicate_deliveries_store_and_apply_once(postgres_only, str
     assert ProviderEvent.objects.count() == 1
     assert BookingStatusChange.objects.filter(booking=pending, to_status="paid").count() == 1
     assert _booking(pending).payment_status == PaymentState.PAID
+
+
+def test_refund_created_in_the_dashboard_is_recorded_from_its_own_event(stripe_on, booking, intent, post_webhook):
+    stripe_on.succeed(intent)
+    post_webhook(stripe_on.make_event("payment_intent.succeeded", intent))
+    refund = _gateway(stripe_on).create_refund(payment_intent_id=intent, amount_cents=700, idempotency_key="dash2")
+
+    post_webhook(stripe_on.make_event("refund.created", refund.id))
+
+    assert Refund.objects.get().stripe_refund_id == refund.id
+    assert Payment.objects.get().refunded_cents == 700

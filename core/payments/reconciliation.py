@@ -23,13 +23,9 @@ from core.payments.models import (
     Refund,
     RefundStatus,
 )
-from core.payments.services import (
-    _STRIPE_REFUND_STATUS,
-    _status_from_intent,
-    payment_record_fee,
-    stripe_gateway,
-    stripe_test_mode,
-)
+from core.payments.services import payment_record_fee, stripe_gateway, stripe_test_mode
+from core.payments.services._base import _STRIPE_REFUND_STATUS
+from core.payments.services.intents import _status_from_intent
 
 logger = logging.getLogger(__name__)
 

@@ -20,6 +20,8 @@ from core.integrations.stripe import SignatureError, construct_event
 from core.integrations.stripe.client import _payment_intent, _refund
 from core.payments import services
 from core.payments.models import Payment, PaymentStatus, ProviderEvent, Refund, RefundStatus
+from core.payments.services._base import _STRIPE_REFUND_STATUS
+from core.payments.services.intents import _status_from_intent
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ def _dispatch(event_type: str, obj: dict) -> None:
             ours = Payment.objects.filter(stripe_payment_intent_id=pi.id).values_list("status", flat=True).first()
             if ours is None and not pi.metadata.get("booking_id"):
                 return  # not ours
-            if ours in (PaymentStatus.SUCCEEDED, services._status_from_intent(pi)):
+            if ours in (PaymentStatus.SUCCEEDED, _status_from_intent(pi)):
                 return  # nothing new: any later change comes with its own event
             pi = gateway.retrieve_payment_intent(pi.id)
         services.payment_sync_intent(pi=pi, source="webhook")
@@ -118,7 +120,7 @@ def _dispatch(event_type: str, obj: dict) -> None:
         if not Payment.objects.filter(stripe_payment_intent_id=stripe_refund.payment_intent).exists():
             return
         ours = Refund.objects.filter(stripe_refund_id=stripe_refund.id).values_list("status", flat=True).first()
-        if ours in (RefundStatus.FAILED, RefundStatus.CANCELED, services._STRIPE_REFUND_STATUS.get(stripe_refund.status)):
+        if ours in (RefundStatus.FAILED, RefundStatus.CANCELED, _STRIPE_REFUND_STATUS.get(stripe_refund.status)):
             return  # final on our side already, or nothing new: a later change comes with its own event
         services.refund_sync_from_stripe(stripe_refund=gateway.retrieve_refund(stripe_refund.id))
     elif event_type == "charge.dispute.created":

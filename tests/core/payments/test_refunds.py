@@ -10,7 +10,13 @@ from core.bookings.models import Booking, BookingStatus, PaymentState
 from core.common.audit import acting_as
 from core.common.errors import PermissionDenied
 from core.payments import services
-from core.payments.errors import NotRefundable, RefundFailed, RefundNotAllowed, RefundTooLarge
+from core.payments.errors import (
+    NotRefundable,
+    PaymentValidationError,
+    RefundFailed,
+    RefundNotAllowed,
+    RefundTooLarge,
+)
 from core.payments.models import Payment, PaymentAudit, PaymentMethod, PaymentStatus, Refund, RefundStatus
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +114,7 @@ def test_refunding_an_unpaid_payment_is_refused(stripe_on, booking, finance_admi
 
 def test_bad_amounts_are_validation_errors(stripe_on, paid, finance_admin):
     for amount in (0, -5, 1.5, True):
-        with pytest.raises(services.PaymentValidationError):
+        with pytest.raises(PaymentValidationError):
             services.refund_issue(payment=paid, amount_cents=amount, reason="x", notes="", actor=finance_admin)
 
 
@@ -175,11 +181,11 @@ def test_offline_payment_validation_and_permissions(test_mode, booking, staff_us
     with pytest.raises(PermissionDenied):
         services.payment_record_offline(booking=booking, amount=Decimal("1"), method="cash", reference="",
                                         actor=None)
-    with pytest.raises(services.PaymentValidationError) as err:
+    with pytest.raises(PaymentValidationError) as err:
         services.payment_record_offline(booking=booking, amount=Decimal("-1"), method="bitcoin", reference="",
                                         actor=staff_user)
     assert set(err.value.fields) == {"amount", "method"}
-    with pytest.raises(services.PaymentValidationError):
+    with pytest.raises(PaymentValidationError):
         services.payment_record_offline(booking=booking, amount=Decimal("5"), method="check", reference="",
                                         actor=staff_user)
 

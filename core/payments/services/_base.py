@@ -1,0 +1,144 @@
+"""Shared by the payment services: test mode, the Stripe gateway, audit rows, the booking's payment summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+
+from core.bookings.models import Booking, BookingStatus, PaymentState
+from core.common.audit import current as audit_context
+from core.common.audit import set_actor
+from core.common.money import to_cents
+from core.integrations.stripe import (
+    StripeGateway,
+    StripeIntegrationError,
+    StripeUnavailable,
+    get_client,
+)
+from core.payments.errors import (
+    PaymentProviderError,
+    PaymentProviderUnavailable,
+)
+from core.payments.models import (
+    Payment,
+    PaymentAudit,
+    PaymentMethod,
+    PaymentStatus,
+    RefundStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+SCOPE_CREATE_INTENT = "payments.create_intent"
+TEST_MODE_PREFIX = "pi_testmode_"
+REINSTATED_REASON = "reinstated_after_late_payment"
+HOLD_EXPIRED_REASON = "hold_expired"
+OFFLINE_METHODS = (PaymentMethod.CASH, PaymentMethod.CHECK, PaymentMethod.OTHER)
+STRIPE_REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+# A second identical refund request by the same person within this window is a double click, not a new refund.
+REFUND_DOUBLE_CLICK_WINDOW = dt.timedelta(seconds=60)
+_STRIPE_REFUND_STATUS = {
+    "pending": RefundStatus.PENDING,
+    "requires_action": RefundStatus.PENDING,
+    "succeeded": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "canceled": RefundStatus.CANCELED,
+}
+_HOLDING_REFUND_STATUSES = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+
+
+def stripe_test_mode() -> bool:
+    """LOCAL TEST MODE: no Stripe key outside production; payments are simulated (never in production)."""
+    if settings.STRIPE_SECRET_KEY:
+        return False
+    return bool(settings.DEBUG or getattr(settings, "TESTING", False)
+                or getattr(settings, "ENVIRONMENT", "production") != "production")
+
+
+_gateways: dict[tuple[str, str], StripeGateway] = {}
+
+
+def stripe_gateway() -> StripeGateway:
+    """One gateway per (key, base): the library client is thread-safe and keeps its connection pool."""
+    cache_key = (settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE or "")
+    gateway = _gateways.get(cache_key)
+    if gateway is None:
+        gateway = _gateways[cache_key] = get_client()
+    return gateway
+
+
+def _provider_error(exc: StripeIntegrationError) -> Exception:
+    if isinstance(exc, StripeUnavailable):
+        return PaymentProviderUnavailable("The payment provider did not answer; please retry in a moment.")
+    return PaymentProviderError(f"The payment provider refused the request: {getattr(exc, 'message', exc)}")
+
+
+def _audit(action: str, *, payment: Payment | None = None, booking: Booking | None = None, user=None,
+           ip: str | None = None, **details) -> PaymentAudit:
+    ctx = audit_context()
+    return PaymentAudit.objects.create(
+        payment=payment,
+        booking=booking if booking is not None else (payment.booking if payment is not None else None),
+        action=action,
+        user=user if user is not None else ctx.resolved_user(),
+        ip_address=ip or ctx.ip_address,
+        details=details,
+    )
+
+
+def _save(instance, actor, fields: list[str]) -> None:
+    set_actor(instance, actor)
+    instance.save(update_fields=[*fields, "updated_at"])
+
+
+def _enqueue_payment_confirmation(booking_id) -> None:
+    from core.payments.tasks import send_payment_confirmation  # tasks import services: import late
+
+    send_payment_confirmation(str(booking_id))  # an on_commit task: enqueued only if we commit
+
+
+def _captured_and_refunded(booking: Booking) -> tuple[int, int]:
+    row = booking.payments.filter(status=PaymentStatus.SUCCEEDED).aggregate(
+        captured=Sum("amount_cents"), refunded=Sum("refunded_cents"))
+    return int(row["captured"] or 0), int(row["refunded"] or 0)
+
+
+def booking_payment_state(booking: Booking) -> str:
+    """What Booking.payment_status should say, from the booking's payments (one query, two if unpaid)."""
+    succeeded = Q(status=PaymentStatus.SUCCEEDED)
+    row = booking.payments.aggregate(
+        captured=Sum("amount_cents", filter=succeeded), refunded=Sum("refunded_cents", filter=succeeded),
+        processing=Count("pk", filter=Q(status=PaymentStatus.PROCESSING) & ~Q(method__in=OFFLINE_METHODS)))
+    captured, refunded = int(row["captured"] or 0), int(row["refunded"] or 0)
+    if captured and refunded >= captured:
+        return PaymentState.REFUNDED
+    if refunded:
+        return PaymentState.PARTIALLY_REFUNDED
+    if captured and captured >= to_cents(booking.total_price):
+        return PaymentState.PAID
+    if row["processing"]:
+        return PaymentState.PROCESSING
+    if captured:
+        return PaymentState.PAID if booking.status != BookingStatus.PENDING else PaymentState.UNPAID
+    latest = booking.payments.exclude(method__in=OFFLINE_METHODS).order_by("-created_at", "-pk") \
+        .values_list("status", flat=True).first()
+    return PaymentState.FAILED if latest == PaymentStatus.FAILED else PaymentState.UNPAID
+
+
+def _sync_payment_state(booking: Booking, actor=None) -> Booking:
+    """Keep Booking.payment_status in step (the caller holds the booking row lock)."""
+    booking.refresh_from_db(fields=["payment_status", "status", "total_price"])
+    state = booking_payment_state(booking)
+    if booking.payment_status != state:
+        booking.payment_status = state
+        _save(booking, actor, ["payment_status"])
+    return booking
+
+
+def _lock_day(on: dt.date) -> None:
+    from core.bookings.services import _lock_service_day
+
+    _lock_service_day(on)

@@ -1,0 +1,208 @@
+"""What a succeeded payment does to its booking: paid, reinstated, or flagged; offline payments; disputes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core.bookings.models import Booking, BookingStatus, BookingStatusChange
+from core.common.audit import set_actor
+from core.common.errors import PermissionDenied
+from core.common.money import from_cents, quantize, to_cents
+from core.payments.errors import (
+    NotPayable,
+    PaymentValidationError,
+)
+from core.payments.models import (
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+)
+from core.payments.services._base import (
+    HOLD_EXPIRED_REASON,
+    OFFLINE_METHODS,
+    REINSTATED_REASON,
+    _audit,
+    _captured_and_refunded,
+    _enqueue_payment_confirmation,
+    _lock_day,
+    _save,
+    _sync_payment_state,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _booking_needs_slot_check(booking: Booking, now: dt.datetime) -> bool:
+    return (booking.status == BookingStatus.CANCELLED and booking.cancellation_reason == HOLD_EXPIRED_REASON) or (
+        booking.status == BookingStatus.PENDING and booking.hold_expires_at is not None
+        and booking.hold_expires_at <= now)
+
+
+def _slot_problem(booking: Booking, now: dt.datetime) -> str:
+    """Inside the service-day lock: why this (cancelled or expired) booking cannot have its slot back, or ""."""
+    from core.catalog import availability
+
+    if booking.pickup_date < availability.service_today(now):
+        return "pickup date has passed"
+    result = availability.check_date(booking.pickup_date, booking.booking_type, now=now, with_alternatives=False)
+    # An expired pending hold is not counted in `used`, nor is a cancelled booking: `used` is everyone else.
+    if result.capacity == 0:
+        return "the date is closed"
+    if result.used >= result.capacity:
+        return "the date is fully booked"
+    if not result.specialty_items_available and booking.specialty_lines.exists():
+        return "specialty items are unavailable that day"
+    return ""
+
+
+def _settle_paid(booking: Booking, payment: Payment, *, actor, now: dt.datetime) -> None:
+    """A payment just succeeded: move the booking to paid, reinstate it, or flag it for staff. Never drop it."""
+    from core.bookings.services import booking_flag, booking_transition
+
+    captured, _ = _captured_and_refunded(booking)
+    covers = captured >= to_cents(booking.total_price)
+    amount = f"${from_cents(payment.amount_cents)}"
+    if booking.status == BookingStatus.PENDING:
+        problem = _slot_problem(booking, now) if _booking_needs_slot_check(booking, now) else ""
+        if problem:
+            booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, actor=actor,
+                               reason=HOLD_EXPIRED_REASON, now=now)
+            booking_flag(booking=booking, actor=actor,
+                         reason=f"Paid {amount} after its hold expired but {problem}: rebook or refund.")
+            _audit("late_payment_flagged", payment=payment, user=actor, problem=problem)
+        elif not covers:
+            booking_flag(booking=booking, actor=actor,
+                         reason=f"Paid {amount}, less than the total ${booking.total_price}: collect the rest.")
+            _audit("underpayment_flagged", payment=payment, user=actor, captured_cents=captured)
+        else:
+            booking_transition(booking=booking, to_status=BookingStatus.PAID, actor=actor,
+                               reason=f"payment_succeeded:{payment.stripe_payment_intent_id or payment.method}",
+                               now=now)
+            _enqueue_payment_confirmation(booking.pk)
+    elif booking.status == BookingStatus.CANCELLED and booking.cancellation_reason == HOLD_EXPIRED_REASON:
+        booking_reinstate_after_late_payment(booking=booking, payment=payment, actor=actor, now=now)
+    elif booking.status == BookingStatus.CANCELLED:
+        booking_flag(booking=booking, actor=actor,
+                     reason=f"Payment of {amount} received for a cancelled booking: refund it.")
+        _audit("payment_on_cancelled_booking_flagged", payment=payment, user=actor)
+    elif booking.payments.filter(status=PaymentStatus.SUCCEEDED).exclude(pk=payment.pk).exists():
+        booking_flag(booking=booking, actor=actor,
+                     reason=f"Second payment of {amount} received for a paid booking: refund one.")
+        _audit("double_payment_flagged", payment=payment, user=actor)
+
+
+def booking_reinstate_after_late_payment(*, booking: Booking, payment: Payment, actor=None,
+                                         now: dt.datetime | None = None) -> bool:
+    """A payment arrived after the hold expired: give the slot back if the date still has one, else flag.
+
+    cancelled → paid is not a move the status machine offers to anyone; only this path makes it, under the
+    service-day lock (the same lock booking_create takes), with a history row and a status-change record.
+    """
+    from core.bookings.services import booking_flag
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        _lock_day(booking.pickup_date)
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if locked.status != BookingStatus.CANCELLED or locked.cancellation_reason != HOLD_EXPIRED_REASON:
+            return locked.status == BookingStatus.PAID
+        problem = _slot_problem(locked, now)
+        if problem:
+            booking_flag(booking=locked, actor=actor,
+                         reason=f"Paid ${from_cents(payment.amount_cents)} after its hold expired but {problem}: "
+                                "rebook or refund.")
+            _audit("late_payment_flagged", payment=payment, booking=locked, user=actor, problem=problem)
+            return False
+        locked.status = BookingStatus.PAID
+        locked.cancelled_at = None
+        locked.cancellation_reason = ""
+        locked.hold_expires_at = None
+        _save(locked, actor, ["status", "cancelled_at", "cancellation_reason", "hold_expires_at"])
+        BookingStatusChange.objects.create(booking=locked, from_status=BookingStatus.CANCELLED,
+                                           to_status=BookingStatus.PAID, actor=actor, reason=REINSTATED_REASON)
+        _audit("booking_reinstated", payment=payment, booking=locked, user=actor)
+        booking.status = locked.status
+        booking.cancellation_reason = ""
+    _enqueue_payment_confirmation(locked.pk)
+    return True
+
+
+def payment_record_offline(*, booking: Booking, amount: Decimal, method: str, reference: str, actor,
+                           request_ip: str | None = None) -> Payment:
+    """Staff record cash/check/other money received; the booking becomes paid when it covers the total."""
+    if actor is None or not (getattr(actor, "is_staff", False) or getattr(actor, "is_admin_role", False)):
+        raise PermissionDenied("Only staff can record offline payments.")
+    errors: dict[str, list[str]] = {}
+    if method not in OFFLINE_METHODS:
+        errors["method"] = ["Choose cash, check or other."]
+    try:
+        amount = quantize(amount)
+    except (InvalidOperation, TypeError, ValueError):
+        errors["amount"] = ["Enter an amount like 125.00."]
+    else:
+        if amount <= 0:
+            errors["amount"] = ["The amount must be more than zero."]
+        elif amount > Decimal("999999.99"):
+            errors["amount"] = ["The amount is too large."]
+    reference = (reference or "").strip()
+    if len(reference) > 100:
+        errors["reference"] = ["Keep the reference under 100 characters."]
+    if method == PaymentMethod.CHECK and not reference:
+        errors["reference"] = ["Enter the check number."]
+    if errors:
+        raise PaymentValidationError("The payment is not valid.", fields=errors)
+    now = timezone.now()
+    with transaction.atomic():
+        if _booking_needs_slot_check(booking, now):
+            _lock_day(booking.pickup_date)
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if locked.status in (BookingStatus.CANCELLED,) and locked.cancellation_reason != HOLD_EXPIRED_REASON:
+            raise NotPayable("This booking is cancelled; reinstate it before recording a payment.")
+        payment = Payment(booking=locked, method=method, status=PaymentStatus.SUCCEEDED,
+                          amount_cents=to_cents(amount), currency=settings.STRIPE_CURRENCY, succeeded_at=now,
+                          reference=reference, recorded_by=actor)
+        set_actor(payment, actor)
+        payment.save(force_insert=True)
+        _audit("offline_payment_recorded", payment=payment, user=actor, ip=request_ip, method=method,
+               amount=str(amount), reference=reference)
+        _settle_paid(locked, payment, actor=actor, now=now)
+        _sync_payment_state(locked, actor)
+    return payment
+
+
+def payment_record_dispute(*, dispute: dict, actor=None) -> Payment | None:
+    """Flag the booking for staff, with the evidence due date; the money is frozen until Stripe decides."""
+    from core.bookings.services import booking_flag
+
+    pi_id = dispute.get("payment_intent")
+    charge_id = dispute.get("charge")
+    if isinstance(pi_id, dict):
+        pi_id = pi_id.get("id")
+    if isinstance(charge_id, dict):
+        charge_id = charge_id.get("id")
+    query = Q(stripe_payment_intent_id=pi_id) if pi_id else Q()
+    if charge_id:
+        query = query | Q(stripe_charge_id=charge_id) if pi_id else Q(stripe_charge_id=charge_id)
+    if not pi_id and not charge_id:
+        return None
+    payment = Payment.objects.filter(query).select_related("booking").first()
+    if payment is None:
+        return None
+    due_ts = (dispute.get("evidence_details") or {}).get("due_by")
+    due = dt.datetime.fromtimestamp(int(due_ts), tz=dt.UTC) if due_ts else None
+    amount = from_cents(int(dispute.get("amount") or 0))
+    with transaction.atomic():
+        booking_flag(booking=payment.booking, actor=actor, due=due,
+                     reason=f"Dispute {dispute.get('id', '')} ({dispute.get('reason') or 'unknown'}) "
+                            f"for ${amount}: submit evidence")
+        _audit("dispute_created", payment=payment, user=actor, dispute_id=dispute.get("id", ""),
+               reason=dispute.get("reason") or "", amount_cents=int(dispute.get("amount") or 0),
+               due_by=due.isoformat() if due else None, status=dispute.get("status") or "")
+    return payment

@@ -23,13 +23,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 TEMPLATE_DB = "tt_bench_bk_template"
+DATA_VERSION = 2  # bump when load() changes, so --keep does not reuse a database with the old data
 BOOKINGS_PER_CUSTOMER = 20
 CHUNK = 50_000
 
 
 def bench_db_name(rows: int) -> str:
     """One database per size, shared by bench/export.py and bench/admin.py (reused with --keep)."""
-    return f"tt_bench_bk_{rows}"
+    return f"tt_bench_bk{DATA_VERSION}_{rows}"
 
 
 def database_url(name: str) -> str:
@@ -179,10 +180,12 @@ def load(url: str, rows: int) -> None:
 
     customers = max(1, rows // BOOKINGS_PER_CUSTOMER)
     addresses = customers * 2
-    start = dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC)
-    first_day = dt.date(2024, 1, 1)
+    # Relative to today, and strided, so that any N (1k or 1M) has the same shape: created over the last
+    # three years (some today, some this week), pickups from 2.5 years ago to 6 months ahead.
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    first_day = dt.date.today() - dt.timedelta(days=900)
     days = [(first_day + dt.timedelta(days=d)).isoformat() for d in range(1095)]
-    stamps = [(start + dt.timedelta(minutes=10 * k)).isoformat() for k in range(4096)]
+    stamps = [(now - dt.timedelta(minutes=385 * k)).isoformat() for k in range(4096)]  # 4096 x 385 min ~ 3 years
     token_hash = "0" * 64
 
     with psycopg.connect(url) as conn, conn.cursor() as cur:
@@ -208,7 +211,7 @@ def load(url: str, rows: int) -> None:
                 booking_type = ("mini_move", "standard", "specialty")[kind]
                 package = str(packages[i % len(packages)]) if kind == 0 else "\\N"
                 customer = i % customers + 1
-                created = stamps[i % 4096]
+                created = stamps[(i * 2477) % 4096]
                 base = 995 + (i % 7) * 100
                 surcharge = 175 if i % 5 == 0 else 0
                 cancelled_at = created if status == "cancelled" else "\\N"
@@ -217,7 +220,7 @@ def load(url: str, rows: int) -> None:
                 yield (
                     f"00000000-0000-4000-8000-{i:012x}\t{created}\t{created}\t"
                     f"TT-{2024 + i // 1_000_000}-{i % 1_000_000:06d}\t{booking_type}\t{status}\t"
-                    f"{PAYMENT_FOR[status]}\t{customer}\t{2 * customer - 1}\t{2 * customer}\t{days[i % 1095]}\t"
+                    f"{PAYMENT_FOR[status]}\t{customer}\t{2 * customer - 1}\t{2 * customer}\t{days[(i * 7919) % 1095]}\t"
                     f"{WINDOWS[i % 3]}\t{package}\t{5 + i % 20}\t{'t' if i % 11 == 0 else 'f'}\t{base}.00\t0.00\t"
                     f"[]\t{surcharge}.00\t0.00\t{base + surcharge}.00\t{{}}\t\\N\tpi_{i:014d}\t\t\t\t{notes}\t"
                     f"{token_hash}\t\\N\t{cancelled_at}\t\t{'t' if i % 997 == 0 else 'f'}\t\t\\N\n"

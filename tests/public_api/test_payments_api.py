@@ -148,3 +148,17 @@ def test_fifty_concurrent_create_intent_calls_make_one_payment_intent(postgres_o
     assert stripe_on.created_payment_intents == 1
     assert Payment.objects.filter(booking_id=booking.pk, status=PaymentStatus.PENDING).count() == 1
     assert Booking.objects.get(pk=booking.pk).stripe_payment_intent_id == results[0].json()["payment_intent_id"]
+
+
+def test_with_an_idempotency_key_a_payment_found_on_the_way_is_still_recorded(client, stripe_on, booking):
+    pi = _post(client, CREATE, {"booking_id": str(booking.pk)}, booking.access_token).json()["payment_intent_id"]
+    stripe_on.succeed(pi)  # no webhook yet
+
+    response = _post(client, CREATE, {"booking_id": str(booking.pk)}, booking.access_token,
+                     HTTP_IDEMPOTENCY_KEY="retry-1")
+
+    assert response.status_code == 409 and response.json()["error"]["code"] == "already_paid"
+    assert Booking.objects.get(pk=booking.pk).status == "paid"
+    again = _post(client, CREATE, {"booking_id": str(booking.pk)}, booking.access_token,
+                  HTTP_IDEMPOTENCY_KEY="retry-1")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "already_paid"

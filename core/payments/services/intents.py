@@ -18,7 +18,7 @@ from core.bookings.idempotency import (
     request_fingerprint,
     validate_key,
 )
-from core.bookings.models import Booking, BookingStatus, PaymentState
+from core.bookings.models import Booking, BookingStatus, IdempotencyRecord, PaymentState
 from core.common.audit import set_actor
 from core.common.money import to_cents
 from core.integrations.stripe import (
@@ -56,8 +56,6 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-
-
 class IntentResult:
     payment: Payment
     client_secret: str
@@ -103,8 +101,18 @@ def payment_intent_create(*, booking: Booking, actor=None, idempotency_key: str 
                                   request_hash=request_fingerprint({"booking_id": str(booking.pk)}))
         if isinstance(claim, Replay):
             return claim.body
-        body = _payment_intent_create(booking=booking, actor=actor, now=now).as_json()
-        idempotency_complete(record_id=claim, status=200, body=body, booking_id=booking.pk)
+        try:
+            body = _payment_intent_create(booking=booking, actor=actor, now=now).as_json()
+        except (AlreadyPaid, PaymentInProgress) as exc:
+            # What Stripe told us on the way (paid, in flight) must still commit: keep the transaction, free
+            # the key (a refusal is not a result to replay), and refuse after the commit.
+            IdempotencyRecord.objects.filter(pk=claim).delete()
+            refusal: Exception | None = exc
+        else:
+            idempotency_complete(record_id=claim, status=200, body=body, booking_id=booking.pk)
+            refusal = None
+    if refusal is not None:
+        raise refusal
     return body
 
 

@@ -19,7 +19,7 @@ OPERATIONS = {
     "customerprofile": [VIEW, ADD, CHANGE],
     "address": [VIEW, ADD, CHANGE],
     "vanschedule": [VIEW, ADD, CHANGE, DELETE],
-    "notification": [VIEW, ADD],
+    "notification": [VIEW, ADD, CHANGE],  # change = resend (the list itself is read-only)
     "deliverylog": [VIEW],
     "emailtemplate": [VIEW, CHANGE],
     "suppression": [VIEW, ADD, CHANGE, DELETE],

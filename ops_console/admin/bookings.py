@@ -278,7 +278,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
         return request.user.has_perm("core.add_bookingnote")
 
     def has_resend_permission(self, request, obj=None):
-        return request.user.has_perm("core.add_notification")
+        return request.user.has_perm("core.change_notification")  # same rule as the message log's resend
 
     def has_offline_payment_permission(self, request, obj=None):
         return request.user.has_perm("core.add_payment")

@@ -6,18 +6,21 @@ from unfold.decorators import display
 
 from core import models as m
 from ops_console.admin._common import PAYMENT_COLOURS, AwareRangeDateTimeFilter
+from core.notifications.selectors import notification_list_queryset
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
+from ops_console.notifications_console import DeliveryLogInline, EmailTemplatePreviewMixin, NotificationResendMixin
 
 
 @admin.register(m.EmailTemplate)
-class EmailTemplateAdmin(OpsModelAdmin):
+class EmailTemplateAdmin(EmailTemplatePreviewMixin, OpsModelAdmin):
     list_display = ["name", "subject_template", "version", "is_active", "updated_at"]
+    readonly_fields = ["version"]
     search_fields = ["name", "subject_template"]
     list_filter = ["is_active"]
 
 
 @admin.register(m.Notification)
-class NotificationAdmin(ReadOnlyOpsModelAdmin):
+class NotificationAdmin(NotificationResendMixin, ReadOnlyOpsModelAdmin):
     list_display = ["created_at", "notification_type", "channel", "status_badge", "booking", "scheduled_for",
                     "sent_at", "retry_count"]
     list_filter = [("notification_type", ChoicesDropdownFilter), ("channel", ChoicesDropdownFilter),
@@ -25,6 +28,10 @@ class NotificationAdmin(ReadOnlyOpsModelAdmin):
     list_filter_submit = True
     list_select_related = ["booking"]
     search_fields = ["booking__booking_number", "provider_message_id", "subject"]
+    inlines = [DeliveryLogInline]
+
+    def get_queryset(self, request):
+        return notification_list_queryset()
 
     @display(description="Status", ordering="status", label=PAYMENT_COLOURS)
     def status_badge(self, obj):

@@ -10,13 +10,15 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
-from core.bookings.models import Booking, BookingStatus, PaymentState
+from core.bookings.models import Booking, BookingStatus
 from core.bookings.requests import BookingRequest
 from core.bookings.services import booking_create, booking_transition
 from core.catalog.models import MiniMovePackage, SpecialtyItem
 from core.common.audit import acting_as
 from core.common.errors import DomainError
 from core.customers.services import AddressData, CustomerData
+from core.notifications.services import notify_booking_event
+from core.payments.services import payment_record_test_mode
 
 FIRST = ["Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Avery", "Quinn", "Harper", "Emerson", "Sloane",
          "Blake", "Reese", "Parker", "Hayden", "Rowan", "Sasha", "Devon", "Logan", "Charlie", "Margot", "Theo",
@@ -67,6 +69,11 @@ class Command(BaseCommand):
         with acting_as(None, user_agent="manage.py seed_demo"):
             for _ in tqdm(range(bookings), desc="demo bookings", unit="booking"):
                 created += self._one(rng, people, packages, specialty, today, real_now)
+            # The latest upcoming paid bookings get their confirmation messages, as a real payment would send.
+            upcoming_paid = Booking.objects.filter(status__in=[BookingStatus.PAID, BookingStatus.SCHEDULED],
+                                                   pickup_date__gt=today).order_by("-created_at")[:10]
+            for booking in upcoming_paid:
+                notify_booking_event(booking=booking, event="payment_confirmation")
         self.stdout.write(self.style.SUCCESS(f"Created {created} demo bookings."))
 
     def _one(self, rng, people, packages, specialty, today, real_now) -> int:
@@ -123,7 +130,6 @@ class Command(BaseCommand):
             path.append(BookingStatus.IN_PROGRESS)
         if offset < 0:
             path.append(BookingStatus.COMPLETED)
+        payment_record_test_mode(booking=booking, now=created_at)
         for status in path:
             booking = booking_transition(booking=booking, to_status=status, now=created_at)
-        booking.payment_status = PaymentState.PAID
-        booking.save(update_fields=["payment_status", "updated_at"])

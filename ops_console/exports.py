@@ -101,10 +101,26 @@ def iter_values(values, *, chunk_size: int = CHUNK_SIZE) -> Iterator[tuple]:
     except EmptyResultSet:
         return
     with connection.cursor() as cursor:
+        _use_native_timestamptz_loader(cursor.cursor)
         debug_sql = getattr(cursor, "debug_sql", None)  # only on the DEBUG / CaptureQueriesContext wrapper
         with debug_sql(sql, params) if debug_sql else contextlib.nullcontext():
             # Breaking off (client gone) closes this generator; psycopg then cancels the query.
             yield from cursor.cursor.stream(sql, params, size=chunk_size)
+
+
+def _use_native_timestamptz_loader(raw_cursor) -> None:
+    """On this cursor only, parse timestamptz with psycopg's C loader instead of Django's pure-Python one.
+
+    Django registers a Python subclass of psycopg's TimestamptzLoader on every connection (to attach its own
+    tzinfo); it costs ~4 µs a row, a fifth of the export's CPU. The session time zone is UTC (Django sets it),
+    so the C loader returns the same aware UTC datetimes (measured: 1.2 s vs 0.2 s per 300k rows).
+    """
+    import psycopg
+    from psycopg.pq import Format
+
+    info = psycopg.adapters.types.get("timestamptz")
+    if info is not None:
+        raw_cursor.adapters.register_loader("timestamptz", psycopg.adapters.get_loader(info.oid, Format.TEXT))
 
 
 def stream_csv(queryset, *, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:

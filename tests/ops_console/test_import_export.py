@@ -435,3 +435,16 @@ def test_console_booking_export_respects_filters_and_opens_as_xlsx(staff_client,
     assert [r[header.index("booking_number")] for r in rows[1:]] == [paid.booking_number]
     name_cell = sheet.cell(2, header.index("customer_name") + 1)
     assert name_cell.value == "'" + EVIL and name_cell.data_type == "s"
+
+
+@pytest.mark.django_db
+def test_payment_export_shows_dollars_and_the_booking_number(make_booking):
+    from core.payments.models import Payment
+
+    booking = make_booking()
+    Payment.objects.create(booking=booking, stripe_payment_intent_id="pi_123", amount_cents=123450,
+                           refunded_cents=2500, stripe_fee_cents=None, status="succeeded")
+    rows = list(csv.reader(io.StringIO(CSV().export_data(PaymentResource().export()))))
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert (record["booking_number"], record["stripe_payment_intent_id"]) == (booking.booking_number, "pi_123")
+    assert (record["amount"], record["refunded"], record["stripe_fee"]) == ("1234.50", "25.00", "")

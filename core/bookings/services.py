@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import json
 import random
 import secrets
 import time
@@ -162,28 +161,29 @@ def quote_create(*, request: BookingRequest, now: dt.datetime | None = None) -> 
         created_at=now,
         updated_at=now,
     )
-    if connection.vendor == "postgresql" and connection.get_autocommit():
-        _quote_insert_async_commit(quote)
-    else:
-        quote.save(force_insert=True)
+    _quote_insert(quote)
     return quote, breakdown
 
 
-def _quote_insert_async_commit(quote: Quote) -> None:
-    """Insert a quote without waiting for the WAL flush (the preview endpoint's cost is otherwise one fsync).
+def _quote_insert(quote: Quote) -> None:
+    """One plain INSERT (a quote has no history or signals; this is the preview endpoint's only write).
 
-    A quote lost to a database crash costs the customer one more preview, so this one statement, which is its
-    own transaction in autocommit mode, commits with synchronous_commit off; bookings never do.
+    On PostgreSQL, when the statement is its own transaction (autocommit), it commits without waiting for the
+    WAL flush: a quote lost to a database crash costs the customer one more preview. Bookings never do this.
     """
+    names = ["id", "created_at", "updated_at", "request_hash", "request", "breakdown", "total_price", "expires_at"]
+    fields = [Quote._meta.get_field(name) for name in names]
+    values = [f.get_db_prep_value(getattr(quote, f.attname), connection) for f in fields]
+    columns = ", ".join(f.column for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
     table = Quote._meta.db_table
+    if connection.vendor == "postgresql" and connection.get_autocommit():
+        sql = (f"INSERT INTO {table} ({columns}) SELECT {placeholders} "  # noqa: S608 (our names)
+               "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit")
+    else:
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 (our names)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (id, created_at, updated_at, request_hash, request, breakdown, total_price, "  # noqa: S608
-            "expires_at) SELECT %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s "
-            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit",
-            [quote.id, quote.created_at, quote.updated_at, quote.request_hash, json.dumps(quote.request),
-             json.dumps(quote.breakdown), quote.total_price, quote.expires_at],
-        )
+        cursor.execute(sql, values)
 
 
 def _quoted_breakdown(request: BookingRequest, *, now: dt.datetime) -> tuple[Quote, dict]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
@@ -116,9 +116,9 @@ class PriceBreakdown:
     def as_json(self) -> dict:
         """The contract's price breakdown (money as strings)."""
         def line(pl: PriceLine) -> dict:
-            d = asdict(pl)
-            d["unit_price"], d["amount"] = money_str(pl.unit_price), money_str(pl.amount)
-            return d
+            # by hand: dataclasses.asdict deep-copies every field and showed up in the preview's profile
+            return {"kind": pl.kind, "code": pl.code, "description": pl.description, "quantity": pl.quantity,
+                    "unit_price": money_str(pl.unit_price), "amount": money_str(pl.amount)}
 
         return {
             "currency": self.currency,

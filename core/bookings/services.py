@@ -43,7 +43,7 @@ from core.bookings.models import (
 )
 from core.bookings.numbers import next_booking_number
 from core.bookings.requests import BookingRequest
-from core.bookings.status import check_transition
+from core.bookings.status import HOLD_EXPIRED_REASON, check_transition
 from core.catalog import availability
 from core.catalog.models import MiniMovePackage, ServiceDay, SpecialtyItem
 from core.catalog.pricing import PriceBreakdown, calculate_price
@@ -473,7 +473,7 @@ def booking_expire_holds(*, now: dt.datetime | None = None, limit: int = 500) ->
             if booking is None:
                 continue  # paid meanwhile, or another sweeper has it
             booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, actor=None,
-                               reason="hold_expired", now=now)
+                               reason=HOLD_EXPIRED_REASON, now=now)
             count += 1
     return count
 

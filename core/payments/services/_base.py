@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 
 from core.bookings.models import Booking, BookingStatus, PaymentState
+from core.bookings.status import HOLD_EXPIRED_REASON  # noqa: F401 (re-exported)
 from core.common.audit import current as audit_context
 from core.common.audit import set_actor
 from core.common.money import to_cents
@@ -35,7 +36,6 @@ logger = logging.getLogger(__name__)
 SCOPE_CREATE_INTENT = "payments.create_intent"
 TEST_MODE_PREFIX = "pi_testmode_"
 REINSTATED_REASON = "reinstated_after_late_payment"
-HOLD_EXPIRED_REASON = "hold_expired"
 OFFLINE_METHODS = (PaymentMethod.CASH, PaymentMethod.CHECK, PaymentMethod.OTHER)
 STRIPE_REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 # A second identical refund request by the same person within this window is a double click, not a new refund.

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.bookings.models import Booking, BookingStatus, BookingStatusChange
+from core.bookings.status import can_reinstate
 from core.common.audit import set_actor
 from core.common.errors import PermissionDenied
 from core.common.money import from_cents, quantize, to_cents
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 
 def _booking_needs_slot_check(booking: Booking, now: dt.datetime) -> bool:
-    return (booking.status == BookingStatus.CANCELLED and booking.cancellation_reason == HOLD_EXPIRED_REASON) or (
+    return can_reinstate(booking.status, booking.cancellation_reason) or (
         booking.status == BookingStatus.PENDING and booking.hold_expires_at is not None
         and booking.hold_expires_at <= now)
 
@@ -86,7 +87,7 @@ def _settle_paid(booking: Booking, payment: Payment, *, actor, now: dt.datetime)
                                reason=f"payment_succeeded:{payment.stripe_payment_intent_id or payment.method}",
                                now=now)
             _enqueue_payment_confirmation(booking.pk)
-    elif booking.status == BookingStatus.CANCELLED and booking.cancellation_reason == HOLD_EXPIRED_REASON:
+    elif can_reinstate(booking.status, booking.cancellation_reason):
         booking_reinstate_after_late_payment(booking=booking, payment=payment, actor=actor, now=now)
     elif booking.status == BookingStatus.CANCELLED:
         booking_flag(booking=booking, actor=actor,
@@ -111,7 +112,7 @@ def booking_reinstate_after_late_payment(*, booking: Booking, payment: Payment, 
     with transaction.atomic():
         _lock_day(booking.pickup_date)
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
-        if locked.status != BookingStatus.CANCELLED or locked.cancellation_reason != HOLD_EXPIRED_REASON:
+        if not can_reinstate(locked.status, locked.cancellation_reason):
             return locked.status == BookingStatus.PAID
         problem = _slot_problem(locked, now)
         if problem:

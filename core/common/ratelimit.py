@@ -6,7 +6,7 @@ import logging
 import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from core.common.errors import DomainError
 
@@ -30,9 +30,9 @@ def check_rate_limit(*, client: str, route: str, limit: int | None = None, windo
                      now: float | None = None) -> None:
     """Count one request from `client` on `route`; raise RateLimited past `limit` in the current window.
 
-    The limit is read from settings at call time (tests override TOTETAXI); 0 or less disables it. `cache.add`
-    creates the window's counter atomically and `cache.incr` is atomic on Redis, so concurrent workers share
-    one count. A cache outage lets requests through rather than taking the booking site down with it.
+    The limit is read from settings at call time (tests override TOTETAXI); 0 or less disables it. The window's
+    counter lives in the shared cache and is created and incremented atomically, so every worker shares one
+    count. A cache outage lets requests through rather than taking the booking site down with it.
     """
     if limit is None:
         limit = int(settings.TOTETAXI.get("RATE_LIMIT_POSTS_PER_MINUTE", 0))
@@ -42,17 +42,39 @@ def check_rate_limit(*, client: str, route: str, limit: int | None = None, windo
     window_index = int(now // window)
     key = f"rl:{route}:{client}:{window_index}"
     try:
-        if cache.add(key, 1, timeout=window + 1):
-            count = 1
-        else:
-            try:
-                count = cache.incr(key)
-            except ValueError:  # the counter expired between add and incr: this request starts a new one
-                cache.add(key, 1, timeout=window + 1)
-                count = 1
+        count = _count(key, timeout=window + 1)
     except Exception:  # the limiter must never be the thing that fails a booking
         logger.warning("rate limit cache unavailable", exc_info=True)
         return
     if count > limit:
         retry_after = max(1, int((window_index + 1) * window - now))
         raise RateLimited(f"Too many requests; retry in {retry_after} seconds.", retry_after=retry_after)
+
+
+def _count(key: str, *, timeout: int) -> int:
+    """Add one to the window's counter and return it: one round trip on Redis, add/incr elsewhere."""
+    redis_client = _redis_client(key)
+    if redis_client is not None:
+        # SET NX starts the window with its expiry; INCR keeps that expiry. MULTI/EXEC: one round trip.
+        full_key = cache.make_and_validate_key(key)
+        pipe = redis_client.pipeline()
+        pipe.set(full_key, 0, ex=timeout, nx=True)
+        pipe.incr(full_key)
+        return int(pipe.execute()[1])
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return cache.incr(key)
+    except ValueError:  # the counter expired between add and incr: this request starts a new one
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+def _redis_client(key: str):
+    """The raw client behind Django's RedisCache, or None for other cache backends."""
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        return backend._cache.get_client(key, write=True)
+    return None

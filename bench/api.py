@@ -11,8 +11,11 @@ Goals: preview >= 0.6x the bare view's req/s, p99 <= 50 ms, at concurrency 8.
 
     python bench/api.py [--seconds 6] [--concurrency 8] [--workers 4]
 
-Database: $DATABASE_URL when set (an existing PostgreSQL database on 127.0.0.1; it is migrated and gets the
-catalog fixture), otherwise a throwaway SQLite file. Bounded: a hard alarm stops everything after 110 s.
+Database: $DATABASE_URL when set (PostgreSQL on 127.0.0.1: created and dropped again if it does not exist,
+otherwise migrated and given the catalog fixture), else a throwaway SQLite file. $REDIS_URL, when set, backs
+the cache (the rate limiter counts every POST). Bounded: a hard alarm stops everything after 110 s.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tt_bench_api python bench/api.py
 """
 
 from __future__ import annotations
@@ -113,6 +116,32 @@ def summarise(latencies: list[float], errors: int, seconds: float) -> dict:
     }
 
 
+def ensure_postgres_database(url: str) -> bool:
+    """Create the PostgreSQL database named in `url` when it does not exist; True when we created it."""
+    import dj_database_url
+    import psycopg
+
+    cfg = dj_database_url.parse(url)
+    params = {"host": cfg["HOST"] or "127.0.0.1", "port": cfg["PORT"] or 5432, "user": cfg["USER"],
+              "password": cfg["PASSWORD"] or None, "dbname": "postgres", "autocommit": True}
+    with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone():
+            return False
+        conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
+        return True
+
+
+def drop_postgres_database(url: str) -> None:
+    import dj_database_url
+    import psycopg
+
+    cfg = dj_database_url.parse(url)
+    params = {"host": cfg["HOST"] or "127.0.0.1", "port": cfg["PORT"] or 5432, "user": cfg["USER"],
+              "password": cfg["PASSWORD"] or None, "dbname": "postgres", "autocommit": True}
+    with psycopg.connect(**{k: v for k, v in params.items() if v is not None}) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)')
+
+
 def prepare_database(env: dict) -> None:
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=90)
@@ -151,7 +180,10 @@ def main() -> int:
     if not env.get("DATABASE_URL"):
         env["DATABASE_URL"] = f"sqlite:///{tmp / 'bench.sqlite3'}"
     server = None
+    created_pg = False
     try:
+        if env["DATABASE_URL"].startswith(("postgres://", "postgresql://")):
+            created_pg = ensure_postgres_database(env["DATABASE_URL"])
         print(f"database: {env['DATABASE_URL'].split('@')[-1]}  (migrating…)", flush=True)
         prepare_database(env)
         port = free_port()
@@ -214,6 +246,8 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait(timeout=5)
+        if created_pg:
+            drop_postgres_database(env["DATABASE_URL"])
         shutil.rmtree(tmp, ignore_errors=True)
 
 

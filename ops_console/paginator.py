@@ -18,11 +18,14 @@ class EstimatedCountPaginator(Paginator):
         connection = connections[qs.db]
         if connection.vendor != "postgresql":
             return super().count
+        table = connection.ops.quote_name(qs.model._meta.db_table)
+        # One statement whatever the size: the exact COUNT(*) is an InitPlan that PostgreSQL only runs when the
+        # CASE takes its branch (table never analysed, or small), so large tables are never counted.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                           [qs.model._meta.db_table])
+            cursor.execute(
+                f"SELECT CASE WHEN c.reltuples < %s THEN (SELECT COUNT(*) FROM {table}) "  # noqa: S608 (our table)
+                "ELSE c.reltuples::bigint END FROM pg_class c WHERE c.oid = %s::regclass",
+                [EXACT_COUNT_BELOW, qs.model._meta.db_table],
+            )
             row = cursor.fetchone()
-        estimate = int(row[0]) if row and row[0] is not None else -1
-        if estimate < EXACT_COUNT_BELOW:  # never analysed (-1) or small: count for real
-            return super().count
-        return estimate
+        return int(row[0]) if row else super().count

@@ -5,10 +5,14 @@ from unfold.contrib.filters.admin import ChoicesDropdownFilter
 from unfold.decorators import display
 
 from core import models as m
-from ops_console.admin._common import PAYMENT_COLOURS, AwareRangeDateTimeFilter
 from core.notifications.selectors import notification_list_queryset
+from ops_console.admin._common import PAYMENT_COLOURS, AwareRangeDateTimeFilter
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
-from ops_console.notifications_console import DeliveryLogInline, EmailTemplatePreviewMixin, NotificationResendMixin
+from ops_console.notifications_console import (
+    DeliveryLogInline,
+    EmailTemplatePreviewMixin,
+    NotificationResendMixin,
+)
 
 
 @admin.register(m.EmailTemplate)

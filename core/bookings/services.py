@@ -119,11 +119,22 @@ def _lock_service_day(on: dt.date) -> None:
 
 
 def _raise_unavailable(request: BookingRequest, reasons: list[str], *, now: dt.datetime) -> None:
-    alternatives = availability.check_date(request.pickup_date, request.booking_type, now=now)
     raise DateUnavailable(
         f"{request.pickup_date:%A, %B %-d, %Y} cannot be booked ({', '.join(reasons)}).",
-        fields={"pickup_date": reasons, "alternatives": [d.isoformat() for d in alternatives.alternatives]},
+        fields={"pickup_date": reasons},
     )
+
+
+def _suggesting_alternatives(fn, request: BookingRequest, *, now: dt.datetime):
+    """Run `fn`; a DateUnavailable leaves with the nearest alternatives, looked up after the transaction
+    (and its service-day lock) has ended, so the losers of a race for the last slot don't hold up the queue."""
+    try:
+        return fn()
+    except DateUnavailable as exc:
+        if "alternatives" not in exc.fields:
+            result = availability.check_date(request.pickup_date, request.booking_type, now=now)
+            exc.fields["alternatives"] = [d.isoformat() for d in result.alternatives]
+        raise
 
 
 def _check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
@@ -340,7 +351,8 @@ def booking_create(*, request: BookingRequest, actor=None, now: dt.datetime | No
     now = now or timezone.now()
     _validate_request(request, require_contact=True, now=now)
     token = secrets.token_urlsafe(32)
-    booking = _with_retries(lambda: _booking_insert(request, token=token, now=now, actor=actor))
+    booking = _suggesting_alternatives(
+        lambda: _with_retries(lambda: _booking_insert(request, token=token, now=now, actor=actor)), request, now=now)
     return booking, token
 
 
@@ -366,7 +378,7 @@ def booking_create_idempotent(*, request: BookingRequest, idempotency_key: str, 
         idempotency_complete(record_id=claim, status=201, body=body, booking_id=booking.pk)
         return 201, body
 
-    return _with_retries(work)
+    return _suggesting_alternatives(lambda: _with_retries(work), request, now=now)
 
 
 def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now: dt.datetime | None = None
@@ -407,7 +419,7 @@ def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now
         _write_specialty_lines(locked, breakdown, item_ids=static["specialty_ids"])
         return locked
 
-    return _with_retries(work)
+    return _suggesting_alternatives(lambda: _with_retries(work), request, now=now)
 
 
 def booking_transition(*, booking: Booking, to_status: str, actor=None, reason: str = "",

@@ -98,21 +98,23 @@ def _drop(admin, name: str) -> None:
 
 
 def _ensure_template(admin, *, log) -> None:
+    """The template holds the current schema: created once, migrated every run (a no-op when current)."""
     from psycopg import sql
 
-    if _exists(admin, TEMPLATE_DB) and _loaded_rows(TEMPLATE_DB) == 0:
-        return
-    _drop(admin, TEMPLATE_DB)
-    admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+    fresh = not (_exists(admin, TEMPLATE_DB) and _loaded_rows(TEMPLATE_DB) == 0)
+    if fresh:
+        _drop(admin, TEMPLATE_DB)
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
     started = time.perf_counter()
     env = {**os.environ, **django_environment(TEMPLATE_DB), "DJANGO_SETTINGS_MODULE": "totetaxi.settings"}
     for args in (["migrate", "--noinput", "-v", "0"], ["loaddata", "catalog", "-v", "0"]):
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
-    import psycopg
+    if fresh:
+        import psycopg
 
-    with psycopg.connect(database_url(TEMPLATE_DB), autocommit=True) as conn:
-        conn.execute("CREATE TABLE bench_meta (bookings bigint NOT NULL)")
-        conn.execute("INSERT INTO bench_meta VALUES (0)")
+        with psycopg.connect(database_url(TEMPLATE_DB), autocommit=True) as conn:
+            conn.execute("CREATE TABLE bench_meta (bookings bigint NOT NULL)")
+            conn.execute("INSERT INTO bench_meta VALUES (0)")
     log(f"  migrated template database {TEMPLATE_DB} in {time.perf_counter() - started:.1f} s")
 
 

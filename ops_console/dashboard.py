@@ -28,7 +28,8 @@ def dashboard_callback(request, context):
         return context
     now = timezone.now()
     today = timezone.localdate(now)
-    kpis = reporting.dashboard_kpis(now=now)
+    series = reporting.daily_series(days=30, now=now)  # one series feeds the cards and both charts
+    kpis = reporting.dashboard_kpis(now=now, series=series)
     bookings = "admin:core_booking_changelist"
     show_money = user.has_perm("core.view_payment")
     week_start = today - dt.timedelta(days=today.weekday())
@@ -66,7 +67,7 @@ def dashboard_callback(request, context):
          "link": _url("admin:core_notification_changelist", status__exact="failed")
          if user.has_perm("core.view_notification") else ""},
     ]
-    by_type = reporting.bookings_by_service_type(now=now)
+    by_type = reporting.bookings_by_service_type(series=series)
     type_chart = {
         "labels": [label for _v, label in ServiceType.choices],
         "datasets": [{"label": "Bookings, 30 days", "data": [by_type.get(v, 0) for v, _l in ServiceType.choices],
@@ -74,10 +75,10 @@ def dashboard_callback(request, context):
     }
     revenue_chart = None
     if show_money:
-        series = reporting.revenue_by_day(now=now)
+        revenue = reporting.revenue_by_day(series=series)
         revenue_chart = {
-            "labels": [f"{d:%b %-d}" for d, _v in series],
-            "datasets": [{"label": "Revenue (USD)", "data": [float(v) for _d, v in series],
+            "labels": [f"{d:%b %-d}" for d, _v in revenue],
+            "datasets": [{"label": "Revenue (USD)", "data": [float(v) for _d, v in revenue],
                           "borderColor": "var(--color-primary-600)", "backgroundColor": "var(--color-primary-600)"}],
         }
     upcoming = reporting.upcoming_pickups(now=now)

@@ -65,7 +65,7 @@ class Booking(BaseModel):
     notes = models.TextField(blank=True, default="", help_text="From the customer.")
     access_token_hash = models.CharField(max_length=64, editable=False)
     hold_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True, db_index=True)
     cancellation_reason = models.TextField(blank=True, default="")
     needs_attention = models.BooleanField(default=False, db_index=True)
     attention_reason = models.CharField(max_length=255, blank=True, default="")

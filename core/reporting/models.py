@@ -7,6 +7,7 @@ class DailyMetrics(models.Model):
     date = models.DateField(unique=True)
     bookings_created = models.PositiveIntegerField(default=0)
     bookings_by_type = models.JSONField(default=dict)
+    paid_bookings = models.PositiveIntegerField(default=0, help_text="Bookings created that day and paid for.")
     revenue = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     refunds = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     pickups = models.PositiveIntegerField(default=0)

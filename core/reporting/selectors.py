@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -61,29 +61,63 @@ class DashboardKpis:
         return self.holds_expiring + self.payments_failed + self.needs_attention + self.notifications_failed
 
 
-def dashboard_kpis(*, now: dt.datetime | None = None) -> DashboardKpis:
-    """The "Today" cards: two queries (one conditional aggregate over bookings, one over notifications)."""
+@dataclass(frozen=True)
+class DayFigures:
+    date: dt.date
+    bookings_created: int = 0
+    paid_bookings: int = 0
+    revenue: Decimal = ZERO
+    by_type: dict = field(default_factory=dict)
+
+
+def daily_series(*, days: int = 30, now: dt.datetime | None = None) -> list[DayFigures]:
+    """Figures per New York day for the last `days` days, oldest first (2 queries whatever the data size).
+
+    Finished days come from the DailyMetrics snapshot; today, and any day the job has not snapshotted yet,
+    from one grouped query over just those days, so the dashboard never aggregates months of bookings.
+    """
     now = now or timezone.now()
     today = timezone.localdate(now)
-    today_start = day_start(today)
-    week_start = day_start(today - dt.timedelta(days=today.weekday()))
-    start_7 = day_start(today - dt.timedelta(days=6))
-    start_30 = day_start(today - dt.timedelta(days=29))
-    paid = Q(payment_status__in=REVENUE_PAYMENT_STATES)
+    first = today - dt.timedelta(days=days - 1)
+    snap = {row.date: row for row in DailyMetrics.objects.filter(date__gte=first, date__lt=today)}
+    missing = [d for d in (first + dt.timedelta(days=i) for i in range(days)) if d == today or d not in snap]
+    live: dict[dt.date, DayFigures] = {}
+    rows = (
+        Booking.objects.filter(created_at__gte=day_start(min(missing)))
+        .annotate(day=TruncDate("created_at", tzinfo=_tz()))
+        .values("day", "booking_type")
+        .annotate(n=Count("pk"), paid=Count("pk", filter=Q(payment_status__in=REVENUE_PAYMENT_STATES)),
+                  revenue=Coalesce(Sum("total_price", filter=Q(payment_status__in=REVENUE_PAYMENT_STATES)),
+                                   Value(ZERO), output_field=_MONEY))
+        .order_by()
+    )
+    for r in rows:
+        d = live.get(r["day"]) or DayFigures(r["day"])
+        live[r["day"]] = DayFigures(d.date, d.bookings_created + r["n"], d.paid_bookings + r["paid"],
+                                    d.revenue + r["revenue"], {**d.by_type, r["booking_type"]: r["n"]})
+    out = []
+    for i in range(days):
+        d = first + dt.timedelta(days=i)
+        if d in missing:
+            out.append(live.get(d, DayFigures(d)))
+        else:
+            row = snap[d]
+            out.append(DayFigures(d, row.bookings_created, row.paid_bookings, row.revenue, row.bookings_by_type))
+    return out
+
+
+def dashboard_kpis(*, now: dt.datetime | None = None, series: list[DayFigures] | None = None) -> DashboardKpis:
+    """The "Today" cards: the 30-day series plus one aggregate over indexed, always-small sets of bookings."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    series = series if series is not None else daily_series(days=30, now=now)
+    week_start = today - dt.timedelta(days=today.weekday())
+    last_7 = [d for d in series if d.date > today - dt.timedelta(days=7)]
     pending_live = Q(status=BookingStatus.PENDING, hold_expires_at__gte=now)
     pickups_window = Q(pickup_date__gte=today, pickup_date__lt=today + dt.timedelta(days=7))
-    # Only rows some card can count: an OR of indexed predicates (a BitmapOr on PostgreSQL), so the page does
-    # not scan the whole bookings table at 1M rows.
-    relevant = (Q(created_at__gte=min(start_30, week_start)) | pickups_window | Q(status=BookingStatus.PENDING)
-                | Q(payment_status=PaymentState.FAILED) | Q(needs_attention=True))
+    # Only rows some card can count: an OR of indexed predicates (a BitmapOr on PostgreSQL).
+    relevant = pickups_window | pending_live | Q(payment_status=PaymentState.FAILED) | Q(needs_attention=True)
     row = Booking.objects.filter(relevant).aggregate(
-        bookings_today=Count("pk", filter=Q(created_at__gte=today_start)),
-        bookings_week=Count("pk", filter=Q(created_at__gte=week_start)),
-        revenue_7d=Coalesce(Sum("total_price", filter=paid & Q(created_at__gte=start_7)), Value(ZERO),
-                            output_field=_MONEY),
-        revenue_30d=Coalesce(Sum("total_price", filter=paid & Q(created_at__gte=start_30)), Value(ZERO),
-                             output_field=_MONEY),
-        paid_bookings_30d=Count("pk", filter=paid & Q(created_at__gte=start_30)),
         pending_payments=Count("pk", filter=pending_live),
         pending_payments_amount=Coalesce(Sum("total_price", filter=pending_live), Value(ZERO), output_field=_MONEY),
         pickups_next_7d=Count("pk", filter=pickups_window
@@ -98,39 +132,33 @@ def dashboard_kpis(*, now: dt.datetime | None = None) -> DashboardKpis:
         status__in=[NotificationStatus.FAILED, NotificationStatus.BOUNCED],
         created_at__gte=day_start(today - dt.timedelta(days=6)),
     ).count()
-    return DashboardKpis(notifications_failed=failed_notifications, **row)
+    return DashboardKpis(
+        bookings_today=series[-1].bookings_created,
+        bookings_week=sum(d.bookings_created for d in series if d.date >= week_start),
+        revenue_7d=sum((d.revenue for d in last_7), ZERO),
+        revenue_30d=sum((d.revenue for d in series), ZERO),
+        paid_bookings_30d=sum(d.paid_bookings for d in series),
+        notifications_failed=failed_notifications,
+        **row,
+    )
 
 
-def revenue_by_day(*, days: int = 30, now: dt.datetime | None = None) -> list[tuple[dt.date, Decimal]]:
-    """Revenue per New York day: finished days from the DailyMetrics snapshot, today and gaps live (2 queries)."""
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    first = today - dt.timedelta(days=days - 1)
-    snap = dict(DailyMetrics.objects.filter(date__gte=first, date__lt=today).values_list("date", "revenue"))
-    missing = [d for d in (first + dt.timedelta(days=i) for i in range(days)) if d == today or d not in snap]
-    live: dict[dt.date, Decimal] = {}
-    if missing:
-        rows = (
-            Booking.objects.filter(payment_status__in=REVENUE_PAYMENT_STATES,
-                                   created_at__gte=day_start(min(missing)))
-            .annotate(day=TruncDate("created_at", tzinfo=_tz()))
-            .values("day").annotate(total=Sum("total_price")).order_by()
-        )
-        live = {r["day"]: r["total"] or ZERO for r in rows}
-    out = []
-    for i in range(days):
-        d = first + dt.timedelta(days=i)
-        out.append((d, live.get(d, ZERO) if d in missing else snap[d]))
-    return out
+def revenue_by_day(*, days: int = 30, now: dt.datetime | None = None,
+                   series: list[DayFigures] | None = None) -> list[tuple[dt.date, Decimal]]:
+    """Revenue per New York day, oldest first."""
+    series = series if series is not None else daily_series(days=days, now=now)
+    return [(d.date, d.revenue) for d in series]
 
 
-def bookings_by_service_type(*, days: int = 30, now: dt.datetime | None = None) -> dict[str, int]:
-    """Bookings created per service type over the last `days` days (one grouped query)."""
-    now = now or timezone.now()
-    since = day_start(timezone.localdate(now) - dt.timedelta(days=days - 1))
-    rows = (Booking.objects.filter(created_at__gte=since).values("booking_type")
-            .annotate(n=Count("pk")).order_by())
-    return {r["booking_type"]: r["n"] for r in rows}
+def bookings_by_service_type(*, days: int = 30, now: dt.datetime | None = None,
+                             series: list[DayFigures] | None = None) -> dict[str, int]:
+    """Bookings created per service type over the last `days` days."""
+    series = series if series is not None else daily_series(days=days, now=now)
+    totals: dict[str, int] = {}
+    for d in series:
+        for kind, n in (d.by_type or {}).items():
+            totals[kind] = totals.get(kind, 0) + n
+    return totals
 
 
 def upcoming_pickups(*, days: int = 7, now: dt.datetime | None = None) -> list[dict]:
@@ -157,8 +185,10 @@ def daily_figures(*, day: dt.date) -> dict:
 
     start, end = day_start(day), day_start(day + dt.timedelta(days=1))
     created = Q(created_at__gte=start, created_at__lt=end)
-    row = Booking.objects.aggregate(
+    relevant = created | Q(pickup_date=day) | Q(cancelled_at__gte=start, cancelled_at__lt=end)
+    row = Booking.objects.filter(relevant).aggregate(
         bookings_created=Count("pk", filter=created),
+        paid_bookings=Count("pk", filter=created & Q(payment_status__in=REVENUE_PAYMENT_STATES)),
         revenue=Coalesce(Sum("total_price", filter=created & Q(payment_status__in=REVENUE_PAYMENT_STATES)),
                          Value(ZERO), output_field=_MONEY),
         pickups=Count("pk", filter=Q(pickup_date=day) & ~Q(status=BookingStatus.CANCELLED)),

@@ -44,15 +44,20 @@ demo: install migrate
 	trap "kill $$HUEY_PID 2>/dev/null" EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
+# Two workers: these machines have 2 cores (each worker gets its own test database).
+TEST_WORKERS ?= 2
 test: install-dev
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install-dev
 	$(PY) -m ruff check .
 	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
 
+# Benchmarks (not tests): each prints ratios against a baseline measured in the same run.
+# api/export/admin need PostgreSQL (DATABASE_URL or the local default postgres://postgres@127.0.0.1:5432).
+BENCHES ?= api webhooks export admin
 bench: install-dev
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var staticfiles test-artifacts

@@ -48,13 +48,10 @@ from core.catalog import availability
 from core.catalog.models import MiniMovePackage, ServiceDay, SpecialtyItem
 from core.catalog.pricing import PriceBreakdown, calculate_price
 from core.catalog.selectors import ServiceDayState, catalog_snapshot, catalog_static, service_day_state
-from core.common.audit import current as audit_context
 from core.common.audit import set_actor
-from core.customers.models import Address, CustomerProfile
 from core.customers.services import (
-    AddressData,
-    CustomerData,
-    address_create,
+    addresses_create,
+    customer_upsert_for_booking,
     validate_address,
     validate_customer,
 )
@@ -257,48 +254,6 @@ def _with_retries(fn):
     raise AssertionError("unreachable")
 
 
-def _customer_for_booking(data: CustomerData, *, booking_id, actor) -> CustomerProfile:
-    """Reuse the profile for this email (case-insensitive) or create it, naming `booking_id` as its origin.
-
-    Leaner than customer_upsert_for_booking (no savepoint, no second save): a lost race for a new email raises
-    IntegrityError and the caller retries the whole transaction, which then finds the winner's profile.
-    created_from_booking may point at the booking inserted later in this transaction: FKs are deferred.
-    """
-    _errors, phone = validate_customer(data)
-    email = data.email.strip()
-    profile = CustomerProfile.objects.select_for_update().filter(email__iexact=email).first()
-    if profile is None:
-        profile = CustomerProfile(name=data.name.strip(), email=email, phone=phone, total_bookings_count=1,
-                                  created_from_booking_id=booking_id)
-        set_actor(profile, actor)
-        profile.save(force_insert=True)
-        return profile
-    changed = ["total_bookings_count", "updated_at"]
-    if data.name.strip() and profile.name != data.name.strip():
-        profile.name = data.name.strip()
-        changed.append("name")
-    if phone and profile.phone != phone:
-        profile.phone = phone
-        changed.append("phone")
-    profile.total_bookings_count += 1  # safe: the row is locked for this transaction
-    set_actor(profile, actor)
-    profile.save(update_fields=changed)
-    return profile
-
-
-def _addresses_create(data: list[AddressData], *, actor) -> list[Address]:
-    """Both addresses in one INSERT plus one history INSERT (stamped like a normal save's history row)."""
-    rows = [Address(line1=d.line1.strip(), line2=d.line2.strip(), city=d.city.strip(),
-                    state=d.state.strip().upper(), zip_code=d.zip_code.strip()) for d in data]
-    Address.objects.bulk_create(rows)
-    ctx = audit_context()
-    Address.history.bulk_history_create(
-        rows, default_user=actor or ctx.resolved_user(),
-        custom_historical_attrs={"ip_address": ctx.ip_address, "user_agent": (ctx.user_agent or "")[:400]},
-    )
-    return rows
-
-
 def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, actor) -> Booking:
     """The body of booking_create, run inside its transaction (and retried with it)."""
     quote, breakdown = (None, None)
@@ -328,9 +283,9 @@ def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, ac
         access_token_hash=hash_token(token),
         hold_expires_at=now + dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"])),
     )
-    booking.customer = _customer_for_booking(request.customer, booking_id=booking.id, actor=actor)
-    booking.pickup_address, booking.dropoff_address = _addresses_create(
-        [request.pickup_address, request.dropoff_address], actor=actor)
+    booking.customer = customer_upsert_for_booking(data=request.customer, booking_id=booking.id, actor=actor)
+    booking.pickup_address, booking.dropoff_address = addresses_create(
+        data=[request.pickup_address, request.dropoff_address], actor=actor)
     booking.booking_number = next_booking_number(timezone.localtime(now).year)
     _apply_price(booking, breakdown)
     set_actor(booking, actor)
@@ -407,9 +362,9 @@ def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now
         locked.coi_required = request.coi_required
         locked.notes = request.notes
         if request.pickup_address is not None:
-            locked.pickup_address = address_create(data=request.pickup_address)
+            (locked.pickup_address,) = addresses_create(data=[request.pickup_address], actor=actor)
         if request.dropoff_address is not None:
-            locked.dropoff_address = address_create(data=request.dropoff_address)
+            (locked.dropoff_address,) = addresses_create(data=[request.dropoff_address], actor=actor)
         _apply_price(locked, breakdown)
         # A change restarts the hold: the customer is actively completing this booking.
         locked.hold_expires_at = now + dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"]))

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
+from core.common.audit import current as audit_context
 from core.common.audit import set_actor
 from core.common.errors import ValidationError
 from core.customers.models import Address, CustomerProfile
@@ -60,44 +61,52 @@ def validate_customer(data: CustomerData, *, prefix: str = "customer") -> tuple[
     return errors, phone
 
 
-def address_create(*, data: AddressData) -> Address:
-    errors = validate_address(data, prefix="address")
-    if errors:
-        raise ValidationError("The address is not valid.", fields=errors)
-    return Address.objects.create(
-        line1=data.line1.strip(), line2=data.line2.strip(), city=data.city.strip(),
-        state=data.state.strip().upper(), zip_code=data.zip_code.strip(),
+def addresses_create(*, data: list[AddressData], actor=None) -> list[Address]:
+    """Validate and create addresses in one INSERT plus one history INSERT (stamped like a normal save's)."""
+    for index, item in enumerate(data):
+        if errors := validate_address(item, prefix=f"addresses.{index}"):
+            raise ValidationError("The address is not valid.", fields=errors)
+    rows = [Address(line1=d.line1.strip(), line2=d.line2.strip(), city=d.city.strip(),
+                    state=d.state.strip().upper(), zip_code=d.zip_code.strip()) for d in data]
+    Address.objects.bulk_create(rows)
+    ctx = audit_context()
+    Address.history.bulk_history_create(
+        rows, default_user=actor or ctx.resolved_user(),
+        custom_historical_attrs={"ip_address": ctx.ip_address, "user_agent": (ctx.user_agent or "")[:400]},
     )
+    return rows
 
 
-def customer_upsert_for_booking(*, data: CustomerData) -> CustomerProfile:
-    """Reuse the profile for this email (case-insensitive), refreshing name/phone; create it otherwise."""
+def customer_upsert_for_booking(*, data: CustomerData, actor=None, booking_id=None) -> CustomerProfile:
+    """Reuse the profile for this email (case-insensitive), refreshing name/phone; create it otherwise.
+
+    Run it inside the booking's transaction: a lost race for a new email raises IntegrityError (no savepoint,
+    to keep the create path lean) and booking_create retries the whole transaction, which then finds the
+    winner's profile. `booking_id` names the booking a new profile came from (FKs are deferred, so it may
+    be inserted later in the same transaction).
+    """
     errors, phone = validate_customer(data)
     if errors:
         raise ValidationError("The customer's details are not valid.", fields=errors)
     email = data.email.strip()
-    for _attempt in range(2):
-        profile = CustomerProfile.objects.select_for_update().filter(email__iexact=email).first()
-        if profile is not None:
-            changed = []
-            if data.name.strip() and profile.name != data.name.strip():
-                profile.name = data.name.strip()
-                changed.append("name")
-            if phone and profile.phone != phone:
-                profile.phone = phone
-                changed.append("phone")
-            profile.total_bookings_count += 1  # safe: the row is locked for this transaction
-            profile.save(update_fields=[*changed, "total_bookings_count", "updated_at"])
-            return profile
-        try:
-            # A concurrent first booking for the same email loses the unique race here and retries as a reuse.
-            with transaction.atomic():
-                return CustomerProfile.objects.create(
-                    name=data.name.strip(), email=email, phone=phone, total_bookings_count=1
-                )
-        except IntegrityError:
-            continue
-    raise ValidationError("Could not save the customer; please retry.", code="conflict", status=409)
+    profile = CustomerProfile.objects.select_for_update().filter(email__iexact=email).first()
+    if profile is None:
+        profile = CustomerProfile(name=data.name.strip(), email=email, phone=phone, total_bookings_count=1,
+                                  created_from_booking_id=booking_id)
+        set_actor(profile, actor)
+        profile.save(force_insert=True)
+        return profile
+    changed = ["total_bookings_count", "updated_at"]
+    if data.name.strip() and profile.name != data.name.strip():
+        profile.name = data.name.strip()
+        changed.append("name")
+    if phone and profile.phone != phone:
+        profile.phone = phone
+        changed.append("phone")
+    profile.total_bookings_count += 1  # safe: the row is locked for this transaction
+    set_actor(profile, actor)
+    profile.save(update_fields=changed)
+    return profile
 
 
 def customer_merge(*, source: CustomerProfile, target: CustomerProfile, actor) -> CustomerProfile:

@@ -213,12 +213,16 @@ CORS_ALLOW_HEADERS = (
     "x-requested-with",
 )
 
+# Behind N reverse proxies/load balancers, the client address is N hops from the right of X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
 # --- Login lockout (django-axes): lock the username+IP pair, never every account from an IP ----------
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
+AXES_CLIENT_IP_CALLABLE = "core.common.audit.client_ip"  # the same address rate limits and history use
 
 # --- Email / SMS ---------------------------------------------------------------------------------------
 POSTMARK_SERVER_TOKEN = os.environ.get("POSTMARK_SERVER_TOKEN", "")

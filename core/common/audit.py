@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,19 @@ def current() -> AuditContext:
 
 
 def client_ip(request) -> str | None:
-    # REMOTE_ADDR is what the socket saw; behind a proxy set a trusted X-Forwarded-For handling in the proxy.
+    """The client's address: REMOTE_ADDR, or with TRUSTED_PROXY_COUNT = N the address N hops from the right
+    of X-Forwarded-For (what our own proxies appended; anything left of it is client-supplied and spoofable)."""
+    from django.conf import settings
+
+    hops = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    if hops > 0 and forwarded:
+        parts = [p.strip() for p in forwarded.split(",") if p.strip()]
+        candidate = parts[-hops] if len(parts) >= hops else parts[0]
+        try:
+            return str(ipaddress.ip_address(candidate))
+        except ValueError:
+            pass
     return request.META.get("REMOTE_ADDR") or None
 
 

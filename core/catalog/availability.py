@@ -10,8 +10,6 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from core.catalog.models import VanSchedule
-
 ALTERNATIVES_WINDOW_DAYS = 14
 ALTERNATIVES_COUNT = 3
 
@@ -102,22 +100,34 @@ def _as_date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
-def _window_state(dates: Q, booked: Q, *, now: dt.datetime) -> tuple[dict, dict[dt.date, int]]:
-    """Van schedules and used slots for a set of dates in one round trip (UNION ALL of two ORM queries)."""
-    from core.bookings.models import Booking
+# Van schedules and used slots for one date plus an optional range, in one round trip. Hand-written because
+# this is the public API's hottest read: compiling the equivalent two ORM querysets cost ~0.75 ms per request,
+# more than the query. The slot rule must stay identical to active_booking_filter() (a test compares them).
+_WINDOW_SQL = """
+SELECT 'v', date, capacity_override, specialty_items_available FROM catalog_vanschedule
+ WHERE is_active AND (date = %(on)s OR (date >= %(lo)s AND date <= %(hi)s))
+UNION ALL
+SELECT 'b', pickup_date, COUNT(*), NULL FROM bookings_booking
+ WHERE (pickup_date = %(on)s OR (pickup_date >= %(lo)s AND pickup_date <= %(hi)s))
+   AND status <> 'cancelled'
+   AND NOT (status = 'pending' AND hold_expires_at IS NOT NULL AND hold_expires_at < %(now)s)
+ GROUP BY pickup_date
+"""
+
+
+def _window_state(on: dt.date, lo: dt.date | None, hi: dt.date | None, *, now: dt.datetime
+                  ) -> tuple[dict, dict[dt.date, int]]:
+    """Van schedules and used slots for `on` and, when given, every date in [lo, hi]."""
     from core.catalog.selectors import VanInfo
 
-    van_sql, van_params = (VanSchedule.objects.filter(dates, is_active=True)
-                           .values_list("date", "capacity_override", "specialty_items_available")
-                           .order_by().query.sql_with_params())
-    used_sql, used_params = (Booking.objects.filter(active_booking_filter(now), booked)
-                             .values("pickup_date").annotate(n=Count("id")).values_list("pickup_date", "n")
-                             .order_by().query.sql_with_params())
-    sql = (f"SELECT 'v', v.* FROM ({van_sql}) v "  # noqa: S608 (both compiled by the ORM)
-           f"UNION ALL SELECT 'b', u.*, NULL FROM ({used_sql}) u")
+    ops = connection.ops
+    if lo is None or hi is None:
+        lo, hi = on, on
+    params = {"on": ops.adapt_datefield_value(on), "lo": ops.adapt_datefield_value(lo),
+              "hi": ops.adapt_datefield_value(hi), "now": ops.adapt_datetimefield_value(now)}
     vans, used = {}, {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*van_params, *used_params])
+        cursor.execute(_WINDOW_SQL, params)
         for kind, day, a, b in cursor.fetchall():
             if kind == "v":
                 vans[_as_date(day)] = VanInfo(capacity_override=None if a is None else int(a),
@@ -145,12 +155,8 @@ def check_date(on: dt.date, service_type: str, *, now: dt.datetime | None = None
     center = min(max(on, first), last)
     alt_from, alt_to = _shift(center, -ALTERNATIVES_WINDOW_DAYS), _shift(center, ALTERNATIVES_WINDOW_DAYS)
     alt_from, alt_to = max(alt_from, first), min(alt_to, last)
-    dates = Q(date=on)
-    booked = Q(pickup_date=on)
-    if with_alternatives and alt_from <= alt_to:
-        dates |= Q(date__gte=alt_from, date__lte=alt_to)
-        booked |= Q(pickup_date__gte=alt_from, pickup_date__lte=alt_to)
-    vans, used = _window_state(dates, booked, now=now)
+    with_range = with_alternatives and alt_from <= alt_to
+    vans, used = _window_state(on, alt_from if with_range else None, alt_to if with_range else None, now=now)
     result = evaluate(on, service_type, van=vans.get(on), used=used.get(on, 0), first=first, last=last)
     if result.available or not with_alternatives:
         return result
@@ -175,8 +181,7 @@ def available_dates(service_type: str, *, days_ahead: int = 30, now: dt.datetime
     end = min(_shift(service_today(now), days_ahead), last)
     if end < first:
         return []
-    vans, used = _window_state(Q(date__gte=first, date__lte=end), Q(pickup_date__gte=first, pickup_date__lte=end),
-                               now=now)
+    vans, used = _window_state(first, first, end, now=now)
     out = []
     day = first
     while day <= end:

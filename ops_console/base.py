@@ -5,7 +5,7 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
-from unfold.admin import ModelAdmin
+from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
 from ops_console.paginator import EstimatedCountPaginator
@@ -64,4 +64,18 @@ class ReadOnlyOpsModelAdmin(OpsModelAdmin):
         return False
 
     def has_import_permission(self, request):
+        return False
+
+
+class ReadOnlyTabularInline(TabularInline):
+    """A tab of related records the services write (status history, lines, notes): shown, never edited here."""
+
+    extra = 0
+    can_delete = False
+    tab = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -172,20 +172,13 @@ def confirmation(request, booking_id: str, x_booking_token: str | None = TOKEN_H
     """Booking number, status, service summary, date and window, addresses, price, payment status and what the
     customer still has to do (`next_steps`: payment_needed, coi_needed …)."""
     booking = booking_get_for_customer(booking_id=booking_id, token=x_booking_token)
+    detail = render_booking(booking)
+    shared = ("booking_number", "status", "payment_status", "pickup_date", "pickup_window", "pickup_address",
+              "dropoff_address", "price", "total_price", "hold_expires_at", "tracking_url")
     return Status(200, {
-        "booking_number": booking.booking_number,
-        "status": booking.status,
+        **{key: detail[key] for key in shared},
         "status_label": str(BookingStatus(booking.status).label),
-        "payment_status": booking.payment_status,
         "service_summary": _service_summary(booking),
-        "pickup_date": booking.pickup_date,
-        "pickup_window": booking.pickup_window,
         "pickup_window_label": str(PickupWindow(booking.pickup_window).label),
-        "pickup_address": _address(booking.pickup_address),
-        "dropoff_address": _address(booking.dropoff_address),
-        "price": booking.price_breakdown,
-        "total_price": money_str(booking.total_price),
-        "hold_expires_at": booking.hold_expires_at,
-        "tracking_url": booking.tracking_url or None,
         "next_steps": booking_next_steps(booking),
     })

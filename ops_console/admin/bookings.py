@@ -18,7 +18,6 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from import_export.admin import ExportActionMixin
-from unfold.admin import TabularInline
 from unfold.contrib.filters.admin import (
     BooleanRadioFilter,
     ChoicesDropdownFilter,
@@ -45,7 +44,7 @@ from ops_console.admin._common import (
     render_action_page,
     safe_next,
 )
-from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
+from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin, ReadOnlyTabularInline
 from ops_console.exports import StreamingExportMixin
 from ops_console.resources import BookingResource
 
@@ -89,58 +88,33 @@ TRANSITION_TARGETS = {"schedule": BookingStatus.SCHEDULED, "start": BookingStatu
                       "complete": BookingStatus.COMPLETED}
 
 
-class BookingSpecialtyItemInline(TabularInline):
+class BookingSpecialtyItemInline(ReadOnlyTabularInline):
     model = m.BookingSpecialtyItem
-    extra = 0
-    can_delete = False
-    tab = True
     verbose_name_plural = "Specialty items"
     fields = readonly_fields = ["item", "quantity", "unit_price"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("item")
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class BookingStatusChangeInline(TabularInline):
+class BookingStatusChangeInline(ReadOnlyTabularInline):
     model = m.BookingStatusChange
-    extra = 0
-    can_delete = False
-    tab = True
     verbose_name_plural = "Status history"
     fields = readonly_fields = ["created_at", "from_status", "to_status", "actor", "reason"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class BookingNoteInline(TabularInline):
+class BookingNoteInline(ReadOnlyTabularInline):
     model = m.BookingNote
-    extra = 0
-    can_delete = False
-    tab = True
     verbose_name_plural = "Staff notes"
     fields = readonly_fields = ["created_at", "author", "body"]
 
+    # notes are added through the "Add staff note" action (booking_add_note), never inline
+
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author")
-
-    def has_add_permission(self, request, obj=None):
-        return False  # notes are added through the "Add staff note" action (booking_add_note)
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 WHEN_PARAM = "when"

@@ -84,8 +84,10 @@ class Command(BaseCommand):
             dt.datetime.combine(pickup - dt.timedelta(days=lead_days), dt.time(rng.randint(8, 16), rng.randint(0, 59)))
         )
         pending = offset > 1 and rng.random() < 0.12
-        if created_at > real_now or pending:
-            created_at = real_now - dt.timedelta(minutes=rng.randint(1, 25) if pending else rng.randint(30, 600))
+        if pending:  # an unpaid hold is only minutes old (the sweeper cancels older ones)
+            created_at = real_now - dt.timedelta(minutes=rng.randint(1, 25))
+        elif created_at > real_now:  # booked earlier than its lead time says: spread over the last two weeks
+            created_at = real_now - dt.timedelta(days=rng.randint(0, 14), minutes=rng.randint(30, 600))
         kind = rng.choices(["mini_move", "standard", "specialty"], weights=[55, 30, 15])[0]
         package = rng.choice(packages) if kind == "mini_move" else None
         items: tuple = ()

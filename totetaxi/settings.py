@@ -33,9 +33,12 @@ TESTING = "pytest" in sys.modules or os.environ.get("TOTETAXI_TESTING") == "1"
 DEBUG = env_bool("DEBUG", default=False)
 ENVIRONMENT = os.environ.get("ENVIRONMENT", "development" if DEBUG or TESTING else "production")
 
+# Schema-only management commands never sign anything, so they run without a key (e.g. a migrations check).
+SCHEMA_ONLY_COMMAND = (len(sys.argv) > 1 and os.path.basename(sys.argv[0]) == "manage.py"
+                       and sys.argv[1] in {"makemigrations", "showmigrations", "sqlmigrate"})
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if DEBUG or TESTING:
+    if DEBUG or TESTING or SCHEMA_ONLY_COMMAND:
         SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-or-in-tests"  # noqa: S105
     else:
         raise ImproperlyConfigured(

@@ -50,3 +50,9 @@ def test_logs_are_json_lines_on_stdout():
 
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert line["level"] == "WARNING" and line["message"] == "hello" and line["booking"] == "TT-1"
+
+
+def test_schema_only_commands_run_without_a_secret_key():
+    result = _run(["manage.py", "makemigrations", "--check", "--dry-run"], DEBUG="0")
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout

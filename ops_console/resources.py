@@ -29,7 +29,7 @@ from import_export import fields, resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
 
 from core import models as m
-from core.catalog.models import SERVICE_TYPES
+from core.catalog.validation import surcharge_rule_problems
 from core.customers.validators import normalize_phone
 
 # A cell starting with one of these is run as a formula by Excel/LibreOffice/Sheets (OWASP "CSV injection"),
@@ -423,16 +423,17 @@ class SurchargeRuleResource(CatalogResource):
         report_skipped = True
 
     def import_instance(self, instance, row, **kwargs):
-        # The model's JSON fields accept any list; pricing reads them as ISO weekdays and service types.
-        # TODO(core): move these two checks into SurchargeRule.clean() so the admin form enforces them too.
         errors = {}
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
-        if "weekdays" not in errors and any(d not in range(1, 8) for d in instance.weekdays or []):
-            errors["weekdays"] = [ValidationError("Weekdays are ISO numbers 1 (Monday) to 7 (Sunday).")]
-        if "applies_to" not in errors and any(s not in SERVICE_TYPES for s in instance.applies_to or []):
-            errors["applies_to"] = [ValidationError(f"Service types are {', '.join(SERVICE_TYPES)}.")]
+        problems = surcharge_rule_problems(
+            rule_type=instance.rule_type, amount=instance.amount, is_percentage=instance.is_percentage,
+            start_date=instance.start_date, end_date=instance.end_date, recurs_annually=instance.recurs_annually,
+            weekdays=instance.weekdays, applies_to=instance.applies_to)
+        for field, messages in problems.items():
+            if field not in errors:
+                errors[field] = [ValidationError(message) for message in messages]
         if errors:
             raise ValidationError(errors)

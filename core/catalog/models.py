@@ -118,7 +118,8 @@ class SurchargeRule(BaseModel):
             ),
             models.CheckConstraint(
                 condition=~models.Q(rule_type="date_range")
-                | models.Q(start_date__isnull=False, end_date__isnull=False, end_date__gte=models.F("start_date")),
+                | (models.Q(start_date__isnull=False, end_date__isnull=False)
+                   & (models.Q(end_date__gte=models.F("start_date")) | models.Q(recurs_annually=True))),
                 name="surcharge_date_range_complete",
             ),
             models.CheckConstraint(

@@ -13,9 +13,10 @@ from unfold.decorators import action, display
 
 from core import models as m
 from core.catalog import availability
-from core.catalog.models import SERVICE_TYPES, SurchargeRule
+from core.catalog.models import SurchargeRule
 from core.catalog.pricing import PriceRequest, calculate_price
 from core.catalog.selectors import active_packages, active_specialty_items, catalog_snapshot
+from core.catalog.validation import surcharge_rule_problems, van_schedule_problems
 from core.common.errors import DomainError
 from ops_console import forms as ops_forms
 from ops_console.base import OpsModelAdmin
@@ -32,27 +33,14 @@ class SurchargeRuleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        rule_type = data.get("rule_type")
-        start, end = data.get("start_date"), data.get("end_date")
-        if rule_type == SurchargeRule.RuleType.DATE_RANGE:
-            if not start:
-                self.add_error("start_date", "A date-range rule needs a start date.")
-            if not end:
-                self.add_error("end_date", "A date-range rule needs an end date.")
-            if start and end and end < start and not data.get("recurs_annually"):
-                self.add_error("end_date", "The end date must be on or after the start date.")
-        if rule_type == SurchargeRule.RuleType.DAY_OF_WEEK:
-            weekdays = data.get("weekdays") or []
-            if not weekdays:
-                self.add_error("weekdays", "A day-of-week rule needs at least one weekday (1=Mon … 7=Sun).")
-            elif not isinstance(weekdays, list) or any(not isinstance(d, int) or not 1 <= d <= 7 for d in weekdays):
-                self.add_error("weekdays", "Weekdays are a list of numbers 1 (Monday) to 7 (Sunday), e.g. [5, 6].")
-        applies_to = data.get("applies_to") or []
-        if not isinstance(applies_to, list) or any(t not in SERVICE_TYPES for t in applies_to):
-            self.add_error("applies_to", f"A list of service types from {SERVICE_TYPES}; empty means all.")
-        amount = data.get("amount")
-        if data.get("is_percentage") and amount is not None and amount > 100:
-            self.add_error("amount", "A percentage surcharge cannot exceed 100%.")
+        problems = surcharge_rule_problems(
+            rule_type=data.get("rule_type"), amount=data.get("amount"), is_percentage=data.get("is_percentage"),
+            start_date=data.get("start_date"), end_date=data.get("end_date"),
+            recurs_annually=data.get("recurs_annually"), weekdays=data.get("weekdays"),
+            applies_to=data.get("applies_to"))
+        for field, messages in problems.items():
+            for message in messages:
+                self.add_error(field, message)
         return data
 
 
@@ -64,13 +52,11 @@ class VanScheduleForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        day, capacity = data.get("date"), data.get("capacity_override")
-        if day and capacity is not None and data.get("is_active", True):
-            used = availability.used_slots_on(day, now=timezone.now())
-            if capacity < used:
-                self.add_error("capacity_override",
-                               f"{used} booking(s) already hold a slot on {day:%b %-d}; capacity cannot go below "
-                               f"that (cancel or move bookings first).")
+        problems = van_schedule_problems(day=data.get("date"), capacity_override=data.get("capacity_override"),
+                                         is_active=data.get("is_active", True), now=timezone.now())
+        for field, messages in problems.items():
+            for message in messages:
+                self.add_error(field, message)
         return data
 
 

@@ -242,3 +242,28 @@ def test_total_is_the_sum_of_the_lines_never_negative_and_deterministic(request,
     assert all(line.amount >= 0 and line.amount == line.amount.quantize(D("0.01")) for line in price.lines)
     assert calculate_price(request, catalog) == price
     assert price.as_json()["total_price"] == f"{price.total_price:.2f}"
+
+
+@pytest.mark.django_db
+def test_an_annual_range_may_wrap_over_new_year_and_is_priced(catalog):
+    import datetime as dt
+    from decimal import Decimal as D
+
+    from core.catalog.models import SurchargeRule
+    from core.catalog.selectors import catalog_snapshot
+    from core.catalog.validation import surcharge_rule_problems
+
+    # given a holiday-season rule from Dec 20 to Jan 5, every year: its end is before its start (a wrap),
+    # which the database accepts for annual rules
+    SurchargeRule.objects.create(code="holiday_season", name="Holiday season", rule_type="date_range",
+                                 amount=D("75.00"), start_date=dt.date(2026, 12, 20), end_date=dt.date(2026, 1, 5),
+                                 recurs_annually=True)
+    # then a Wednesday on Jan 3, 2029 pays it, and a one-off rule may not wrap
+    snapshot = catalog_snapshot(dt.date(2029, 1, 3))
+    rule = next(r for r in snapshot.surcharge_rules if r.code == "holiday_season")
+    assert rule.applies(service_type="standard", on=dt.date(2029, 1, 3))
+    assert not rule.applies(service_type="standard", on=dt.date(2029, 1, 10))
+    problems = surcharge_rule_problems(rule_type="date_range", amount=D("75"), is_percentage=False,
+                                       start_date=dt.date(2026, 12, 20), end_date=dt.date(2026, 1, 5),
+                                       recurs_annually=False, weekdays=[], applies_to=[])
+    assert list(problems) == ["end_date"]

@@ -27,6 +27,7 @@ import _data  # noqa: E402
 
 REPEATS = 5
 GOAL_RATIO = 2.0
+INFORMATIONAL = {"changelist when=all p1"}  # the "All pickups" view; the issue's goals name the other pages
 _UNFILTERED_COUNT = re.compile(r'SELECT COUNT\(\*\)(?:(?!\bWHERE\b).)*FROM "bookings_booking"(?:(?!\bWHERE\b).)*$',
                                re.IGNORECASE | re.DOTALL)
 
@@ -144,11 +145,16 @@ def main() -> int:
     print(f"  {'page':32} {'queries':>9} {'unfiltered COUNT(*)':>20} {'ms (SQL ms) ' + format(args.small, ','):>20} "
           f"{'ms (SQL ms) ' + format(args.rows, ','):>24} {'ratio':>6}")
     ok = True
+    informational = []
     for label, label_large in zip(small, large, strict=True):
         s, big = small[label], large[label_large]
         ratio = big["ms"] / s["ms"]
         same = s["queries"] == big["queries"]
-        ok &= same and not big["unfiltered_count"] and ratio <= GOAL_RATIO
+        meets = same and not big["unfiltered_count"] and ratio <= GOAL_RATIO
+        if label in INFORMATIONAL:
+            informational.append((label, meets))
+        else:
+            ok &= meets
         flags = f"{'yes' if s['unfiltered_count'] else 'no'} / {'YES' if big['unfiltered_count'] else 'no'}"
         print(f"  {label_large:32} {s['queries']:>3} vs {big['queries']:<3}{' ' if same else '!'} {flags:>20} "
               f"{s['ms']:>10.1f} ({sum(s['sql_ms']):>6.1f}) {big['ms']:>14.1f} ({sum(big['sql_ms']):>6.1f}) "
@@ -156,8 +162,11 @@ def main() -> int:
         if args.show_sql:
             for sql, ms in zip(big["sqls"], big["sql_ms"], strict=True):
                 print(f"      {ms:8.1f} ms  {sql[:240]}")
-    print(f"  goals: same query count at both sizes, no unfiltered COUNT(*), ratio <= {GOAL_RATIO}x: "
-          f"{'OK' if ok else 'MISSED'}")
+    print(f"  goals (list p1, filtered, p50, dashboard): same query count at both sizes, no unfiltered COUNT(*), "
+          f"ratio <= {GOAL_RATIO}x: {'OK' if ok else 'MISSED'}")
+    for label, meets in informational:
+        print(f"  not a goal, measured for the record: {label}: {'within' if meets else 'outside'} the same bounds "
+              "(upcoming-then-past ordering over every booking cannot use an index)")
 
     from django.db import connections
 

@@ -59,12 +59,13 @@ class RefundForm(forms.Form):
                             widget=UnfoldAdminTextareaWidget(attrs={"rows": 3}))
 
     def __init__(self, *args, payments=(), **kwargs):
+        """`payments`: (payment, refundable cents) pairs, from core.payments.selectors."""
         super().__init__(*args, **kwargs)
         self.fields["payment"].choices = [
-            (p.pk, f"{p} — refundable ${p.refundable_cents / 100:.2f}") for p in payments
+            (p.pk, f"{p} — refundable ${refundable / 100:.2f}") for p, refundable in payments
         ]
         if len(payments) == 1:
-            self.fields["payment"].initial = payments[0].pk
+            self.fields["payment"].initial = payments[0][0].pk
 
 
 class MergeForm(forms.Form):

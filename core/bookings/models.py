@@ -109,10 +109,6 @@ class Booking(BaseModel):
     def __str__(self) -> str:
         return self.booking_number
 
-    @property
-    def is_cancelled(self) -> bool:
-        return self.status == BookingStatus.CANCELLED
-
 
 class BookingSpecialtyItem(models.Model):
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="specialty_lines")

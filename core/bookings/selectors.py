@@ -11,10 +11,6 @@ def booking_detail_queryset() -> QuerySet[Booking]:
     )
 
 
-def booking_list_queryset() -> QuerySet[Booking]:
-    return Booking.objects.select_related("customer")
-
-
 def booking_specialty_codes(booking: Booking) -> tuple[tuple[str, int], ...]:
     """The booked specialty items as (code, quantity) (uses the prefetch of booking_detail_queryset)."""
     return tuple((line.item.code, line.quantity) for line in booking.specialty_lines.all())

@@ -55,10 +55,6 @@ def active_booking_filter(now: dt.datetime) -> Q:
     return ~Q(status=BookingStatus.CANCELLED) & ~Q(status=BookingStatus.PENDING, hold_expires_at__lt=now)
 
 
-def used_slots(dates_from: dt.date, dates_to: dt.date, *, now: dt.datetime) -> dict[dt.date, int]:
-    return used_slots_where(Q(pickup_date__gte=dates_from, pickup_date__lte=dates_to), now=now)
-
-
 def used_slots_where(dates: Q, *, now: dt.datetime) -> dict[dt.date, int]:
     from core.bookings.models import Booking
 

@@ -145,10 +145,6 @@ def is_us_federal_holiday(on: dt.date) -> bool:
     return on in _us_holidays(on.year)
 
 
-def us_holiday_name(on: dt.date) -> str | None:
-    return _us_holidays(on.year).get(on)
-
-
 OVERRIDE_CODE = "date_override"
 OVERRIDE_NAME = "Date surcharge"
 

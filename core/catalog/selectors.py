@@ -90,10 +90,6 @@ def catalog_static(*, version: tuple | None = None) -> dict:
     return data
 
 
-def van_schedule_for(on: dt.date) -> VanSchedule | None:
-    return VanSchedule.objects.filter(date=on, is_active=True).first()
-
-
 def catalog_snapshot(on: dt.date, *, van=False, version: tuple | None = None) -> CatalogSnapshot:
     """Everything pricing needs for `on` (one query); pass `van` and `version` when the caller has them."""
     if van is False:

@@ -65,7 +65,9 @@ class Payment(BaseModel):
 
     @property
     def refundable_cents(self) -> int:
-        return self.amount_cents - self.refunded_cents if self.status == PaymentStatus.SUCCEEDED else 0
+        from core.payments.selectors import payment_refundable_cents
+
+        return payment_refundable_cents(payment=self)
 
 
 class RefundStatus(models.TextChoices):

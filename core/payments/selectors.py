@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Prefetch, QuerySet
 
 from core.payments.models import (
     Payment,
-    PaymentAudit,
     PaymentStatus,
     ReconciliationMismatch,
     Refund,
@@ -21,17 +20,20 @@ def payment_list_for_booking(*, booking) -> QuerySet[Payment]:
             .order_by("-created_at", "-pk"))
 
 
+# Refunds that count against a payment: pending ones too, so two refunds in flight can't exceed the charge.
+HOLDING_REFUND_STATUSES = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
+
+
+def payment_committed_refund_cents(*, payment: Payment) -> int:
+    """Pending + succeeded refunds (what Stripe's charge.amount_refunded counts); uses prefetched refunds."""
+    return sum(r.amount_cents for r in payment.refunds.all() if r.status in HOLDING_REFUND_STATUSES)
+
+
 def payment_refundable_cents(*, payment: Payment) -> int:
-    """What an admin may still refund: captured minus refunds pending or succeeded (refund_issue's own limit)."""
+    """What an admin may still refund: captured minus committed refunds (the one rule refund_issue enforces)."""
     if payment.status != PaymentStatus.SUCCEEDED:
         return 0
-    committed = payment.refunds.filter(status__in=[RefundStatus.PENDING, RefundStatus.SUCCEEDED]) \
-        .aggregate(s=Sum("amount_cents"))["s"] or 0
-    return max(payment.amount_cents - int(committed), 0)
-
-
-def payment_audit_for_booking(*, booking) -> QuerySet[PaymentAudit]:
-    return PaymentAudit.objects.filter(booking=booking).select_related("user", "payment").order_by("-created_at")
+    return max(payment.amount_cents - payment_committed_refund_cents(payment=payment), 0)
 
 
 def reconciliation_mismatch_list(*, resolved: bool | None = False) -> QuerySet[ReconciliationMismatch]:

@@ -227,16 +227,6 @@ def booking_admin_queryset() -> QuerySet[Booking]:
     return Booking.objects.select_related("customer", "pickup_address")
 
 
-def booking_payments(booking: Booking) -> list:
-    from core.payments.models import Payment
-
-    return list(Payment.objects.filter(booking=booking).prefetch_related("refunds").order_by("created_at"))
-
-
-def booking_notifications(booking: Booking, *, limit: int = 50) -> list[Notification]:
-    return list(Notification.objects.filter(booking=booking).order_by("-created_at")[:limit])
-
-
 def booking_activity(booking: Booking, *, limit: int = 100) -> list[dict]:
     """Everything that happened to one booking: its history rows, status changes, notes, payments, messages."""
     from core.payments.models import Payment, Refund

@@ -31,6 +31,8 @@ from core.bookings.models import BookingStatus
 from core.bookings.services import booking_add_note, booking_cancel, booking_transition
 from core.common.audit import client_ip
 from core.common.errors import DomainError
+from core.notifications.selectors import booking_notifications
+from core.payments.selectors import payment_list_for_booking, payment_refundable_cents
 from core.reporting import selectors as reporting
 from ops_console import forms as ops_forms
 from ops_console.admin._common import (
@@ -320,7 +322,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
     @display(description="Payments")
     def payments_table(self, obj):
         rows = []
-        for p in reporting.booking_payments(obj):
+        for p in payment_list_for_booking(booking=obj):
             refunds = ", ".join(f"{cents(r.amount_cents)} {r.status}" for r in p.refunds.all()) or "—"
             rows.append([p.created_at.strftime("%Y-%m-%d %H:%M"), p.get_method_display(), cents(p.amount_cents),
                          p.get_status_display(), cents(p.refunded_cents), refunds, p.reference or ""])
@@ -331,7 +333,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
     def notifications_table(self, obj):
         rows = [[n.created_at.strftime("%Y-%m-%d %H:%M"), n.get_notification_type_display(), n.get_channel_display(),
                  n.get_status_display(), n.sent_at.strftime("%Y-%m-%d %H:%M") if n.sent_at else "",
-                 n.last_error[:80]] for n in reporting.booking_notifications(obj)]
+                 n.last_error[:80]] for n in booking_notifications(booking=obj)]
         return html_table(["Created", "Type", "Channel", "Status", "Sent", "Last error"], rows,
                           empty="No notifications.")
 
@@ -406,7 +408,10 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
                 return HttpResponseRedirect(next_url)
         form_kwargs = {}
         if spec.name == "refund":
-            form_kwargs["payments"] = [p for p in reporting.booking_payments(bookings[0]) if p.refundable_cents > 0]
+            form_kwargs["payments"] = [
+                (p, refundable) for p in payment_list_for_booking(booking=bookings[0])
+                if (refundable := payment_refundable_cents(payment=p)) > 0
+            ]
             if not form_kwargs["payments"]:
                 self.message_user(request, f"{bookings[0].booking_number}: no payment with a refundable amount.",
                                   messages.ERROR)

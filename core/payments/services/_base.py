@@ -47,7 +47,6 @@ _STRIPE_REFUND_STATUS = {
     "failed": RefundStatus.FAILED,
     "canceled": RefundStatus.CANCELED,
 }
-_HOLDING_REFUND_STATUSES = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
 
 
 def stripe_test_mode() -> bool:

@@ -6,7 +6,6 @@ import datetime as dt
 import logging
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from core.bookings.models import Booking
@@ -33,8 +32,12 @@ from core.payments.models import (
     Refund,
     RefundStatus,
 )
+from core.payments.selectors import (
+    HOLDING_REFUND_STATUSES,
+    payment_committed_refund_cents,
+    payment_refundable_cents,
+)
 from core.payments.services._base import (
-    _HOLDING_REFUND_STATUSES,
     _STRIPE_REFUND_STATUS,
     REFUND_DOUBLE_CLICK_WINDOW,
     STRIPE_REFUND_REASONS,
@@ -49,8 +52,7 @@ logger = logging.getLogger(__name__)
 
 def _refresh_refunded(payment: Payment, actor=None) -> None:
     """refunded_cents = pending + succeeded refunds (what Stripe's charge.amount_refunded counts)."""
-    total = int(payment.refunds.filter(status__in=_HOLDING_REFUND_STATUSES)
-                .aggregate(s=Sum("amount_cents"))["s"] or 0)
+    total = payment_committed_refund_cents(payment=payment)
     if total > payment.amount_cents:
         logger.error("refunds of payment %s exceed its amount (%s > %s)", payment.pk, total, payment.amount_cents)
         _audit("refunds_exceed_amount", payment=payment, refunds_cents=total)
@@ -82,13 +84,11 @@ def refund_issue(*, payment: Payment, amount_cents: int, reason: str, notes: str
         if locked.status != PaymentStatus.SUCCEEDED:
             raise NotRefundable("Only a succeeded payment can be refunded.")
         duplicate = locked.refunds.filter(
-            amount_cents=amount_cents, reason=reason, processed_by=actor, status__in=_HOLDING_REFUND_STATUSES,
+            amount_cents=amount_cents, reason=reason, processed_by=actor, status__in=HOLDING_REFUND_STATUSES,
             created_at__gte=now - REFUND_DOUBLE_CLICK_WINDOW).first()
         if duplicate is not None:
             return duplicate
-        committed = int(locked.refunds.filter(status__in=_HOLDING_REFUND_STATUSES)
-                        .aggregate(s=Sum("amount_cents"))["s"] or 0)
-        available = locked.amount_cents - committed
+        available = payment_refundable_cents(payment=locked)
         if amount_cents > available:
             raise RefundTooLarge(
                 f"At most ${from_cents(max(available, 0))} can still be refunded on this payment.",

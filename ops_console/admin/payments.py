@@ -1,12 +1,15 @@
 """Payments & refunds: read-only records written by the payments services."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
-from unfold.decorators import display
+from unfold.decorators import action, display
 
 from core import models as m
+from core.common.errors import DomainError
+from core.payments.selectors import reconciliation_mismatch_list
+from core.payments.services import reconciliation_mismatch_resolve
 from ops_console.admin._common import PAYMENT_COLOURS, AwareRangeDateTimeFilter, cents
 from ops_console.base import ReadOnlyOpsModelAdmin
 from ops_console.resources import PaymentResource
@@ -86,6 +89,24 @@ class ProviderEventAdmin(ReadOnlyOpsModelAdmin):
 
 @admin.register(m.ReconciliationMismatch)
 class ReconciliationMismatchAdmin(ReadOnlyOpsModelAdmin):
-    list_display = ["run_date", "kind", "stripe_object_id", "payment", "resolved"]
+    list_display = ["run_date", "kind", "stripe_object_id", "payment", "resolved", "resolved_by"]
     list_filter = ["kind", "resolved"]
-    list_select_related = ["payment"]
+    actions = ["mark_resolved"]
+
+    def get_queryset(self, request):
+        return reconciliation_mismatch_list(resolved=None)
+
+    def has_resolve_permission(self, request, obj=None):
+        return request.user.has_perm("core.change_reconciliationmismatch")
+
+    @action(description="Mark resolved", icon="task_alt", permissions=["resolve"])
+    def mark_resolved(self, request, queryset):
+        done = 0
+        for mismatch in queryset.filter(resolved=False):
+            try:
+                reconciliation_mismatch_resolve(mismatch=mismatch, actor=request.user, note="resolved in the console")
+                done += 1
+            except DomainError as exc:
+                self.message_user(request, f"{mismatch.kind} {mismatch.stripe_object_id}: {exc.message}",
+                                  messages.ERROR)
+        self.message_user(request, f"{done} difference(s) marked resolved.", messages.SUCCESS)

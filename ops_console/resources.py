@@ -354,14 +354,21 @@ class CustomerResource(OpsResource):
 class CatalogResource(OpsResource):
     """Catalog rows are matched on `code`; a blank boolean cell keeps the current value (or the default)."""
 
+    code = fields.Field(attribute="code", column_name="code", widget=widgets.CharWidget())
+    name = fields.Field(attribute="name", column_name="name", widget=widgets.CharWidget())
+
+    class Meta:
+        import_id_fields = ["code"]
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+
 
 def _bool_field(name: str) -> fields.Field:
     return fields.Field(attribute=name, column_name=name, widget=StrictBooleanWidget(), saves_null_values=False)
 
 
 class MiniMovePackageResource(CatalogResource):
-    code = fields.Field(attribute="code", column_name="code", widget=widgets.CharWidget())
-    name = fields.Field(attribute="name", column_name="name", widget=widgets.CharWidget())
     max_items = fields.Field(attribute="max_items", column_name="max_items", widget=widgets.IntegerWidget())
     base_price = fields.Field(attribute="base_price", column_name="base_price", widget=MoneyWidget())
     coi_included = _bool_field("coi_included")
@@ -372,17 +379,11 @@ class MiniMovePackageResource(CatalogResource):
 
     class Meta:
         model = m.MiniMovePackage
-        import_id_fields = ["code"]
         fields = ("code", "name", "max_items", "base_price", "coi_included", "description", "is_active",
                   "sort_order")
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = True
 
 
 class SpecialtyItemResource(CatalogResource):
-    code = fields.Field(attribute="code", column_name="code", widget=widgets.CharWidget())
-    name = fields.Field(attribute="name", column_name="name", widget=widgets.CharWidget())
     base_price = fields.Field(attribute="base_price", column_name="base_price", widget=MoneyWidget())
     requires_van_availability = _bool_field("requires_van_availability")
     weight_limit = fields.Field(attribute="weight_limit", column_name="weight_limit", widget=widgets.IntegerWidget())
@@ -392,17 +393,11 @@ class SpecialtyItemResource(CatalogResource):
 
     class Meta:
         model = m.SpecialtyItem
-        import_id_fields = ["code"]
         fields = ("code", "name", "base_price", "requires_van_availability", "weight_limit",
                   "special_handling_notes", "is_active")
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = True
 
 
 class SurchargeRuleResource(CatalogResource):
-    code = fields.Field(attribute="code", column_name="code", widget=widgets.CharWidget())
-    name = fields.Field(attribute="name", column_name="name", widget=widgets.CharWidget())
     rule_type = fields.Field(attribute="rule_type", column_name="rule_type", widget=widgets.CharWidget())
     amount = fields.Field(attribute="amount", column_name="amount", widget=MoneyWidget())
     is_percentage = _bool_field("is_percentage")
@@ -415,12 +410,8 @@ class SurchargeRuleResource(CatalogResource):
 
     class Meta:
         model = m.SurchargeRule
-        import_id_fields = ["code"]
         fields = ("code", "name", "rule_type", "amount", "is_percentage", "start_date", "end_date",
                   "recurs_annually", "weekdays", "applies_to", "is_active")
-        clean_model_instances = True
-        skip_unchanged = True
-        report_skipped = True
 
     def import_instance(self, instance, row, **kwargs):
         errors = {}

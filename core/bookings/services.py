@@ -100,7 +100,7 @@ def _validate_request(request: BookingRequest, *, require_contact: bool, now: dt
         raise BookingValidationError("The booking request is not valid.", fields=errors)
 
 
-def _lock_service_day(on: dt.date) -> None:
+def lock_service_day(on: dt.date) -> None:
     """Serialise capacity decisions for one date: every create/move onto `on` queues on this row lock.
 
     One statement: the upsert creates the row if needed and, on PostgreSQL, DO UPDATE takes the row lock (a
@@ -259,7 +259,7 @@ def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, ac
     quote, breakdown = (None, None)
     if request.quote_id:
         quote, breakdown = _quoted_breakdown(request, now=now)
-    _lock_service_day(request.pickup_date)
+    lock_service_day(request.pickup_date)
     state = _check_bookable(request, now=now)
     snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
     if breakdown is None:
@@ -345,7 +345,7 @@ def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now
         raise InvalidTransition("Only a pending booking can be changed; contact us to change this one.")
 
     def work() -> Booking:
-        _lock_service_day(request.pickup_date)
+        lock_service_day(request.pickup_date)
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         if locked.status != BookingStatus.PENDING:
             raise InvalidTransition("Only a pending booking can be changed; contact us to change this one.")

@@ -135,9 +135,3 @@ def _sync_payment_state(booking: Booking, actor=None) -> Booking:
         booking.payment_status = state
         _save(booking, actor, ["payment_status"])
     return booking
-
-
-def _lock_day(on: dt.date) -> None:
-    from core.bookings.services import _lock_service_day
-
-    _lock_service_day(on)

@@ -19,6 +19,7 @@ from core.bookings.idempotency import (
     validate_key,
 )
 from core.bookings.models import Booking, BookingStatus, IdempotencyRecord, PaymentState
+from core.bookings.services import lock_service_day
 from core.common.audit import set_actor
 from core.common.money import to_cents
 from core.integrations.stripe import (
@@ -43,7 +44,6 @@ from core.payments.services._base import (
     SCOPE_CREATE_INTENT,
     TEST_MODE_PREFIX,
     _audit,
-    _lock_day,
     _provider_error,
     _save,
     _sync_payment_state,
@@ -362,7 +362,7 @@ def payment_sync_intent(*, pi: PaymentIntent, actor=None, source: str = "",
     booking = existing.booking
     with transaction.atomic():
         if pi.status == "succeeded" and _booking_needs_slot_check(booking, now):
-            _lock_day(booking.pickup_date)  # before the booking row: same order as booking_create/update
+            lock_service_day(booking.pickup_date)  # before the booking row: same order as booking_create/update
         locked_booking = Booking.objects.select_for_update().get(pk=booking.pk)
         payment = Payment.objects.select_for_update().get(pk=existing.pk)
         payment.booking = locked_booking

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.bookings.models import Booking, BookingStatus, BookingStatusChange
+from core.bookings.services import lock_service_day
 from core.bookings.status import can_reinstate
 from core.common.audit import set_actor
 from core.common.errors import PermissionDenied
@@ -32,7 +33,6 @@ from core.payments.services._base import (
     _audit,
     _captured_and_refunded,
     _enqueue_payment_confirmation,
-    _lock_day,
     _save,
     _sync_payment_state,
 )
@@ -110,7 +110,7 @@ def booking_reinstate_after_late_payment(*, booking: Booking, payment: Payment, 
 
     now = now or timezone.now()
     with transaction.atomic():
-        _lock_day(booking.pickup_date)
+        lock_service_day(booking.pickup_date)
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         if not can_reinstate(locked.status, locked.cancellation_reason):
             return locked.status == BookingStatus.PAID
@@ -162,7 +162,7 @@ def payment_record_offline(*, booking: Booking, amount: Decimal, method: str, re
     now = timezone.now()
     with transaction.atomic():
         if _booking_needs_slot_check(booking, now):
-            _lock_day(booking.pickup_date)
+            lock_service_day(booking.pickup_date)
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         if locked.status in (BookingStatus.CANCELLED,) and locked.cancellation_reason != HOLD_EXPIRED_REASON:
             raise NotPayable("This booking is cancelled; reinstate it before recording a payment.")

@@ -70,6 +70,28 @@ class DayFigures:
     by_type: dict = field(default_factory=dict)
 
 
+def created_figures(*, since: dt.date, until: dt.date) -> dict[dt.date, DayFigures]:
+    """Bookings created per New York day in [since, until]: count, paid count, revenue, by type (one query).
+
+    The one definition of a day's booking figures: the dashboard's live days and the snapshot job both use it.
+    """
+    rows = (
+        Booking.objects.filter(created_at__gte=day_start(since), created_at__lt=day_start(until + dt.timedelta(days=1)))
+        .annotate(day=TruncDate("created_at", tzinfo=_tz()))
+        .values("day", "booking_type")
+        .annotate(n=Count("pk"), paid=Count("pk", filter=Q(payment_status__in=REVENUE_PAYMENT_STATES)),
+                  revenue=Coalesce(Sum("total_price", filter=Q(payment_status__in=REVENUE_PAYMENT_STATES)),
+                                   Value(ZERO), output_field=_MONEY))
+        .order_by()
+    )
+    figures: dict[dt.date, DayFigures] = {}
+    for r in rows:
+        d = figures.get(r["day"]) or DayFigures(r["day"])
+        figures[r["day"]] = DayFigures(d.date, d.bookings_created + r["n"], d.paid_bookings + r["paid"],
+                                       d.revenue + r["revenue"], {**d.by_type, r["booking_type"]: r["n"]})
+    return figures
+
+
 def daily_series(*, days: int = 30, now: dt.datetime | None = None) -> list[DayFigures]:
     """Figures per New York day for the last `days` days, oldest first (2 queries whatever the data size).
 
@@ -81,20 +103,7 @@ def daily_series(*, days: int = 30, now: dt.datetime | None = None) -> list[DayF
     first = today - dt.timedelta(days=days - 1)
     snap = {row.date: row for row in DailyMetrics.objects.filter(date__gte=first, date__lt=today)}
     missing = [d for d in (first + dt.timedelta(days=i) for i in range(days)) if d == today or d not in snap]
-    live: dict[dt.date, DayFigures] = {}
-    rows = (
-        Booking.objects.filter(created_at__gte=day_start(min(missing)))
-        .annotate(day=TruncDate("created_at", tzinfo=_tz()))
-        .values("day", "booking_type")
-        .annotate(n=Count("pk"), paid=Count("pk", filter=Q(payment_status__in=REVENUE_PAYMENT_STATES)),
-                  revenue=Coalesce(Sum("total_price", filter=Q(payment_status__in=REVENUE_PAYMENT_STATES)),
-                                   Value(ZERO), output_field=_MONEY))
-        .order_by()
-    )
-    for r in rows:
-        d = live.get(r["day"]) or DayFigures(r["day"])
-        live[r["day"]] = DayFigures(d.date, d.bookings_created + r["n"], d.paid_bookings + r["paid"],
-                                    d.revenue + r["revenue"], {**d.by_type, r["booking_type"]: r["n"]})
+    live = created_figures(since=min(missing), until=today)
     out = []
     for i in range(days):
         d = first + dt.timedelta(days=i)
@@ -184,22 +193,17 @@ def daily_figures(*, day: dt.date) -> dict:
     from core.payments.models import Refund, RefundStatus
 
     start, end = day_start(day), day_start(day + dt.timedelta(days=1))
-    created = Q(created_at__gte=start, created_at__lt=end)
-    relevant = created | Q(pickup_date=day) | Q(cancelled_at__gte=start, cancelled_at__lt=end)
-    row = Booking.objects.filter(relevant).aggregate(
-        bookings_created=Count("pk", filter=created),
-        paid_bookings=Count("pk", filter=created & Q(payment_status__in=REVENUE_PAYMENT_STATES)),
-        revenue=Coalesce(Sum("total_price", filter=created & Q(payment_status__in=REVENUE_PAYMENT_STATES)),
-                         Value(ZERO), output_field=_MONEY),
+    created = created_figures(since=day, until=day).get(day) or DayFigures(day)
+    row = Booking.objects.filter(Q(pickup_date=day) | Q(cancelled_at__gte=start, cancelled_at__lt=end)).aggregate(
         pickups=Count("pk", filter=Q(pickup_date=day) & ~Q(status=BookingStatus.CANCELLED)),
         cancellations=Count("pk", filter=Q(cancelled_at__gte=start, cancelled_at__lt=end)),
     )
-    by_type = dict(Booking.objects.filter(created).values("booking_type").annotate(n=Count("pk"))
-                   .order_by().values_list("booking_type", "n"))
     refunded_cents = Refund.objects.filter(
         status=RefundStatus.SUCCEEDED, created_at__gte=start, created_at__lt=end
     ).aggregate(total=Coalesce(Sum("amount_cents"), Value(0)))["total"]
-    return {**row, "bookings_by_type": by_type, "refunds": (Decimal(refunded_cents) / 100).quantize(Decimal("0.01"))}
+    return {**row, "bookings_created": created.bookings_created, "paid_bookings": created.paid_bookings,
+            "revenue": created.revenue, "bookings_by_type": created.by_type,
+            "refunds": (Decimal(refunded_cents) / 100).quantize(Decimal("0.01"))}
 
 
 def customer_lifetime_value_subquery() -> Subquery:

@@ -15,13 +15,11 @@ import itertools
 import json
 import re
 import secrets
-import urllib.error
-import urllib.request
 import uuid
 from datetime import UTC, datetime
 from email.utils import getaddresses
 
-from tests.fakes._http_fake import FakeHttpServer
+from tests.fakes._http_fake import FakeHttpServer, post_to
 
 _ADDR_SPEC = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _INACTIVE_TAIL = "Inactive recipients are ones that have generated a hard bounce, a spam complaint, or a manual suppression."
@@ -175,13 +173,7 @@ class FakePostmarkServer(FakeHttpServer):
         if basic_auth:
             token = base64.b64encode(":".join(basic_auth).encode()).decode()
             headers["Authorization"] = f"Basic {token}"
-        request = urllib.request.Request(url, data=json.dumps(payload).encode(), headers=headers,
-                                         method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - test helper
-                return response.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
+        return post_to(url, json.dumps(payload).encode(), headers)
 
     # protocol ------------------------------------------------------------------------------------
     def is_api_request(self, method: str, path: str) -> bool:

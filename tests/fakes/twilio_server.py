@@ -22,7 +22,7 @@ from email.utils import format_datetime
 
 from twilio.request_validator import RequestValidator
 
-from tests.fakes._http_fake import FakeHttpServer
+from tests.fakes._http_fake import FakeHttpServer, post_to
 
 API_VERSION = "2010-04-01"
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
@@ -138,22 +138,12 @@ class FakeTwilioServer(FakeHttpServer):
         """POST the signed status callback to `url` over HTTP (for a live server); returns the HTTP status."""
         url = url or self.get_message(message_sid)["status_callback"]
         params, signature = self.status_callback_request(message_sid, status, url, **kwargs)
-        request = urllib.request.Request(
-            url,
-            data=urllib.parse.urlencode(params).encode(),
-            headers={
-                "Content-Type": "application/x-www-form-urlencoded",
-                "X-Twilio-Signature": signature,
-                "I-Twilio-Idempotency-Token": secrets.token_hex(16),
-                "User-Agent": "TwilioProxy/1.1",
-            },
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - test helper
-                return response.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
+        return post_to(url, urllib.parse.urlencode(params).encode(), {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+            "I-Twilio-Idempotency-Token": secrets.token_hex(16),
+            "User-Agent": "TwilioProxy/1.1",
+        })
 
     # protocol ------------------------------------------------------------------------------------
     def is_api_request(self, method: str, path: str) -> bool:

@@ -4,20 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.error
-import urllib.request
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-
-def post_to(url: str, body: bytes, headers: dict) -> int:
-    """POST `body` to a live server the way a provider delivers a webhook; returns the HTTP status."""
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - test helper, loopback only
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 class _QuietServer(ThreadingHTTPServer):

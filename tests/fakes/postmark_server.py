@@ -10,7 +10,6 @@ deliver to these inactive addresses" success; plus tracking-webhook payloads (`t
 
 from __future__ import annotations
 
-import base64
 import itertools
 import json
 import re
@@ -19,7 +18,7 @@ import uuid
 from datetime import UTC, datetime
 from email.utils import getaddresses
 
-from tests.fakes._http_fake import FakeHttpServer, post_to
+from tests.fakes._http_fake import FakeHttpServer
 
 _ADDR_SPEC = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _INACTIVE_TAIL = "Inactive recipients are ones that have generated a hard bounce, a spam complaint, or a manual suppression."
@@ -165,15 +164,6 @@ class FakePostmarkServer(FakeHttpServer):
             raise ValueError(f"unsupported RecordType {record_type!r}")
         payload.update(extra)
         return payload
-
-    @staticmethod
-    def deliver_tracking_event(url: str, payload: dict, basic_auth: tuple[str, str] | None = None) -> int:
-        """POST a tracking payload to `url` (a live server) as Postmark does; returns the HTTP status."""
-        headers = {"Content-Type": "application/json", "User-Agent": "Postmark"}
-        if basic_auth:
-            token = base64.b64encode(":".join(basic_auth).encode()).decode()
-            headers["Authorization"] = f"Basic {token}"
-        return post_to(url, json.dumps(payload).encode(), headers)
 
     # protocol ------------------------------------------------------------------------------------
     def is_api_request(self, method: str, path: str) -> bool:

@@ -22,7 +22,7 @@ from email.utils import format_datetime
 
 from twilio.request_validator import RequestValidator
 
-from tests.fakes._http_fake import FakeHttpServer, post_to
+from tests.fakes._http_fake import FakeHttpServer
 
 API_VERSION = "2010-04-01"
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
@@ -132,18 +132,6 @@ class FakeTwilioServer(FakeHttpServer):
                 message["error_code"] = int(params["ErrorCode"])
         signature = RequestValidator(auth_token or self.auth_token).compute_signature(url, params)
         return params, signature
-
-    def deliver_status_callback(self, message_sid: str, status: str, url: str | None = None,
-                                **kwargs) -> int:
-        """POST the signed status callback to `url` over HTTP (for a live server); returns the HTTP status."""
-        url = url or self.get_message(message_sid)["status_callback"]
-        params, signature = self.status_callback_request(message_sid, status, url, **kwargs)
-        return post_to(url, urllib.parse.urlencode(params).encode(), {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Twilio-Signature": signature,
-            "I-Twilio-Idempotency-Token": secrets.token_hex(16),
-            "User-Agent": "TwilioProxy/1.1",
-        })
 
     # protocol ------------------------------------------------------------------------------------
     def is_api_request(self, method: str, path: str) -> bool:

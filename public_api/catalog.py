@@ -3,7 +3,7 @@
 
 from django.utils import timezone
 from ninja import Field as NinjaField
-from ninja import Query, Router, Schema, Status
+from ninja import Query, Router, Status
 
 from core.bookings.services import price_booking_request
 from core.catalog import availability
@@ -20,6 +20,7 @@ from public_api.schemas import (
     IsoDate,
     PackageOut,
     PriceBreakdownOut,
+    Schema,
     ServiceTypeLit,
     SpecialtyItemOut,
     SurchargeRuleOut,
@@ -65,12 +66,12 @@ def specialty_items(request):
 def date_availability(request, date: IsoDate, query: Query[ServiceTypeQuery]):
     """Capacity left on a New York service date; when unavailable, the reasons and the nearest alternatives."""
     result = availability.check_date(date, query.service_type)
-    return Status(200, {
+    return Status(200, AvailabilityOut.model_validate({
         "date": result.date, "service_type": result.service_type, "available": result.available,
         "remaining_capacity": result.remaining_capacity,
         "specialty_items_available": result.specialty_items_available,
         "reasons": list(result.reasons), "alternatives": list(result.alternatives),
-    })
+    }))
 
 
 @router.get("available-dates/", response={200: AvailableDatesOut, 422: ErrorOut}, summary="Bookable dates")
@@ -94,4 +95,5 @@ def surcharges(request, date: IsoDate, query: Query[ServiceTypeQuery]):
                                            "bookings/preview/ for a price that is honoured when booking."})
 def calculate_price(request, payload: BookingRequestIn):
     check_rate_limit(client=client_ip(request) or "-", route="services.calculate_price")
-    return Status(200, price_booking_request(payload.to_request(), now=timezone.now()).as_json())
+    return Status(200, PriceBreakdownOut.model_validate(
+        price_booking_request(payload.to_request(), now=timezone.now()).as_json()))

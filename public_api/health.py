@@ -1,5 +1,7 @@
 from django.db import connection
-from ninja import Router, Schema, Status
+from ninja import Router, Status
+
+from public_api.schemas import Schema
 
 router = Router(tags=["health"])
 

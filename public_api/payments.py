@@ -2,12 +2,13 @@
 
 import uuid
 
-from ninja import Field, Header, Router, Schema, Status
+from ninja import Field, Header, Router, Status
 
 from core.bookings.services import booking_get_for_customer
 from core.common.audit import client_ip
 from core.common.ratelimit import check_rate_limit
 from core.payments.services import payment_confirm, payment_intent_create
+from public_api.schemas import Schema
 
 router = Router(tags=["payments"])
 

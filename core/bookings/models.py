@@ -175,8 +175,12 @@ class BookingNumberSequence(models.Model):
 class Quote(BaseModel):
     """A priced booking request, honoured by POST /bookings/ until it expires."""
 
+    # Every bookings/preview/ call inserts one: only the indexes something reads are kept (the primary key
+    # for POST bookings/, expires_at for the console's list and the purge). Each extra one was another
+    # B-tree write per preview; request_hash is compared after the lookup by id, never searched.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    request_hash = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    request_hash = models.CharField(max_length=64)
     request = models.JSONField()
     breakdown = models.JSONField()
     total_price = models.DecimalField(max_digits=10, decimal_places=2, validators=NON_NEGATIVE)
@@ -184,7 +188,7 @@ class Quote(BaseModel):
 
     class Meta:
         db_table = "bookings_quote"
-        ordering = ["-created_at"]
+        ordering = ["-expires_at"]  # created_at + QUOTE_MINUTES: the same order, on an index
 
     def __str__(self) -> str:
         return f"Quote {self.id} (${self.total_price})"

@@ -107,8 +107,9 @@ def preview(request, payload: BookingRequestIn):
     """The price breakdown plus a `quote_id`: POST bookings/ with it charges this total until `expires_at`,
     even if prices change meanwhile."""
     _limit(request, "bookings.preview")
-    quote, breakdown = quote_create(request=payload.to_request(), now=timezone.now())
-    return Status(200, {**breakdown.as_json(), "quote_id": str(quote.pk), "expires_at": quote.expires_at})
+    quote = quote_create(request=payload.to_request(), now=timezone.now())
+    return Status(200, QuoteOut.model_validate(
+        {**quote.breakdown, "quote_id": str(quote.pk), "expires_at": quote.expires_at}))
 
 
 @router.post("", response={201: BookingCreatedOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},

@@ -48,9 +48,13 @@ class BookingRequest:
             "coi_required": pr.coi_required,
         }
 
-    def pricing_hash(self) -> str:
-        """Identifies what the price depends on, so a quote is only honoured for the same request."""
-        return hashlib.sha256(json.dumps(self.pricing_canonical(), sort_keys=True).encode()).hexdigest()
+    def pricing_hash(self, canonical: dict | None = None) -> str:
+        """Identifies what the price depends on, so a quote is only honoured for the same request.
+
+        `canonical`: this request's pricing_canonical(), when the caller has already built it.
+        """
+        canonical = self.pricing_canonical() if canonical is None else canonical
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 

@@ -47,7 +47,16 @@ from core.bookings.status import HOLD_EXPIRED_REASON, check_transition
 from core.catalog import availability
 from core.catalog.models import MiniMovePackage, ServiceDay, SpecialtyItem
 from core.catalog.pricing import PriceBreakdown, calculate_price
-from core.catalog.selectors import ServiceDayState, catalog_snapshot, catalog_static, service_day_state
+from core.catalog.selectors import (
+    PricingState,
+    ServiceDayState,
+    catalog_snapshot,
+    catalog_static,
+    pricing_state_as_last_read,
+    pricing_state_check,
+    pricing_state_check_params,
+    service_day_state,
+)
 from core.common.audit import set_actor
 from core.customers.services import (
     addresses_create,
@@ -155,43 +164,71 @@ def price_booking_request(request: BookingRequest, *, now: dt.datetime | None = 
     return calculate_price(request.price_request(), catalog_snapshot(request.pickup_date))
 
 
-def quote_create(*, request: BookingRequest, now: dt.datetime | None = None) -> tuple[Quote, PriceBreakdown]:
-    """Price the request and store it as a quote that booking_create honours until it expires."""
+def quote_create(*, request: BookingRequest, now: dt.datetime | None = None) -> Quote:
+    """Price the request and store it as a quote that booking_create honours until it expires.
+
+    Usually one statement: the request is priced with the catalog and van schedule as this process last read
+    them for the date, and the INSERT itself checks that they are still current. Only when they are not (or
+    were never read) does it read them (one query), price again and insert. The quote's `breakdown` is the
+    contract's price JSON, ready to return.
+    """
     now = now or timezone.now()
-    breakdown = price_booking_request(request, now=now)
-    quote = Quote(
-        id=uuid.uuid4(),
-        request_hash=request.pricing_hash(),
-        request={"pricing_hash": request.pricing_hash(), **request.pricing_canonical()},
-        breakdown=breakdown.as_json(),
-        total_price=breakdown.total_price,
-        expires_at=now + dt.timedelta(minutes=int(settings.TOTETAXI["QUOTE_MINUTES"])),
-        created_at=now,
-        updated_at=now,
-    )
+    _validate_request(request, require_contact=False, now=now)
+    price_request = request.price_request()
+    canonical = request.pricing_canonical()
+    request_hash = request.pricing_hash(canonical)
+    expires_at = now + dt.timedelta(minutes=int(settings.TOTETAXI["QUOTE_MINUTES"]))
+    state = pricing_state_as_last_read(request.pickup_date)
+    if state is not None:
+        quote = _quote(calculate_price(price_request, state.snapshot), request_hash, canonical, now, expires_at)
+        if _quote_insert(quote, on=request.pickup_date, unless_changed=state):
+            return quote
+    quote = _quote(calculate_price(price_request, catalog_snapshot(request.pickup_date)), request_hash, canonical,
+                   now, expires_at)
     _quote_insert(quote)
-    return quote, breakdown
+    return quote
 
 
-def _quote_insert(quote: Quote) -> None:
+def _quote(breakdown: PriceBreakdown, request_hash: str, canonical: dict, now: dt.datetime,
+           expires_at: dt.datetime) -> Quote:
+    return Quote(id=uuid.uuid4(), request_hash=request_hash, request={"pricing_hash": request_hash, **canonical},
+                 breakdown=breakdown.as_json(), total_price=breakdown.total_price, expires_at=expires_at,
+                 created_at=now, updated_at=now)
+
+
+_QUOTE_COLUMNS = ("id", "created_at", "updated_at", "request_hash", "request", "breakdown", "total_price",
+                  "expires_at")
+
+
+def _quote_insert(quote: Quote, *, on: dt.date | None = None, unless_changed: PricingState | None = None) -> bool:
     """One plain INSERT (a quote has no history or signals; this is the preview endpoint's only write).
 
+    With `unless_changed`, the row is written only if the catalog version and `on`'s van-schedule override
+    are still those the quote was priced with, checked in this statement; False when they were not.
     On PostgreSQL, when the statement is its own transaction (autocommit), it commits without waiting for the
     WAL flush: a quote lost to a database crash costs the customer one more preview. Bookings never do this.
     """
-    names = ["id", "created_at", "updated_at", "request_hash", "request", "breakdown", "total_price", "expires_at"]
-    fields = [Quote._meta.get_field(name) for name in names]
+    fields = [Quote._meta.get_field(name) for name in _QUOTE_COLUMNS]
     values = [f.get_db_prep_value(getattr(quote, f.attname), connection) for f in fields]
     columns = ", ".join(f.column for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
     table = Quote._meta.db_table
+    sources, condition, params = [], "", values
+    if unless_changed is not None:
+        check_from, check_where = pricing_state_check()
+        from_params, where_params = pricing_state_check_params(on, unless_changed)
+        sources.append(check_from)
+        condition = f" WHERE {check_where}"
+        params = [*values, *from_params, *where_params]
     if connection.vendor == "postgresql" and connection.get_autocommit():
-        sql = (f"INSERT INTO {table} ({columns}) SELECT {placeholders} "  # noqa: S608 (our names)
-               "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit")
+        sources.append("(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit")
+    if sources:
+        sql = f"INSERT INTO {table} ({columns}) SELECT {placeholders} FROM {', '.join(sources)}{condition}"  # noqa: S608
     else:
         sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608 (our names)
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
 
 
 def _quoted_breakdown(request: BookingRequest, *, now: dt.datetime) -> tuple[Quote, dict]:

@@ -155,7 +155,72 @@ def _van_and_version(on: dt.date) -> tuple[VanInfo | None, tuple]:
         cursor.execute(f"SELECT {_VAN_COLUMNS}, {_VERSION_COLUMNS} FROM {_version_from()} {_van_join()}",  # noqa: S608
                        [day])
         van_id, capacity, specialty, override, *version = cursor.fetchone()
-    return _van_info(van_id, capacity, specialty, override), (connection.alias, *version)
+    version = (connection.alias, *version)
+    _remember_pricing_state(on, version, override)
+    return _van_info(van_id, capacity, specialty, override), version
+
+
+# --- pricing state as last read, for writes that re-check it in their own statement -----------------------
+
+@dataclass(frozen=True)
+class PricingState:
+    """A date's pricing inputs as last read: the snapshot, plus what a write must find unchanged to rely on it.
+
+    `version` is the catalog version (alias, row count, latest updated_at); `surcharge_override` is the
+    date's van-schedule override exactly as the database renders it as text (None without one).
+    """
+
+    snapshot: CatalogSnapshot
+    version: tuple
+    surcharge_override: str | None
+
+
+_MAX_REMEMBERED_DATES = 1024
+_last_read: dict[dt.date, tuple[tuple, str | None]] = {}
+
+
+def _remember_pricing_state(on: dt.date, version: tuple, override) -> None:
+    if len(_last_read) >= _MAX_REMEMBERED_DATES:
+        _last_read.clear()
+    _last_read[on] = (version, None if override is None else str(override))
+
+
+def pricing_state_as_last_read(on: dt.date) -> PricingState | None:
+    """No query: `on`'s pricing inputs as this process last read them, or None (never read, or the catalog
+    has been reloaded since). Possibly stale: only for a write that checks `version` and
+    `surcharge_override` in the same statement (see PRICING_STATE_MATCHES_SQL)."""
+    seen = _last_read.get(on)
+    cached = _cached
+    if seen is None or cached is None or cached[0] != seen[0]:
+        return None
+    version, override = seen
+    static = cached[1]
+    snapshot = CatalogSnapshot(
+        packages=static["packages"],
+        specialty_items=static["specialty_items"],
+        standard_rate=static["standard_rate"],
+        surcharge_rules=static["surcharge_rules"],
+        coi_fee=Decimal(settings.TOTETAXI["COI_FEE"]),
+        surcharge_override=None if override is None else Decimal(override),
+    )
+    return PricingState(snapshot=snapshot, version=version, surcharge_override=override)
+
+
+def pricing_state_check() -> tuple[str, str]:
+    """(FROM clause, WHERE condition) that hold only while a PricingState is current.
+
+    Parameters, in order: the date (in the FROM clause), then the version's row count, its latest
+    updated_at, and the surcharge override (in the condition), as `pricing_state_check_params` gives them.
+    """
+    same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
+    return (f"{_version_from()} {_van_join()}",
+            f"version.n = %s AND CAST(version.m AS TEXT) {same} %s "
+            f"AND CAST(van.surcharge_override AS TEXT) {same} %s")
+
+
+def pricing_state_check_params(on: dt.date, state: PricingState) -> tuple[list, list]:
+    _alias, count, latest = state.version
+    return [connection.ops.adapt_datefield_value(on)], [count, latest, state.surcharge_override]
 
 
 def service_day_state(on: dt.date, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:

@@ -43,4 +43,4 @@ def make_request(catalog, future_weekday):
 @pytest.fixture
 def postgres_only():
     if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL row locks (CI runs this with DATABASE_URL=postgres://…)")
+        pytest.skip("PostgreSQL only (CI runs this with DATABASE_URL=postgres://…)")

@@ -56,3 +56,12 @@ def test_schema_only_commands_run_without_a_secret_key():
     result = _run(["manage.py", "makemigrations", "--check", "--dry-run"], DEBUG="0")
     assert result.returncode == 0, result.stderr
     assert "No changes detected" in result.stdout
+
+
+def test_postgresql_prepares_statements_unless_turned_off_for_an_old_pgbouncer():
+    script = ("import django; django.setup(); from django.conf import settings;"
+              "o = settings.DATABASES['default']['OPTIONS']; print(o.get('server_side_binding'), o.get('prepare_threshold'))")
+    common = {"DEBUG": "1", "DJANGO_SETTINGS_MODULE": "totetaxi.settings",
+              "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none"}
+    assert _run(["-c", script], **common).stdout.split() == ["True", "5"]
+    assert _run(["-c", script], **common, DB_PREPARED_STATEMENTS="0").stdout.split() == ["None", "None"]

@@ -38,3 +38,14 @@ def test_inserts_edits_deletes_and_van_overrides_are_seen_immediately(catalog):
     VanSchedule.objects.create(date=WEDNESDAY, surcharge_override=Decimal("80.00"))
     assert catalog_snapshot(WEDNESDAY).surcharge_override == Decimal("80.00")
     assert catalog_snapshot(WEDNESDAY + dt.timedelta(days=1)).surcharge_override is None
+
+
+def test_the_pricing_read_is_a_prepared_statement_on_postgresql(postgres_only, catalog):
+    from django.db import connection
+
+    for _ in range(6):  # psycopg prepares a statement on its 5th run on a connection
+        catalog_snapshot(WEDNESDAY)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ["%LEFT JOIN catalog_vanschedule van%"])
+        assert cursor.fetchone()[0] == 1

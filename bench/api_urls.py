@@ -1,14 +1,62 @@
-"""bench/api.py's URLconf: the real project URLs plus /bench/bare/, the baseline (never in production urls)."""
+"""bench/api.py's URLconf: the real project URLs plus bench-only baselines (never in production urls).
+
+  /bench/bare/          the cheapest Django JSON view: same server, same middleware, no ninja, no database
+  /bench/ninja-echo/    django-ninja alone: preview's request and response schemas validated, no work
+  /bench/ninja-insert/  ninja-echo plus the one write preview must make: an INSERT of a (constant) quote row
+"""
+
+import datetime as dt
+import uuid
+from decimal import Decimal
 
 from django.http import JsonResponse
 from django.urls import path
+from django.utils import timezone
+from ninja import NinjaAPI, Status
 
+from core.bookings.models import Quote
+from core.bookings.services import _quote_insert
+from public_api.schemas import BookingRequestIn, QuoteOut
 from totetaxi.urls import urlpatterns as project_urlpatterns
+
+BREAKDOWN = {
+    "currency": "USD", "booking_type": "mini_move", "pickup_date": "2027-03-10", "base_price": "995.00",
+    "specialty_items_total": "500.00", "surcharges": [], "surcharge_total": "0.00", "coi_fee": "50.00",
+    "total_price": "1545.00",
+    "lines": [
+        {"kind": "package", "code": "petite", "description": "Petite Mini Move", "quantity": 1,
+         "unit_price": "995.00", "amount": "995.00"},
+        {"kind": "specialty_item", "code": "peloton", "description": "Peloton", "quantity": 1,
+         "unit_price": "500.00", "amount": "500.00"},
+        {"kind": "coi_fee", "code": "coi", "description": "Certificate of insurance", "quantity": 1,
+         "unit_price": "50.00", "amount": "50.00"},
+    ],
+}
 
 
 def bare(request):
-    """The cheapest Django JSON view: same server, same middleware, no ninja, no database."""
     return JsonResponse({"status": "ok", "currency": "USD", "total_price": "995.00"})
 
 
-urlpatterns = [path("bench/bare/", bare), *project_urlpatterns]
+reference = NinjaAPI(urls_namespace="bench-reference", docs_url=None, openapi_url=None)
+
+
+@reference.post("ninja-echo/", response={200: QuoteOut})
+def ninja_echo(request, payload: BookingRequestIn):
+    now = timezone.now()
+    return Status(200, QuoteOut.model_validate({**BREAKDOWN, "quote_id": str(uuid.uuid4()),
+                                                "expires_at": now + dt.timedelta(minutes=30)}))
+
+
+@reference.post("ninja-insert/", response={200: QuoteOut})
+def ninja_insert(request, payload: BookingRequestIn):
+    now = timezone.now()
+    quote = Quote(id=uuid.uuid4(), request_hash="0" * 64, request={"pricing_hash": "0" * 64}, breakdown=BREAKDOWN,
+                  total_price=Decimal("1545.00"), expires_at=now + dt.timedelta(minutes=30), created_at=now,
+                  updated_at=now)
+    _quote_insert(quote)
+    return Status(200, QuoteOut.model_validate({**BREAKDOWN, "quote_id": str(quote.pk),
+                                                "expires_at": quote.expires_at}))
+
+
+urlpatterns = [path("bench/bare/", bare), path("bench/", reference.urls), *project_urlpatterns]

@@ -61,13 +61,14 @@ def _count(key: str, *, timeout: int) -> int:
         pipe.set(full_key, 0, ex=timeout, nx=True)
         pipe.incr(full_key)
         return int(pipe.execute()[1])
-    if cache.add(key, 1, timeout=timeout):
-        return 1
+    # Most requests land in a window that already has a counter: incr first (one operation), and only a
+    # window's first request pays for add. incr keeps the counter's expiry.
     try:
         return cache.incr(key)
-    except ValueError:  # the counter expired between add and incr: this request starts a new one
-        cache.add(key, 1, timeout=timeout)
-        return 1
+    except ValueError:  # no counter yet (or it just expired)
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        return cache.incr(key)  # another worker started the window between our incr and add
 
 
 def _redis_client(key: str):

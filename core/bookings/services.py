@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.bookings.errors import (
@@ -229,6 +230,24 @@ def _quote_insert(quote: Quote, *, on: dt.date | None = None, unless_changed: Pr
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount == 1
+
+
+QUOTE_RETENTION = dt.timedelta(days=1)
+
+
+def quote_purge(*, now: dt.datetime | None = None, batch_size: int = 5000) -> int:
+    """Delete quotes expired for over a day that no booking was made from; returns how many.
+
+    Every preview writes one, so the table would otherwise grow with every price the site shows. Quotes a
+    booking points at are kept (they are its price's record). Deletes in batches to keep each one short.
+    """
+    cutoff = (now or timezone.now()) - QUOTE_RETENTION
+    used = Booking.objects.filter(quote_id=OuterRef("pk"))
+    stale = Quote.objects.filter(expires_at__lt=cutoff).exclude(Exists(used)).order_by()
+    deleted = 0
+    while ids := list(stale.values_list("pk", flat=True)[:batch_size]):
+        deleted += Quote.objects.filter(pk__in=ids).delete()[0]
+    return deleted
 
 
 def _quoted_breakdown(request: BookingRequest, *, now: dt.datetime) -> tuple[Quote, dict]:

@@ -4,7 +4,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, lock_task
 
 from core.bookings.idempotency import idempotency_purge
-from core.bookings.services import booking_expire_holds
+from core.bookings.services import booking_expire_holds, quote_purge
 from core.common.audit import acting_as
 
 
@@ -21,3 +21,10 @@ def expire_booking_holds() -> int:
 def purge_idempotency_records() -> int:
     """Hourly: forget Idempotency-Keys older than 24 h (Stripe's own retention; clients never retry later)."""
     return idempotency_purge()
+
+
+@db_periodic_task(crontab(minute="37"))
+@lock_task("bookings-purge-quotes")
+def purge_quotes() -> int:
+    """Hourly: delete quotes expired for over a day that no booking was made from."""
+    return quote_purge()

@@ -16,22 +16,10 @@ from ninja import NinjaAPI, Status
 
 from core.bookings.models import Quote
 from core.bookings.services import _quote_insert
-from public_api.schemas import BookingRequestIn, QuoteOut
+from public_api.schemas import PRICE_EXAMPLE, BookingRequestIn, QuoteOut
 from totetaxi.urls import urlpatterns as project_urlpatterns
 
-BREAKDOWN = {
-    "currency": "USD", "booking_type": "mini_move", "pickup_date": "2027-03-10", "base_price": "995.00",
-    "specialty_items_total": "500.00", "surcharges": [], "surcharge_total": "0.00", "coi_fee": "50.00",
-    "total_price": "1545.00",
-    "lines": [
-        {"kind": "package", "code": "petite", "description": "Petite Mini Move", "quantity": 1,
-         "unit_price": "995.00", "amount": "995.00"},
-        {"kind": "specialty_item", "code": "peloton", "description": "Peloton", "quantity": 1,
-         "unit_price": "500.00", "amount": "500.00"},
-        {"kind": "coi_fee", "code": "coi", "description": "Certificate of insurance", "quantity": 1,
-         "unit_price": "50.00", "amount": "50.00"},
-    ],
-}
+BREAKDOWN = PRICE_EXAMPLE  # the contract's example breakdown: a realistic row and response size
 
 
 def bare(request):
@@ -52,7 +40,7 @@ def ninja_echo(request, payload: BookingRequestIn):
 def ninja_insert(request, payload: BookingRequestIn):
     now = timezone.now()
     quote = Quote(id=uuid.uuid4(), request_hash="0" * 64, request={"pricing_hash": "0" * 64}, breakdown=BREAKDOWN,
-                  total_price=Decimal("1545.00"), expires_at=now + dt.timedelta(minutes=30), created_at=now,
+                  total_price=Decimal(BREAKDOWN["total_price"]), expires_at=now + dt.timedelta(minutes=30), created_at=now,
                   updated_at=now)
     _quote_insert(quote)
     return Status(200, QuoteOut.model_validate({**BREAKDOWN, "quote_id": str(quote.pk),

@@ -54,8 +54,6 @@ from core.catalog.selectors import (
     catalog_snapshot,
     catalog_static,
     pricing_state_as_last_read,
-    pricing_state_check,
-    pricing_state_check_params,
     service_day_state,
 )
 from core.common.audit import set_actor
@@ -182,7 +180,7 @@ def quote_create(*, request: BookingRequest, now: dt.datetime | None = None) -> 
     state = pricing_state_as_last_read(request.pickup_date)
     if state is not None:
         quote = _quote(calculate_price(price_request, state.snapshot), request_hash, canonical, now, expires_at)
-        if _quote_insert(quote, on=request.pickup_date, unless_changed=state):
+        if _quote_insert(quote, unless_changed=state):
             return quote
     quote = _quote(calculate_price(price_request, catalog_snapshot(request.pickup_date)), request_hash, canonical,
                    now, expires_at)
@@ -201,11 +199,11 @@ _QUOTE_COLUMNS = ("id", "created_at", "updated_at", "request_hash", "request", "
                   "expires_at")
 
 
-def _quote_insert(quote: Quote, *, on: dt.date | None = None, unless_changed: PricingState | None = None) -> bool:
+def _quote_insert(quote: Quote, *, unless_changed: PricingState | None = None) -> bool:
     """One plain INSERT (a quote has no history or signals; this is the preview endpoint's only write).
 
-    With `unless_changed`, the row is written only if the catalog version and `on`'s van-schedule override
-    are still those the quote was priced with, checked in this statement; False when they were not.
+    With `unless_changed`, the row is written only if the catalog version and the date's van-schedule
+    override are still those the quote was priced with, checked in this statement; False when they were not.
     On PostgreSQL, when the statement is its own transaction (autocommit), it commits without waiting for the
     WAL flush: a quote lost to a database crash costs the customer one more preview. Bookings never do this.
     """
@@ -216,8 +214,7 @@ def _quote_insert(quote: Quote, *, on: dt.date | None = None, unless_changed: Pr
     table = Quote._meta.db_table
     sources, condition, params = [], "", values
     if unless_changed is not None:
-        check_from, check_where = pricing_state_check()
-        from_params, where_params = pricing_state_check_params(on, unless_changed)
+        check_from, from_params, check_where, where_params = unless_changed.still_current()
         sources.append(check_from)
         condition = f" WHERE {check_where}"
         params = [*values, *from_params, *where_params]

@@ -94,14 +94,17 @@ def catalog_snapshot(on: dt.date, *, van=False, version: tuple | None = None) ->
     """Everything pricing needs for `on` (one query); pass `van` and `version` when the caller has them."""
     if van is False:
         van, version = _van_and_version(on)
-    static = catalog_static(version=version)
+    return _snapshot(catalog_static(version=version), van.surcharge_override if van else None)
+
+
+def _snapshot(static: dict, surcharge_override: Decimal | None) -> CatalogSnapshot:
     return CatalogSnapshot(
         packages=static["packages"],
         specialty_items=static["specialty_items"],
         standard_rate=static["standard_rate"],
         surcharge_rules=static["surcharge_rules"],
         coi_fee=Decimal(settings.TOTETAXI["COI_FEE"]),
-        surcharge_override=van.surcharge_override if van else None,
+        surcharge_override=surcharge_override,
     )
 
 
@@ -170,9 +173,19 @@ class PricingState:
     date's van-schedule override exactly as the database renders it as text (None without one).
     """
 
+    on: dt.date
     snapshot: CatalogSnapshot
     version: tuple
     surcharge_override: str | None
+
+    def still_current(self) -> tuple[str, list, str, list]:
+        """SQL that holds only while this state is current: (FROM clause, its params, WHERE condition, its
+        params), for a write that must not rely on a stale price (see core.bookings.services._quote_insert)."""
+        same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
+        _alias, count, latest = self.version
+        return (f"{_version_from()} {_van_join()}", [connection.ops.adapt_datefield_value(self.on)],
+                f"version.n = %s AND CAST(version.m AS TEXT) {same} %s "
+                f"AND CAST(van.surcharge_override AS TEXT) {same} %s", [count, latest, self.surcharge_override])
 
 
 _MAX_REMEMBERED_DATES = 1024
@@ -187,40 +200,15 @@ def _remember_pricing_state(on: dt.date, version: tuple, override) -> None:
 
 def pricing_state_as_last_read(on: dt.date) -> PricingState | None:
     """No query: `on`'s pricing inputs as this process last read them, or None (never read, or the catalog
-    has been reloaded since). Possibly stale: only for a write that checks `version` and
-    `surcharge_override` in the same statement (see PRICING_STATE_MATCHES_SQL)."""
+    has been reloaded since). Possibly stale: only for a write that checks `still_current()` in the same
+    statement."""
     seen = _last_read.get(on)
     cached = _cached
     if seen is None or cached is None or cached[0] != seen[0]:
         return None
     version, override = seen
-    static = cached[1]
-    snapshot = CatalogSnapshot(
-        packages=static["packages"],
-        specialty_items=static["specialty_items"],
-        standard_rate=static["standard_rate"],
-        surcharge_rules=static["surcharge_rules"],
-        coi_fee=Decimal(settings.TOTETAXI["COI_FEE"]),
-        surcharge_override=None if override is None else Decimal(override),
-    )
-    return PricingState(snapshot=snapshot, version=version, surcharge_override=override)
-
-
-def pricing_state_check() -> tuple[str, str]:
-    """(FROM clause, WHERE condition) that hold only while a PricingState is current.
-
-    Parameters, in order: the date (in the FROM clause), then the version's row count, its latest
-    updated_at, and the surcharge override (in the condition), as `pricing_state_check_params` gives them.
-    """
-    same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
-    return (f"{_version_from()} {_van_join()}",
-            f"version.n = %s AND CAST(version.m AS TEXT) {same} %s "
-            f"AND CAST(van.surcharge_override AS TEXT) {same} %s")
-
-
-def pricing_state_check_params(on: dt.date, state: PricingState) -> tuple[list, list]:
-    _alias, count, latest = state.version
-    return [connection.ops.adapt_datefield_value(on)], [count, latest, state.surcharge_override]
+    return PricingState(on=on, snapshot=_snapshot(cached[1], None if override is None else Decimal(override)),
+                        version=version, surcharge_override=override)
 
 
 def service_day_state(on: dt.date, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:

@@ -53,8 +53,9 @@ class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
         return self._has(request, "view")
 
     def has_import_permission(self, request):
-        """An import creates and changes rows: it needs both permissions."""
-        return self._has(request, "add") and self._has(request, "change")
+        """An import creates and changes rows: it needs both permissions, and a resource of ours that runs the
+        model's rules (import-export's default one would write rows unchecked)."""
+        return bool(self.resource_classes) and self._has(request, "add") and self._has(request, "change")
 
 
 class ReadOnlyOpsModelAdmin(OpsModelAdmin):

@@ -157,10 +157,8 @@ class StreamingExportMixin:
         ]
 
     def has_stream_export_permission(self, request) -> bool:
-        if not (request.user.is_active and request.user.is_staff and self.has_view_permission(request)):
-            return False
-        has_export_permission = getattr(self, "has_export_permission", None)
-        return has_export_permission is None or has_export_permission(request)
+        # admin_view has already required an active staff user; OpsModelAdmin's export permission is "view".
+        return self.has_export_permission(request)
 
     def get_changelist(self, request, **kwargs):
         changelist_class = super().get_changelist(request, **kwargs)

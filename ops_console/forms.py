@@ -17,6 +17,7 @@ from unfold.widgets import (
 )
 
 from core.catalog.models import ServiceType
+from core.common.money import from_cents
 
 
 class ConfirmForm(forms.Form):
@@ -62,7 +63,7 @@ class RefundForm(forms.Form):
         """`payments`: (payment, refundable cents) pairs, from core.payments.selectors."""
         super().__init__(*args, **kwargs)
         self.fields["payment"].choices = [
-            (p.pk, f"{p} — refundable ${refundable / 100:.2f}") for p, refundable in payments
+            (p.pk, f"{p} — refundable ${from_cents(refundable)}") for p, refundable in payments
         ]
         if len(payments) == 1:
             self.fields["payment"].initial = payments[0][0].pk

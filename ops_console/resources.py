@@ -30,6 +30,7 @@ from import_export.instance_loaders import ModelInstanceLoader
 
 from core import models as m
 from core.catalog.validation import surcharge_rule_problems
+from core.common.money import from_cents
 from core.customers.validators import normalize_phone
 
 # A cell starting with one of these is run as a formula by Excel/LibreOffice/Sheets (OWASP "CSV injection"),
@@ -86,7 +87,7 @@ class CentsAsDollarsWidget(widgets.Widget):
     def render(self, value, obj=None, **kwargs):
         if value is None:
             return None if kwargs.get("force_native_type") else ""
-        dollars = (Decimal(value) / 100).quantize(Decimal("0.01"))
+        dollars = from_cents(value)
         return dollars if kwargs.get("force_native_type") else f"{dollars:.2f}"
 
 

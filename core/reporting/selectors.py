@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from core.bookings.models import Booking, BookingStatus, PaymentState
+from core.common.money import ZERO, from_cents
 from core.customers.models import CustomerProfile
 from core.notifications.models import Notification, NotificationStatus
 from core.reporting.models import DailyMetrics
@@ -22,7 +23,6 @@ REVENUE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, Pa
 # Lifetime value counts bookings that were paid for and not cancelled.
 LIFETIME_STATUSES = (BookingStatus.PAID, BookingStatus.SCHEDULED, BookingStatus.IN_PROGRESS, BookingStatus.COMPLETED)
 HOLD_EXPIRING_MINUTES = 10
-ZERO = Decimal("0.00")
 _MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
@@ -203,7 +203,7 @@ def daily_figures(*, day: dt.date) -> dict:
     ).aggregate(total=Coalesce(Sum("amount_cents"), Value(0)))["total"]
     return {**row, "bookings_created": created.bookings_created, "paid_bookings": created.paid_bookings,
             "revenue": created.revenue, "bookings_by_type": created.by_type,
-            "refunds": (Decimal(refunded_cents) / 100).quantize(Decimal("0.01"))}
+            "refunds": from_cents(refunded_cents)}
 
 
 def customer_lifetime_value_subquery() -> Subquery:
@@ -300,11 +300,11 @@ def staff_activity(user, *, limit: int = 100) -> list[dict]:
                                   limit=limit):
             e["object_model"] = model
             entries.append(e)
-    for change in BookingStatusChange.objects.filter(actor=user).select_related("booking")[:limit]:
+    for change in BookingStatusChange.objects.filter(actor=user).select_related("booking").order_by("-created_at")[:limit]:
         entries.append({"when": change.created_at, "who": user, "what": "Status",
                         "summary": f"{change.booking.booking_number}: {change.from_status or '∅'} → "
                                    f"{change.to_status}", "ip": None, "agent": ""})
-    for note in BookingNote.objects.filter(author=user).select_related("booking")[:limit]:
+    for note in BookingNote.objects.filter(author=user).select_related("booking").order_by("-created_at")[:limit]:
         entries.append({"when": note.created_at, "who": user, "what": "Staff note",
                         "summary": f"{note.booking.booking_number}: {note.body}", "ip": None, "agent": ""})
     entries.sort(key=lambda e: e["when"], reverse=True)

@@ -12,6 +12,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.utils import parse_datetime_str
 
+from core.common.money import from_cents
+
 STATUS_COLOURS = {
     "pending": "warning", "paid": "info", "scheduled": "info", "in_progress": "primary",
     "completed": "success", "cancelled": "danger",
@@ -65,7 +67,7 @@ def money(value) -> str:
 
 
 def cents(value: int | None) -> str:
-    return f"${(value or 0) / 100:,.2f}"
+    return money(from_cents(value or 0))
 
 
 def html_table(headers: list[str], rows: list[list], *, empty: str = "None yet.") -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, F, When
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
@@ -31,6 +30,7 @@ from core.bookings.models import BookingStatus
 from core.bookings.services import booking_add_note, booking_cancel, booking_transition
 from core.common.audit import client_ip
 from core.common.errors import DomainError
+from core.common.money import to_cents
 from core.notifications.selectors import booking_notifications
 from core.payments.selectors import payment_list_for_booking, payment_refundable_cents
 from core.reporting import selectors as reporting
@@ -467,7 +467,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
             return f"{data['method']} payment of {money(data['amount'])} recorded ({getattr(payment, 'status', '')})."
         if spec.name == "refund":
             payment = m.Payment.objects.get(pk=data["payment"], booking=booking)
-            amount_cents = int((data["amount"] * 100).quantize(Decimal("1")))
+            amount_cents = to_cents(data["amount"])
             refund = service(payment=payment, amount_cents=amount_cents, reason=data["reason"],
                              notes=data.get("notes", ""), actor=actor, request_ip=ip)
             return f"refund of {cents(amount_cents)} {getattr(refund, 'status', 'requested')}."
@@ -476,11 +476,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
     # --- list actions ----------------------------------------------------------------------------------
     @action(description="Export this list (CSV, streamed)", icon="download", permissions=["export"])
     def export_all_streamed(self, request):
-        try:
-            url = reverse("admin:core_booking_export_stream")
-        except NoReverseMatch:
-            self.message_user(request, "The streamed CSV export is not available yet.", messages.WARNING)
-            return HttpResponseRedirect(reverse("admin:core_booking_changelist"))
+        url = reverse("admin:core_booking_export_stream")
         query = request.GET.urlencode()
         return HttpResponseRedirect(f"{url}?{query}" if query else url)
 

@@ -12,10 +12,11 @@ from django.utils import timezone
 from unfold.decorators import action, display
 
 from core import models as m
+from core.bookings.requests import BookingRequest
+from core.bookings.services import price_booking_request
 from core.catalog import availability
 from core.catalog.models import SurchargeRule
-from core.catalog.pricing import PriceRequest, calculate_price
-from core.catalog.selectors import active_packages, active_specialty_items, catalog_snapshot
+from core.catalog.selectors import active_packages, active_specialty_items
 from core.catalog.validation import surcharge_rule_problems, van_schedule_problems
 from core.common.errors import DomainError
 from ops_console import forms as ops_forms
@@ -117,14 +118,13 @@ class SurchargeRuleAdmin(OpsModelAdmin):
         breakdown = error = avail = None
         if form.is_bound and form.is_valid():
             data = form.cleaned_data
-            price_request = PriceRequest(
-                booking_type=data["booking_type"], pickup_date=data["pickup_date"],
-                package=data["package"] or None if data["booking_type"] == "mini_move" else None,
+            booking_request = BookingRequest(
+                booking_type=data["booking_type"], pickup_date=data["pickup_date"], package=data["package"] or None,
                 item_count=data.get("item_count") or 0, specialty_items=form.specialty_items(),
                 coi_required=data.get("coi_required", False),
             )
             try:
-                breakdown = calculate_price(price_request, catalog_snapshot(data["pickup_date"]))
+                breakdown = price_booking_request(booking_request, now=timezone.now())
                 avail = availability.check_date(data["pickup_date"], data["booking_type"], with_alternatives=False)
             except DomainError as exc:
                 error = exc

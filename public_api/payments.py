@@ -8,7 +8,7 @@ from core.bookings.services import booking_get_for_customer
 from core.common.audit import client_ip
 from core.common.ratelimit import check_rate_limit
 from core.payments.services import payment_confirm, payment_intent_create
-from public_api.schemas import Schema
+from public_api.schemas import ErrorOut, Schema
 
 router = Router(tags=["payments"])
 
@@ -33,10 +33,6 @@ class ConfirmIn(Schema):
 class ConfirmOut(Schema):
     payment_status: str
     booking_status: str
-
-
-class ErrorOut(Schema):
-    error: dict
 
 
 _ERRORS = {400: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut, 500: ErrorOut,

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from core.integrations.stripe import StripeGateway, StripeIntegrationError, StripeRequestError
+from core.integrations.stripe import StripeIntegrationError, StripeRequestError
 from core.payments.models import (
     Payment,
     PaymentMethod,
@@ -23,7 +23,7 @@ from core.payments.models import (
     Refund,
     RefundStatus,
 )
-from core.payments.services import payment_record_fee, stripe_gateway, stripe_test_mode
+from core.payments.services import payment_record_fee, stripe_gateway
 from core.payments.services._base import _STRIPE_REFUND_STATUS
 from core.payments.services.intents import _status_from_intent
 
@@ -54,11 +54,11 @@ def _intent_problems(pi, payment: Payment) -> list[tuple[str, dict]]:
     return problems
 
 
-def reconciliation_run(*, run_date: dt.date, gateway: StripeGateway | None = None) -> ReconciliationResult:
+def reconciliation_run(*, run_date: dt.date) -> ReconciliationResult:
     """Compare one day; returns the counts (mismatches = rows written or refreshed by this run)."""
-    if stripe_test_mode() or not settings.STRIPE_SECRET_KEY:
+    if not settings.STRIPE_SECRET_KEY:  # local test mode: nothing at Stripe to compare with
         return ReconciliationResult(run_date, 0, 0, 0)
-    gateway = gateway or stripe_gateway()
+    gateway = stripe_gateway()
     start, end = _day_bounds(run_date)
     found: list[tuple[str, str, Payment | None, dict]] = []
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task, lock_task, on_commit_task
+from huey.contrib.djhuey import db_periodic_task, lock_task, on_commit_task
 
 from core.common.audit import acting_as
-
-logger = logging.getLogger(__name__)
 
 
 @on_commit_task(retries=5, retry_delay=30)
@@ -25,12 +22,8 @@ def process_stripe_event(provider_event_id: int) -> bool:
 @on_commit_task(retries=3, retry_delay=60)
 def send_payment_confirmation(booking_id: str) -> bool:
     """After a payment settled a booking: the customer's confirmation (deduplicated by notifications)."""
-    try:
-        from core.notifications.services import notify_booking_event
-    except ImportError:
-        logger.info("notifications not available yet; payment confirmation for %s skipped", booking_id)
-        return False
     from core.bookings.models import Booking
+    from core.notifications.services import notify_booking_event
 
     booking = Booking.objects.filter(pk=booking_id).first()
     if booking is None:
@@ -38,17 +31,6 @@ def send_payment_confirmation(booking_id: str) -> bool:
     with acting_as(None, user_agent="huey:payment_confirmation"):
         notify_booking_event(booking=booking, event="payment_confirmation")
     return True
-
-
-@db_task(retries=5, retry_delay=60)
-def submit_refund(refund_id: int) -> None:
-    from core.payments.models import Refund
-    from core.payments.services import refund_submit
-
-    refund = Refund.objects.filter(pk=refund_id).first()
-    if refund is not None:
-        with acting_as(None, user_agent="huey:submit_refund"):
-            refund_submit(refund=refund)
 
 
 @db_periodic_task(crontab(minute="*/5"))

@@ -457,10 +457,6 @@ class StripeGateway:
             _call(lambda: self._v1.charges.retrieve(charge_id, {"expand": ["balance_transaction"]}))
         )
 
-    # -- webhooks (no API call; here so callers need only the gateway)
-
-    construct_event = staticmethod(construct_event)
-
     # -- helpers
 
     @staticmethod

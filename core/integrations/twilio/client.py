@@ -5,7 +5,6 @@ No ORM here: plain arguments in, an `SmsResult` or one of this module's exceptio
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Mapping
@@ -173,12 +172,11 @@ def validate_signature(url: str, params: Mapping, signature: str | None, *, auth
 
 
 def _settings_value(name: str, default=None):
+    """The setting (totetaxi/settings.py reads every TWILIO_* from the environment), or `default` when unset."""
     from django.conf import settings
 
     value = getattr(settings, name, None)
-    if value in (None, ""):
-        value = os.environ.get(name) or default
-    return value
+    return default if value in (None, "") else value
 
 
 _cache_lock = threading.Lock()

@@ -12,6 +12,7 @@ from core.bookings.models import Booking, BookingStatus, PaymentState
 from core.bookings.status import HOLD_EXPIRED_REASON  # noqa: F401 (re-exported)
 from core.common.audit import current as audit_context
 from core.common.audit import set_actor
+from core.common.errors import PermissionDenied
 from core.common.money import to_cents
 from core.integrations.stripe import (
     StripeGateway,
@@ -99,10 +100,15 @@ def _enqueue_payment_confirmation(booking_id) -> None:
     send_payment_confirmation(str(booking_id))  # an on_commit task: enqueued only if we commit
 
 
-def _captured_and_refunded(booking: Booking) -> tuple[int, int]:
-    row = booking.payments.filter(status=PaymentStatus.SUCCEEDED).aggregate(
-        captured=Sum("amount_cents"), refunded=Sum("refunded_cents"))
-    return int(row["captured"] or 0), int(row["refunded"] or 0)
+def _captured_cents(booking: Booking) -> int:
+    captured = booking.payments.filter(status=PaymentStatus.SUCCEEDED).aggregate(total=Sum("amount_cents"))["total"]
+    return int(captured or 0)
+
+
+def _require_staff(actor, message: str) -> None:
+    """Money moved by hand (offline payments, refunds, reconciliation) is staff-only, whatever the interface."""
+    if actor is None or not (getattr(actor, "is_staff", False) or getattr(actor, "is_admin_role", False)):
+        raise PermissionDenied(message)
 
 
 def booking_payment_state(booking: Booking) -> str:

@@ -265,15 +265,13 @@ def _apply_intent(payment: Payment, pi: PaymentIntent, *, actor=None, now: dt.da
     new = _status_from_intent(pi)
     old = payment.status
     fields: list[str] = []
-    if pi.latest_charge and payment.stripe_charge_id != pi.latest_charge and (
-            new == PaymentStatus.SUCCEEDED or old != PaymentStatus.SUCCEEDED):
+    if _charge_changes(payment, pi, new):
         payment.stripe_charge_id = pi.latest_charge
         fields.append("stripe_charge_id")
-    if pi.payment_method_types and not payment.payment_method_type:
+    if _method_type_missing(payment, pi):
         payment.payment_method_type = pi.payment_method_types[0][:40]
         fields.append("payment_method_type")
-    moved = new != old and old != PaymentStatus.SUCCEEDED and (
-        old != PaymentStatus.CANCELED or new == PaymentStatus.SUCCEEDED)
+    moved = _status_moves(old, new)
     if moved:
         payment.status = new
         fields.append("status")
@@ -295,16 +293,25 @@ def _apply_intent(payment: Payment, pi: PaymentIntent, *, actor=None, now: dt.da
 
 def _intent_changes(payment: Payment, pi: PaymentIntent, source: str) -> bool:
     """Would _apply_intent (or the webhook flag) write anything? Read without locks; re-checked under them."""
-    new, old = _status_from_intent(pi), payment.status
-    if source == "webhook" and not payment.webhook_received:
-        return True
-    if new != old and old != PaymentStatus.SUCCEEDED and (old != PaymentStatus.CANCELED
-                                                          or new == PaymentStatus.SUCCEEDED):
-        return True
-    if pi.latest_charge and payment.stripe_charge_id != pi.latest_charge and (
-            new == PaymentStatus.SUCCEEDED or old != PaymentStatus.SUCCEEDED):
-        return True
-    return bool(pi.payment_method_types and not payment.payment_method_type)
+    new = _status_from_intent(pi)
+    return ((source == "webhook" and not payment.webhook_received) or _status_moves(payment.status, new)
+            or _charge_changes(payment, pi, new) or _method_type_missing(payment, pi))
+
+
+def _status_moves(old: str, new: str) -> bool:
+    """Succeeded is final; canceled only yields to succeeded; otherwise Stripe's fresh status wins."""
+    return new != old and old != PaymentStatus.SUCCEEDED and (
+        old != PaymentStatus.CANCELED or new == PaymentStatus.SUCCEEDED)
+
+
+def _charge_changes(payment: Payment, pi: PaymentIntent, new: str) -> bool:
+    """A new latest charge is recorded, except that a succeeded payment keeps its charge unless re-succeeding."""
+    return bool(pi.latest_charge) and payment.stripe_charge_id != pi.latest_charge and (
+        new == PaymentStatus.SUCCEEDED or payment.status != PaymentStatus.SUCCEEDED)
+
+
+def _method_type_missing(payment: Payment, pi: PaymentIntent) -> bool:
+    return bool(pi.payment_method_types) and not payment.payment_method_type
 
 
 def payment_record_fee(*, payment: Payment, actor=None) -> int | None:

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from core.bookings.models import Booking
 from core.common.audit import set_actor
-from core.common.errors import PermissionDenied
 from core.common.money import from_cents
 from core.integrations.stripe import Refund as StripeRefund
 from core.integrations.stripe import (
@@ -42,6 +41,7 @@ from core.payments.services._base import (
     REFUND_DOUBLE_CLICK_WINDOW,
     STRIPE_REFUND_REASONS,
     _audit,
+    _require_staff,
     _save,
     _sync_payment_state,
     stripe_gateway,
@@ -213,10 +213,7 @@ def payment_sync_refunds(*, payment: Payment, actor=None) -> list[Refund]:
     """Re-read every refund of the payment's intent from Stripe (after charge.refunded)."""
     if payment.method != PaymentMethod.STRIPE:
         return []
-    try:
-        refunds = list(stripe_gateway().list_refunds_for_payment_intent(payment.stripe_payment_intent_id))
-    except StripeIntegrationError:
-        raise
+    refunds = list(stripe_gateway().list_refunds_for_payment_intent(payment.stripe_payment_intent_id))
     return [r for r in (refund_sync_from_stripe(stripe_refund=sr, actor=actor) for sr in refunds) if r]
 
 
@@ -240,8 +237,7 @@ def refunds_retry_pending(*, now: dt.datetime | None = None, limit: int = 100) -
 
 def reconciliation_mismatch_resolve(*, mismatch, actor, note: str = "") -> None:
     """Finance marks a reconciliation difference as dealt with (recorded in the payment audit)."""
-    if actor is None or not (getattr(actor, "is_staff", False) or getattr(actor, "is_admin_role", False)):
-        raise PermissionDenied("Only staff can resolve reconciliation differences.")
+    _require_staff(actor, "Only staff can resolve reconciliation differences.")
     if mismatch.resolved:
         return
     mismatch.resolved = True

@@ -15,7 +15,6 @@ from core.bookings.models import Booking, BookingStatus, BookingStatusChange
 from core.bookings.services import lock_service_day
 from core.bookings.status import can_reinstate
 from core.common.audit import set_actor
-from core.common.errors import PermissionDenied
 from core.common.money import from_cents, quantize, to_cents
 from core.payments.errors import (
     NotPayable,
@@ -31,8 +30,9 @@ from core.payments.services._base import (
     OFFLINE_METHODS,
     REINSTATED_REASON,
     _audit,
-    _captured_and_refunded,
+    _captured_cents,
     _enqueue_payment_confirmation,
+    _require_staff,
     _save,
     _sync_payment_state,
 )
@@ -67,7 +67,7 @@ def _settle_paid(booking: Booking, payment: Payment, *, actor, now: dt.datetime)
     """A payment just succeeded: move the booking to paid, reinstate it, or flag it for staff. Never drop it."""
     from core.bookings.services import booking_flag, booking_transition
 
-    captured, _ = _captured_and_refunded(booking)
+    captured = _captured_cents(booking)
     covers = captured >= to_cents(booking.total_price)
     amount = f"${from_cents(payment.amount_cents)}"
     if booking.status == BookingStatus.PENDING:
@@ -138,8 +138,7 @@ def booking_reinstate_after_late_payment(*, booking: Booking, payment: Payment, 
 def payment_record_offline(*, booking: Booking, amount: Decimal, method: str, reference: str, actor,
                            request_ip: str | None = None) -> Payment:
     """Staff record cash/check/other money received; the booking becomes paid when it covers the total."""
-    if actor is None or not (getattr(actor, "is_staff", False) or getattr(actor, "is_admin_role", False)):
-        raise PermissionDenied("Only staff can record offline payments.")
+    _require_staff(actor, "Only staff can record offline payments.")
     errors: dict[str, list[str]] = {}
     if method not in OFFLINE_METHODS:
         errors["method"] = ["Choose cash, check or other."]
@@ -164,7 +163,7 @@ def payment_record_offline(*, booking: Booking, amount: Decimal, method: str, re
         if _booking_needs_slot_check(booking, now):
             lock_service_day(booking.pickup_date)
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
-        if locked.status in (BookingStatus.CANCELLED,) and locked.cancellation_reason != HOLD_EXPIRED_REASON:
+        if locked.status == BookingStatus.CANCELLED and not can_reinstate(locked.status, locked.cancellation_reason):
             raise NotPayable("This booking is cancelled; reinstate it before recording a payment.")
         payment = Payment(booking=locked, method=method, status=PaymentStatus.SUCCEEDED,
                           amount_cents=to_cents(amount), currency=settings.STRIPE_CURRENCY, succeeded_at=now,

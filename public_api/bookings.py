@@ -14,9 +14,8 @@ from core.bookings.services import (
     booking_update,
     quote_create,
 )
-from core.common.audit import client_ip
 from core.common.money import money_str
-from core.common.ratelimit import check_rate_limit
+from core.common.ratelimit import check_request_rate_limit
 from public_api.schemas import (
     BookingCreatedOut,
     BookingOut,
@@ -30,10 +29,6 @@ from public_api.schemas import (
 router = Router(tags=["bookings"])
 
 TOKEN_HEADER = Header(None, alias="X-Booking-Token", description="The access_token returned when booking")
-
-
-def _limit(request, route: str) -> None:
-    check_rate_limit(client=client_ip(request) or "-", route=route)
 
 
 def _address(address) -> dict:
@@ -106,7 +101,7 @@ def _service_summary(booking: Booking) -> str:
 def preview(request, payload: BookingRequestIn):
     """The price breakdown plus a `quote_id`: POST bookings/ with it charges this total until `expires_at`,
     even if prices change meanwhile."""
-    _limit(request, "bookings.preview")
+    check_request_rate_limit(request, route="bookings.preview")
     quote = quote_create(request=payload.to_request(), now=timezone.now())
     return Status(200, QuoteOut.model_validate(
         {**quote.breakdown, "quote_id": str(quote.pk), "expires_at": quote.expires_at}))
@@ -122,7 +117,7 @@ def preview(request, payload: BookingRequestIn):
 def create(request, payload: BookingRequestIn,
            idempotency_key: str | None = Header(None, alias="Idempotency-Key", max_length=255,
                                                 description="Optional; makes retries safe")):
-    _limit(request, "bookings.create")
+    check_request_rate_limit(request, route="bookings.create")
     booking_request = payload.to_request()
     if idempotency_key is not None:
         status, body = booking_create_idempotent(
@@ -147,7 +142,7 @@ def detail(request, booking_id: str, x_booking_token: str | None = TOKEN_HEADER)
 def update(request, booking_id: str, payload: BookingUpdateIn, x_booking_token: str | None = TOKEN_HEADER):
     """Date, window, addresses, notes or items, while the booking is pending; re-priced and re-checked for
     capacity. Otherwise 409 `invalid_transition`."""
-    _limit(request, "bookings.update")
+    check_request_rate_limit(request, route="bookings.update")
     booking = booking_get_for_customer(booking_id=booking_id, token=x_booking_token)
     changes = payload.model_dump(exclude_unset=True)
     specialty = booking_specialty_codes(booking)

@@ -9,9 +9,8 @@ from core.bookings.services import price_booking_request
 from core.catalog import availability
 from core.catalog.pricing import applicable_surcharges
 from core.catalog.selectors import active_packages, active_specialty_items, catalog_snapshot
-from core.common.audit import client_ip
 from core.common.money import money_str
-from core.common.ratelimit import check_rate_limit
+from core.common.ratelimit import check_request_rate_limit
 from public_api.schemas import (
     AvailabilityOut,
     AvailableDatesOut,
@@ -94,6 +93,6 @@ def surcharges(request, date: IsoDate, query: Query[ServiceTypeQuery]):
              openapi_extra={"description": "Customer and addresses are not needed. Nothing is stored; use "
                                            "bookings/preview/ for a price that is honoured when booking."})
 def calculate_price(request, payload: BookingRequestIn):
-    check_rate_limit(client=client_ip(request) or "-", route="services.calculate_price")
+    check_request_rate_limit(request, route="services.calculate_price")
     return Status(200, PriceBreakdownOut.model_validate(
         price_booking_request(payload.to_request(), now=timezone.now()).as_json()))

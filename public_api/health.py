@@ -1,7 +1,8 @@
 from django.db import connection
 from ninja import Router, Status
 
-from public_api.schemas import Schema
+from public_api.errors import error_body
+from public_api.schemas import ErrorOut, Schema
 
 router = Router(tags=["health"])
 
@@ -11,11 +12,7 @@ class HealthOut(Schema):
     database: str
 
 
-class HealthErrorOut(Schema):
-    error: dict
-
-
-@router.get("", response={200: HealthOut, 503: HealthErrorOut}, summary="Liveness and database check")
+@router.get("", response={200: HealthOut, 503: ErrorOut}, summary="Liveness and database check")
 def health(request):
     """200 only when the database answers."""
     try:
@@ -23,6 +20,5 @@ def health(request):
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception:  # any database failure means "not healthy"
-        return Status(503, {"error": {"code": "database_unavailable", "message": "The database does not answer.",
-                                      "fields": {}}})
+        return Status(503, error_body("database_unavailable", "The database does not answer."))
     return Status(200, {"status": "ok", "database": connection.vendor})

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from ninja import Field
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StrictBool, StrictInt
 
+from core.bookings.models import NOTES_MAX_LENGTH
 from core.bookings.requests import BookingRequest
 from core.customers.services import AddressData, CustomerData
 
@@ -225,7 +226,7 @@ class BookingRequestIn(Schema):
     customer: CustomerIn | None = None
     pickup_address: AddressIn | None = None
     dropoff_address: AddressIn | None = None
-    notes: Text(2000) = ""
+    notes: Text(NOTES_MAX_LENGTH) = ""
     quote_id: Text(64) | None = Field(None, description="From bookings/preview/")
 
     def to_request(self) -> BookingRequest:
@@ -259,7 +260,7 @@ class BookingUpdateIn(Schema):
     coi_required: StrictBool | None = None
     pickup_address: AddressIn | None = None
     dropoff_address: AddressIn | None = None
-    notes: Text(2000) | None = None
+    notes: Text(NOTES_MAX_LENGTH) | None = None
 
 
 # --- bookings --------------------------------------------------------------------------------------------

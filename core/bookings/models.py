@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.db import models
 
 from core.catalog.models import NON_NEGATIVE, SERVICE_TYPES, ServiceType
@@ -33,6 +34,9 @@ class PaymentState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+NOTES_MAX_LENGTH = 2000  # the customer's notes: enforced by the model (console) and the booking service (API)
+
+
 class Booking(BaseModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     booking_number = models.CharField(max_length=20, unique=True, editable=False)
@@ -62,7 +66,8 @@ class Booking(BaseModel):
     onfleet_pickup_task_id = models.CharField(max_length=64, blank=True, default="")
     onfleet_dropoff_task_id = models.CharField(max_length=64, blank=True, default="")
     tracking_url = models.URLField(blank=True, default="")
-    notes = models.TextField(blank=True, default="", help_text="From the customer.")
+    notes = models.TextField(blank=True, default="", help_text="From the customer.",
+                             validators=[MaxLengthValidator(NOTES_MAX_LENGTH)])
     access_token_hash = models.CharField(max_length=64, editable=False)
     hold_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     cancelled_at = models.DateTimeField(null=True, blank=True, db_index=True)

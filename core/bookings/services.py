@@ -34,6 +34,7 @@ from core.bookings.idempotency import (
     validate_key,
 )
 from core.bookings.models import (
+    NOTES_MAX_LENGTH,
     Booking,
     BookingNote,
     BookingSpecialtyItem,
@@ -91,19 +92,14 @@ def _validate_request(request: BookingRequest, *, require_contact: bool, now: dt
             errors["customer"] = ["Enter the customer's name, email and phone."]
         else:
             errors.update(validate_customer(request.customer)[0])
-        for prefix, address in (("pickup_address", request.pickup_address),
-                                ("dropoff_address", request.dropoff_address)):
-            if address is None:
-                errors[prefix] = ["Enter the address."]
-            else:
-                errors.update(validate_address(address, prefix=prefix))
-    else:
-        for prefix, address in (("pickup_address", request.pickup_address),
-                                ("dropoff_address", request.dropoff_address)):
-            if address is not None:
-                errors.update(validate_address(address, prefix=prefix))
-    if len(request.notes) > 2000:
-        errors["notes"] = ["Keep notes under 2,000 characters."]
+    for prefix, address in (("pickup_address", request.pickup_address),
+                            ("dropoff_address", request.dropoff_address)):
+        if address is not None:
+            errors.update(validate_address(address, prefix=prefix))
+        elif require_contact:
+            errors[prefix] = ["Enter the address."]
+    if len(request.notes) > NOTES_MAX_LENGTH:
+        errors["notes"] = [f"Keep notes under {NOTES_MAX_LENGTH:,} characters."]
     if errors:
         raise BookingValidationError("The booking request is not valid.", fields=errors)
 
@@ -123,22 +119,14 @@ def lock_service_day(on: dt.date) -> None:
         )
 
 
-def _raise_unavailable(request: BookingRequest, reasons: list[str], *, now: dt.datetime) -> None:
-    raise DateUnavailable(
-        f"{request.pickup_date:%A, %B %-d, %Y} cannot be booked ({', '.join(reasons)}).",
-        fields={"pickup_date": reasons},
-    )
-
-
 def _suggesting_alternatives(fn, request: BookingRequest, *, now: dt.datetime):
     """Run `fn`; a DateUnavailable leaves with the nearest alternatives, looked up after the transaction
     (and its service-day lock) has ended, so the losers of a race for the last slot don't hold up the queue."""
     try:
         return fn()
     except DateUnavailable as exc:
-        if "alternatives" not in exc.fields:
-            result = availability.check_date(request.pickup_date, request.booking_type, now=now)
-            exc.fields["alternatives"] = [d.isoformat() for d in result.alternatives]
+        result = availability.check_date(request.pickup_date, request.booking_type, now=now)
+        exc.fields["alternatives"] = [d.isoformat() for d in result.alternatives]
         raise
 
 
@@ -153,7 +141,8 @@ def _check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_bookin
     if request.specialty_items and not result.specialty_items_available and "specialty_unavailable" not in reasons:
         reasons.append("specialty_unavailable")
     if reasons:
-        _raise_unavailable(request, reasons, now=now)
+        raise DateUnavailable(f"{request.pickup_date:%A, %B %-d, %Y} cannot be booked ({', '.join(reasons)}).",
+                              fields={"pickup_date": reasons})
     return state
 
 

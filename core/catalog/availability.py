@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.utils import timezone
 
 ALTERNATIVES_WINDOW_DAYS = 14
@@ -53,18 +53,6 @@ def active_booking_filter(now: dt.datetime) -> Q:
     from core.bookings.models import BookingStatus
 
     return ~Q(status=BookingStatus.CANCELLED) & ~Q(status=BookingStatus.PENDING, hold_expires_at__lt=now)
-
-
-def used_slots_where(dates: Q, *, now: dt.datetime) -> dict[dt.date, int]:
-    from core.bookings.models import Booking
-
-    rows = (
-        Booking.objects.filter(active_booking_filter(now), dates)
-        .values("pickup_date")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {row["pickup_date"]: row["n"] for row in rows}
 
 
 def used_slots_on(on: dt.date, *, now: dt.datetime) -> int:

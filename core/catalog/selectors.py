@@ -51,14 +51,10 @@ def _catalog_version() -> tuple:
 
 
 def _load_static() -> dict:
-    packages = {
-        p.code: PackageInfo(p.code, p.name, p.max_items, p.base_price, p.coi_included)
-        for p in MiniMovePackage.objects.filter(is_active=True)
-    }
-    items = {
-        i.code: SpecialtyInfo(i.code, i.name, i.base_price, i.requires_van_availability)
-        for i in SpecialtyItem.objects.filter(is_active=True)
-    }
+    package_rows = list(MiniMovePackage.objects.filter(is_active=True))
+    item_rows = list(SpecialtyItem.objects.filter(is_active=True))
+    packages = {p.code: PackageInfo(p.code, p.name, p.max_items, p.base_price, p.coi_included) for p in package_rows}
+    items = {i.code: SpecialtyInfo(i.code, i.name, i.base_price, i.requires_van_availability) for i in item_rows}
     rate_row = StandardDeliveryRate.objects.filter(is_active=True).first()
     rate = StandardRateInfo(rate_row.price_per_item, rate_row.minimum_items) if rate_row else None
     rules = tuple(
@@ -72,8 +68,8 @@ def _load_static() -> dict:
     return {
         "packages": packages, "specialty_items": items, "standard_rate": rate, "surcharge_rules": rules,
         # Primary keys by code, so a booking can point at its package/items without another lookup.
-        "package_ids": dict(MiniMovePackage.objects.filter(is_active=True).values_list("code", "pk")),
-        "specialty_ids": dict(SpecialtyItem.objects.filter(is_active=True).values_list("code", "pk")),
+        "package_ids": {p.code: p.pk for p in package_rows},
+        "specialty_ids": {i.code: i.pk for i in item_rows},
     }
 
 
@@ -193,8 +189,9 @@ _last_read: dict[dt.date, tuple[tuple, str | None]] = {}
 
 
 def _remember_pricing_state(on: dt.date, version: tuple, override) -> None:
+    _last_read.pop(on, None)  # re-inserted last: the least recently read date is the one evicted
     if len(_last_read) >= _MAX_REMEMBERED_DATES:
-        _last_read.clear()
+        _last_read.pop(next(iter(_last_read)))
     _last_read[on] = (version, None if override is None else str(override))
 
 

@@ -8,6 +8,7 @@ import time
 from django.conf import settings
 from django.core.cache import cache, caches
 
+from core.common.audit import client_ip
 from core.common.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -49,6 +50,11 @@ def check_rate_limit(*, client: str, route: str, limit: int | None = None, windo
     if count > limit:
         retry_after = max(1, int((window_index + 1) * window - now))
         raise RateLimited(f"Too many requests; retry in {retry_after} seconds.", retry_after=retry_after)
+
+
+def check_request_rate_limit(request, *, route: str) -> None:
+    """check_rate_limit for the request's client (its IP as the audit context reads it)."""
+    check_rate_limit(client=client_ip(request) or "-", route=route)
 
 
 def _count(key: str, *, timeout: int) -> int:

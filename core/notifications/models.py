@@ -129,3 +129,13 @@ class Suppression(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.channel}:{self.address} ({self.reason})"
+
+    @staticmethod
+    def normalise(channel: str, address: str) -> str:
+        """How an address is stored and looked up: emails lower-cased, both trimmed."""
+        return address.strip().lower() if channel == Channel.EMAIL else address.strip()
+
+    def save(self, *args, **kwargs):
+        # Every way in (services, the console's form, an import) stores the form is_suppressed() looks up.
+        self.address = self.normalise(self.channel, self.address)
+        super().save(*args, **kwargs)

@@ -1,8 +1,7 @@
 """Signal receivers that only translate a provider's event into a service call.
 
 `anymail_tracking` is connected to anymail's `tracking` signal by the interface that serves the webhook
-(public_api/notification_webhooks.py), for events sent by that view only: anymail serves a URL per ESP, and
-tests of anymail's own views must not write notifications.
+(public_api/notification_webhooks.py), for events sent by its Postmark view only.
 """
 
 import logging
@@ -18,18 +17,14 @@ _DEACTIVATING = {"HardBounce", "SpamComplaint", "BadEmailAddress", "ManuallyDeac
 logger = logging.getLogger(__name__)
 
 
-def _trusted(esp_name: str) -> bool:
-    """anymail accepts unauthenticated webhooks (with a warning) when WEBHOOK_SECRET is empty, and serves a
-    URL for every ESP: outside DEBUG, only Postmark events behind basic auth may suppress a customer."""
-    if settings.DEBUG:
-        return True
-    if str(esp_name).lower() != "postmark":
-        return False
-    return bool((getattr(settings, "ANYMAIL", None) or {}).get("WEBHOOK_SECRET"))
+def _trusted() -> bool:
+    """anymail accepts unauthenticated webhooks (with a warning) when WEBHOOK_SECRET is empty: outside DEBUG,
+    only events behind basic auth may suppress a customer."""
+    return settings.DEBUG or bool((getattr(settings, "ANYMAIL", None) or {}).get("WEBHOOK_SECRET"))
 
 
 def anymail_tracking(sender, event, esp_name, **kwargs):
-    if not _trusted(esp_name):
+    if not _trusted():
         logger.error("ignored an unauthenticated %s tracking webhook: set ANYMAIL_WEBHOOK_SECRET", esp_name)
         return
     esp_event = event.esp_event if isinstance(event.esp_event, dict) else {}

@@ -108,10 +108,6 @@ class FakeHttpServer:
         with self._lock:
             self._faults.extend([("hang", float(seconds))] * n)
 
-    def reset_faults(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
     def _take_fault(self) -> tuple[str, float] | None:
         with self._lock:
             return self._faults.popleft() if self._faults else None

@@ -16,19 +16,13 @@ from tests.fakes.twilio_server import FakeTwilioServer
 
 @pytest.fixture
 def fake_twilio() -> Iterator[FakeTwilioServer]:
-    """A running fake Twilio API: .url (api_base), .account_sid, .auth_token, .from_number, .messages."""
-    server = FakeTwilioServer().start()
-    try:
+    """A running fake Twilio API: .url, .account_sid, .auth_token, .from_number, .messages."""
+    with FakeTwilioServer() as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def fake_postmark() -> Iterator[FakePostmarkServer]:
     """A running fake Postmark API: .api_url (POSTMARK_API_URL), .server_token, .messages."""
-    server = FakePostmarkServer().start()
-    try:
+    with FakePostmarkServer() as server:
         yield server
-    finally:
-        server.stop()

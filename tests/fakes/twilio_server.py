@@ -14,9 +14,7 @@ import base64
 import math
 import re
 import secrets
-import urllib.error
 import urllib.parse
-import urllib.request
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -72,19 +70,11 @@ class FakeTwilioServer(FakeHttpServer):
         # Each entry: Twilio's message resource plus "status_callback" (the URL we were given, or None).
         self.messages: list[dict] = []
 
-    @property
-    def api_base(self) -> str:
-        return self.url
-
     # controls ------------------------------------------------------------------------------------
     def opt_out(self, number: str) -> None:
         """The recipient replied STOP: further sends to it fail with 400 / error 21610."""
         with self._lock:
             self.opted_out.add(number)
-
-    def opt_in(self, number: str) -> None:
-        with self._lock:
-            self.opted_out.discard(number)
 
     def get_message(self, message_sid: str) -> dict:
         with self._lock:

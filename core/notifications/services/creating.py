@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-import zoneinfo
 from collections.abc import Iterable
 from decimal import Decimal
 from functools import partial
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.html import linebreaks
 
 from core.common.audit import set_actor
+from core.common.money import from_cents, money_str
 from core.notifications import rendering
 from core.notifications.errors import (
     NoRecipient,
@@ -34,11 +34,9 @@ from core.notifications.services.suppression import is_suppressed
 
 logger = logging.getLogger(__name__)
 
-NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
 REMINDER_HOUR = 8  # the start of the morning pickup window
 
-EVENTS = frozenset({"payment_confirmation", "booking_confirmation", "booking_reminder", "coi_reminder",
-                    "tracking_update", "delivery_confirmation"})
+EVENTS = frozenset(NotificationType.values) - {NotificationType.CUSTOM}
 
 
 def _site_url() -> str:
@@ -49,7 +47,7 @@ def _amount_paid(booking) -> Decimal:
     from core.payments.models import PaymentStatus
 
     cents = booking.payments.filter(status=PaymentStatus.SUCCEEDED).aggregate(total=Sum("amount_cents"))["total"]
-    return (Decimal(cents) / 100).quantize(Decimal("0.01")) if cents else booking.total_price
+    return from_cents(cents) if cents else booking.total_price
 
 
 def booking_context(*, booking, notification_type: str) -> dict:
@@ -68,21 +66,21 @@ def booking_context(*, booking, notification_type: str) -> dict:
         "pickup_window_display": booking.get_pickup_window_display(),
         "pickup_address": str(booking.pickup_address),
         "dropoff_address": str(booking.dropoff_address),
-        "total_price": f"{booking.total_price:.2f}",
+        "total_price": money_str(booking.total_price),
         "coi_required": booking.coi_required,
         "status_display": booking.get_status_display(),
         "tracking_url": booking.tracking_url or manage_url,
     }
     allowed = rendering.PROVIDED_VARIABLES[notification_type]
     if "amount_paid" in allowed:
-        values["amount_paid"] = f"{_amount_paid(booking):.2f}"
+        values["amount_paid"] = money_str(_amount_paid(booking))
     return {key: value for key, value in values.items() if key in allowed}
 
 
 def reminder_time(pickup_date: dt.date) -> dt.datetime:
-    """The morning before the pickup (8:00 New York wall-clock time, so DST weekends stay at 8:00)."""
+    """The morning before the pickup (8:00 service-area wall-clock time, so DST weekends stay at 8:00)."""
     day_before = pickup_date - dt.timedelta(days=1)
-    return dt.datetime.combine(day_before, dt.time(REMINDER_HOUR), tzinfo=NEW_YORK)
+    return dt.datetime.combine(day_before, dt.time(REMINDER_HOUR), tzinfo=timezone.get_default_timezone())
 
 
 def _recipient(customer, channel: str) -> str:

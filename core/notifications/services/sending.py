@@ -265,8 +265,9 @@ def notifications_retry(*, now: dt.datetime | None = None, limit: int = 200) -> 
                 pk=pk, status=NotificationStatus.SENDING, updated_at__lt=now - STALE_SENDING).first()
             if notification is None:
                 continue
-        _record_failure(pk, "Interrupted while sending (the worker stopped); it may have been sent.",
-                        provider="", now=now, retry=True, retry_at=now)
+            # still under the row lock: a slow worker that finishes now cannot be overwritten back to pending
+            _record_failure(pk, "Interrupted while sending (the worker stopped); it may have been sent.",
+                            provider="", now=now, retry=True, retry_at=now)
     ids = list(Notification.objects.filter(status=NotificationStatus.PENDING, retry_count__gt=0,
                                            next_retry_at__lte=now)
                .order_by("next_retry_at").values_list("pk", flat=True)[:limit])

@@ -10,17 +10,13 @@ from core.notifications.models import (
 )
 
 
-def _normalise(channel: str, address: str) -> str:
-    return address.strip().lower() if channel == Channel.EMAIL else address.strip()
-
-
 def is_suppressed(*, channel: str, address: str) -> bool:
-    return Suppression.objects.filter(channel=channel, address=_normalise(channel, address)).exists()
+    return Suppression.objects.filter(channel=channel, address=Suppression.normalise(channel, address)).exists()
 
 
 def suppression_add(*, channel: str, address: str, reason: str, details: dict | None = None) -> Suppression:
     """Never message this address on this channel again (bounce, complaint, STOP); idempotent."""
-    address = _normalise(channel, address)
+    address = Suppression.normalise(channel, address)
     existing = Suppression.objects.filter(channel=channel, address=address).first()
     if existing is not None:
         return existing
@@ -51,7 +47,7 @@ def sms_inbound_record(*, from_number: str, body: str, message_sid: str = "") ->
         return "opted_out"
     if keyword in SMS_START_WORDS:
         # Only lift an SMS opt-out; a number suppressed for another reason stays suppressed.
-        Suppression.objects.filter(channel=Channel.SMS, address=_normalise(Channel.SMS, from_number),
+        Suppression.objects.filter(channel=Channel.SMS, address=Suppression.normalise(Channel.SMS, from_number),
                                    reason="sms_stop").delete()
         return "opted_in"
     return None

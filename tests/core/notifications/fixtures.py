@@ -8,8 +8,11 @@ from django.core.management import call_command
 
 from core.bookings.models import BookingStatus
 from core.bookings.services import booking_create, booking_transition
-from tests.fakes.postmark_server import FakePostmarkServer
-from tests.fakes.twilio_server import FakeTwilioServer
+from tests.fakes import notify_fixtures
+
+# the fakes' fixtures, re-exported for the modules that star-import this one
+fake_postmark = notify_fixtures.fake_postmark
+fake_twilio = notify_fixtures.fake_twilio
 
 WEBHOOK_AUTH = "postmark:s3cret-webhook"
 
@@ -17,18 +20,6 @@ WEBHOOK_AUTH = "postmark:s3cret-webhook"
 @pytest.fixture
 def email_templates(db):
     call_command("loaddata", "email_templates", verbosity=0)
-
-
-@pytest.fixture
-def fake_postmark():
-    with FakePostmarkServer() as server:
-        yield server
-
-
-@pytest.fixture
-def fake_twilio():
-    with FakeTwilioServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -39,6 +39,10 @@ REMINDER_HOUR = 8  # the start of the morning pickup window
 EVENTS = frozenset(NotificationType.values) - {NotificationType.CUSTOM}
 
 
+def switched_off_message(notification_type: str) -> str:
+    return f"The {notification_type!r} template is switched off (inactive)."
+
+
 def _site_url() -> str:
     return str(settings.TOTETAXI.get("PUBLIC_SITE_URL", "")).rstrip("/")
 
@@ -128,8 +132,7 @@ def _booking_notification(*, booking, notification_type: str, channel: str, dedu
     elif not template.is_active:
         # Staff switched this message off: record that it was not sent, and why.
         template = None
-        fields.update(status=NotificationStatus.CANCELLED,
-                      last_error=f"The {notification_type!r} template is switched off (inactive).")
+        fields.update(status=NotificationStatus.CANCELLED, last_error=switched_off_message(notification_type))
     elif is_suppressed(channel=channel, address=address):
         fields.update(status=NotificationStatus.SUPPRESSED,
                       last_error=f"{address} is suppressed (bounce, complaint or opt-out).")

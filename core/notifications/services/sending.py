@@ -18,7 +18,7 @@ from core.notifications.models import (
     Notification,
     NotificationStatus,
 )
-from core.notifications.services.creating import _fill_from_template, booking_context
+from core.notifications.services.creating import _fill_from_template, booking_context, switched_off_message
 from core.notifications.services.suppression import is_suppressed, suppression_add
 
 logger = logging.getLogger(__name__)
@@ -162,6 +162,13 @@ def _claim(notification_id: int, now: dt.datetime) -> Notification | None:
             notification.last_error = "The booking was cancelled."
             _save(notification, ["status", "last_error"])
             return None
+        if (notification.scheduled_for is not None and notification.template_id
+                and not notification.template.is_active):
+            # Scheduled while the message was on; staff have switched it off since: honour that now too.
+            notification.status = NotificationStatus.CANCELLED
+            notification.last_error = switched_off_message(notification.notification_type)
+            _save(notification, ["status", "last_error"])
+            return None
         if not address:
             notification.status = NotificationStatus.FAILED
             notification.last_error = "No recipient."
@@ -173,8 +180,7 @@ def _claim(notification_id: int, now: dt.datetime) -> Notification | None:
             _save(notification, ["status", "last_error"])
             return None
         fields = ["status"]
-        if (notification.scheduled_for is not None and booking is not None and notification.template_id
-                and notification.template.is_active):
+        if notification.scheduled_for is not None and booking is not None and notification.template_id:
             # Scheduled long ago: render what the booking says now.
             _fill_from_template(notification, notification.template,
                                 booking_context(booking=booking, notification_type=notification.notification_type))

@@ -154,6 +154,17 @@ def test_reminder_for_a_cancelled_booking_is_cancelled_not_sent(booking, django_
     assert mail.outbox == []
 
 
+def test_reminder_whose_template_was_switched_off_after_scheduling_is_cancelled_not_sent(booking):
+    notify_booking_event(booking=booking, event="booking_reminder")
+    reminder = Notification.objects.get()
+    EmailTemplate.objects.filter(name="booking_reminder").update(is_active=False)
+
+    notifications_send_due(now=reminder.scheduled_for)
+
+    reminder.refresh_from_db()
+    assert reminder.status == NotificationStatus.CANCELLED and "switched off" in reminder.last_error
+    assert mail.outbox == []
+
 def test_reminder_time_is_eight_new_york_the_day_before_even_across_dst():
     assert reminder_time(dt.date(2027, 3, 15)) == dt.datetime(2027, 3, 14, 8, tzinfo=NY)  # DST starts 3/14
     assert reminder_time(dt.date(2027, 3, 15)).utcoffset() == dt.timedelta(hours=-4)

@@ -115,11 +115,11 @@ def daily_series(*, days: int = 30, now: dt.datetime | None = None) -> list[DayF
     return out
 
 
-def dashboard_kpis(*, now: dt.datetime | None = None, series: list[DayFigures] | None = None) -> DashboardKpis:
-    """The "Today" cards: the 30-day series plus one aggregate over indexed, always-small sets of bookings."""
+def dashboard_kpis(*, series: list[DayFigures], now: dt.datetime | None = None) -> DashboardKpis:
+    """The "Today" cards: the 30-day `series` (daily_series) plus one aggregate over indexed, always-small sets
+    of bookings."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    series = series if series is not None else daily_series(days=30, now=now)
     week_start = today - dt.timedelta(days=today.weekday())
     last_7 = [d for d in series if d.date > today - dt.timedelta(days=7)]
     pending_live = Q(status=BookingStatus.PENDING, hold_expires_at__gte=now)
@@ -159,10 +159,8 @@ def revenue_by_day(*, days: int = 30, now: dt.datetime | None = None,
     return [(d.date, d.revenue) for d in series]
 
 
-def bookings_by_service_type(*, days: int = 30, now: dt.datetime | None = None,
-                             series: list[DayFigures] | None = None) -> dict[str, int]:
-    """Bookings created per service type over the last `days` days."""
-    series = series if series is not None else daily_series(days=days, now=now)
+def bookings_by_service_type(*, series: list[DayFigures]) -> dict[str, int]:
+    """Bookings created per service type over the days of `series` (daily_series)."""
     totals: dict[str, int] = {}
     for d in series:
         for kind, n in (d.by_type or {}).items():

@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.common.errors import DomainError
-from core.integrations.stripe import SignatureError, construct_event
+from core.integrations.stripe import SignatureError, construct_event, expandable_id
 from core.integrations.stripe.client import _payment_intent, _refund
 from core.payments import services
 from core.payments.models import Payment, PaymentStatus, ProviderEvent, Refund, RefundStatus
@@ -110,8 +110,7 @@ def _dispatch(event_type: str, obj: dict) -> None:
             pi = gateway.retrieve_payment_intent(pi.id)
         services.payment_sync_intent(pi=pi, source="webhook")
     elif event_type == "charge.refunded":
-        pi_id = obj.get("payment_intent")
-        pi_id = pi_id.get("id") if isinstance(pi_id, dict) else pi_id
+        pi_id = expandable_id(obj.get("payment_intent"))
         payment = Payment.objects.filter(stripe_payment_intent_id=pi_id).first() if pi_id else None
         if payment is not None:
             services.payment_sync_refunds(payment=payment)

@@ -12,6 +12,7 @@ from core.integrations.stripe.client import (
     StripeRequestError,
     StripeUnavailable,
     construct_event,
+    expandable_id,
     get_client,
     parse_webhook_secrets,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "StripeRequestError",
     "StripeUnavailable",
     "construct_event",
+    "expandable_id",
     "get_client",
     "parse_webhook_secrets",
 ]

@@ -189,7 +189,7 @@ def _as_dict(obj: Any) -> dict[str, Any]:
     return dict(obj)
 
 
-def _id_of(value: Any) -> str | None:
+def expandable_id(value: Any) -> str | None:
     """Expandable fields are either an id string or an (expanded) object."""
     if value is None:
         return None
@@ -214,7 +214,7 @@ def _payment_intent(obj: Any) -> PaymentIntent:
         amount_received=int(d.get("amount_received") or 0),
         currency=d.get("currency") or "",
         client_secret=d.get("client_secret"),
-        latest_charge=_id_of(d.get("latest_charge")),
+        latest_charge=expandable_id(d.get("latest_charge")),
         metadata=_metadata(d.get("metadata")),
         last_payment_error=error.get("message"),
         last_payment_error_code=error.get("decline_code") or error.get("code"),
@@ -233,8 +233,8 @@ def _refund(obj: Any) -> Refund:
         status=d.get("status") or "",
         amount=int(d.get("amount") or 0),
         currency=d.get("currency") or "",
-        payment_intent=_id_of(d.get("payment_intent")),
-        charge=_id_of(d.get("charge")),
+        payment_intent=expandable_id(d.get("payment_intent")),
+        charge=expandable_id(d.get("charge")),
         failure_reason=d.get("failure_reason"),
         reason=d.get("reason"),
         metadata=_metadata(d.get("metadata")),
@@ -258,8 +258,8 @@ def _charge(obj: Any) -> Charge:
         currency=d.get("currency") or "",
         paid=bool(d.get("paid")),
         refunded=bool(d.get("refunded")),
-        payment_intent=_id_of(d.get("payment_intent")),
-        balance_transaction=_id_of(txn),
+        payment_intent=expandable_id(d.get("payment_intent")),
+        balance_transaction=expandable_id(txn),
         fee_cents=int(fee) if fee is not None else None,
         net_cents=int(net) if net is not None else None,
         failure_message=d.get("failure_message"),

@@ -16,6 +16,7 @@ from core.bookings.services import lock_service_day
 from core.bookings.status import can_reinstate
 from core.common.audit import set_actor
 from core.common.money import from_cents, quantize, to_cents
+from core.integrations.stripe import expandable_id
 from core.payments.errors import (
     NotPayable,
     PaymentValidationError,
@@ -181,17 +182,12 @@ def payment_record_dispute(*, dispute: dict, actor=None) -> Payment | None:
     """Flag the booking for staff, with the evidence due date; the money is frozen until Stripe decides."""
     from core.bookings.services import booking_flag
 
-    pi_id = dispute.get("payment_intent")
-    charge_id = dispute.get("charge")
-    if isinstance(pi_id, dict):
-        pi_id = pi_id.get("id")
-    if isinstance(charge_id, dict):
-        charge_id = charge_id.get("id")
-    query = Q(stripe_payment_intent_id=pi_id) if pi_id else Q()
-    if charge_id:
-        query = query | Q(stripe_charge_id=charge_id) if pi_id else Q(stripe_charge_id=charge_id)
+    pi_id, charge_id = expandable_id(dispute.get("payment_intent")), expandable_id(dispute.get("charge"))
     if not pi_id and not charge_id:
         return None
+    query = Q(stripe_payment_intent_id=pi_id) if pi_id else Q()  # an empty Q drops out of the OR
+    if charge_id:
+        query |= Q(stripe_charge_id=charge_id)
     payment = Payment.objects.filter(query).select_related("booking").first()
     if payment is None:
         return None

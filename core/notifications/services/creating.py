@@ -119,13 +119,15 @@ def _fill_from_template(notification: Notification, template: EmailTemplate, con
 
 
 def _booking_notification(*, booking, notification_type: str, channel: str, dedupe_key: str,
+                          template: EmailTemplate | None, context: dict | None = None,
                           scheduled_for: dt.datetime | None = None, actor=None, resend_of=None
                           ) -> tuple[Notification, bool]:
+    """`template`: the one named `notification_type` (None when missing); `context`: its booking_context,
+    when the caller already built it for another channel."""
     customer = booking.customer
     address = _recipient(customer, channel)
     fields = dict(notification_type=notification_type, booking=booking, customer=customer,
                   recipients=[address], scheduled_for=scheduled_for, resend_of=resend_of)
-    template = EmailTemplate.objects.filter(name=notification_type).first()
     if template is None:
         fields.update(status=NotificationStatus.FAILED,
                       last_error=f"No email template named {notification_type!r}.")
@@ -139,8 +141,9 @@ def _booking_notification(*, booking, notification_type: str, channel: str, dedu
     notification = Notification(**fields, channel=channel)
     if template is not None:
         try:
-            _fill_from_template(notification, template, booking_context(booking=booking,
-                                                                        notification_type=notification_type))
+            if context is None:
+                context = booking_context(booking=booking, notification_type=notification_type)
+            _fill_from_template(notification, template, context)
         except Exception as exc:  # a template that no longer renders: visible, never a crashed payment task
             fields.update(status=NotificationStatus.FAILED, last_error=f"Template failed to render: {exc}")
     for name in ("template", "template_version", "subject", "body_text", "body_html"):
@@ -148,12 +151,13 @@ def _booking_notification(*, booking, notification_type: str, channel: str, dedu
     return _create_once(dedupe_key=dedupe_key, channel=channel, actor=actor, **fields)
 
 
-def _channels_for(booking, template_name: str) -> list[str]:
+def _channels_for(booking, template: EmailTemplate | None) -> list[str]:
+    """Email always; SMS too when the customer has a phone, SMS is configured and the template has an SMS
+    text (a missing or switched-off template still records why nothing was sent, on both channels)."""
     channels = [Channel.EMAIL]
-    if booking.customer.phone and sms_enabled():
-        template = EmailTemplate.objects.filter(name=template_name, is_active=True).only("sms_template").first()
-        if template is None or template.sms_template.strip():
-            channels.append(Channel.SMS)
+    sms_text = template is None or not template.is_active or template.sms_template.strip()
+    if booking.customer.phone and sms_enabled() and sms_text:
+        channels.append(Channel.SMS)
     return channels
 
 
@@ -199,6 +203,8 @@ def notify_booking_event(*, booking, event: str, actor=None) -> list[Notificatio
     else:
         plan = [(event, None)]
     now = timezone.now()
+    templates = EmailTemplate.objects.in_bulk([notification_type for notification_type, _ in plan],
+                                              field_name="name")
     created: list[Notification] = []
     with transaction.atomic():
         for notification_type, when in plan:
@@ -210,10 +216,14 @@ def notify_booking_event(*, booking, event: str, actor=None) -> list[Notificatio
             dedupe = f"{notification_type}:{booking.pk}"
             if notification_type == "tracking_update":
                 dedupe += f":{booking.status}"  # one update per status the booking reaches
-            for channel in _channels_for(booking, notification_type):
+            template = templates.get(notification_type)
+            context = None
+            if template is not None and template.is_active:
+                context = booking_context(booking=booking, notification_type=notification_type)
+            for channel in _channels_for(booking, template):
                 notification, _new = _booking_notification(
-                    booking=booking, notification_type=notification_type, channel=channel,
-                    dedupe_key=dedupe, scheduled_for=scheduled_for, actor=actor)
+                    booking=booking, notification_type=notification_type, channel=channel, dedupe_key=dedupe,
+                    template=template, context=context, scheduled_for=scheduled_for, actor=actor)
                 created.append(notification)
         _send_after_commit(created)
     return created
@@ -244,7 +254,8 @@ def notification_resend(*, booking, notification_type: str = "booking_confirmati
             else:
                 notification, new = _booking_notification(
                     booking=booking, notification_type=notification_type, channel=Channel.EMAIL,
-                    dedupe_key=dedupe, actor=actor, resend_of=original)
+                    dedupe_key=dedupe, template=EmailTemplate.objects.filter(name=notification_type).first(),
+                    actor=actor, resend_of=original)
             if new:
                 _send_after_commit([notification])
                 return notification

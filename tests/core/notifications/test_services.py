@@ -165,6 +165,13 @@ def test_reminder_whose_template_was_switched_off_after_scheduling_is_cancelled_
     assert reminder.status == NotificationStatus.CANCELLED and "switched off" in reminder.last_error
     assert mail.outbox == []
 
+def test_payment_confirmation_on_email_and_sms_within_its_query_budget(booking, twilio,
+                                                                       django_assert_max_num_queries):
+    # 3 notification types x 2 channels: each template and each context is read once, not once per channel
+    with django_assert_max_num_queries(41):
+        created = notify_booking_event(booking=booking, event="payment_confirmation")
+    assert len(created) == 6 and {n.channel for n in created} == {"email", "sms"}
+
 def test_reminder_time_is_eight_new_york_the_day_before_even_across_dst():
     assert reminder_time(dt.date(2027, 3, 15)) == dt.datetime(2027, 3, 14, 8, tzinfo=NY)  # DST starts 3/14
     assert reminder_time(dt.date(2027, 3, 15)).utcoffset() == dt.timedelta(hours=-4)

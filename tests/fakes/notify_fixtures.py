@@ -1,7 +1,6 @@
 """pytest fixtures for the Twilio and Postmark fakes; no Django settings involved.
 
-Use from a conftest (`from tests.fakes.notify_fixtures import fake_postmark, fake_twilio  # noqa: F401`)
-or list the module in `pytest_plugins`.
+Registered for the whole suite by tests/conftest.py (`pytest_plugins`).
 """
 
 from __future__ import annotations

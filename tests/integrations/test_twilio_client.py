@@ -14,8 +14,6 @@ from core.integrations.twilio import (
 )
 from core.integrations.twilio.client import BaseUrlHttpClient
 
-pytest_plugins = ["tests.fakes.notify_fixtures"]
-
 CALLBACK_URL = "https://ops.totetaxi.com/api/webhooks/twilio/status/"
 
 

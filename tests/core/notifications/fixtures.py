@@ -8,11 +8,6 @@ from django.core.management import call_command
 
 from core.bookings.models import BookingStatus
 from core.bookings.services import booking_create, booking_transition
-from tests.fakes import notify_fixtures
-
-# the fakes' fixtures, re-exported for the modules that star-import this one
-fake_postmark = notify_fixtures.fake_postmark
-fake_twilio = notify_fixtures.fake_twilio
 
 WEBHOOK_AUTH = "postmark:s3cret-webhook"
 

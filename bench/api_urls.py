@@ -15,7 +15,7 @@ from django.utils import timezone
 from ninja import NinjaAPI, Status
 
 from core.bookings.models import Quote
-from core.bookings.services import _quote_insert
+from core.bookings.services import quote_insert
 from public_api.schemas import PRICE_EXAMPLE, BookingRequestIn, QuoteOut
 from totetaxi.urls import urlpatterns as project_urlpatterns
 
@@ -42,7 +42,7 @@ def ninja_insert(request, payload: BookingRequestIn):
     quote = Quote(id=uuid.uuid4(), request_hash="0" * 64, request={"pricing_hash": "0" * 64}, breakdown=BREAKDOWN,
                   total_price=Decimal(BREAKDOWN["total_price"]), expires_at=now + dt.timedelta(minutes=30), created_at=now,
                   updated_at=now)
-    _quote_insert(quote)
+    quote_insert(quote)
     return Status(200, QuoteOut.model_validate({**BREAKDOWN, "quote_id": str(quote.pk),
                                                 "expires_at": quote.expires_at}))
 

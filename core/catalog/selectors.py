@@ -176,7 +176,7 @@ class PricingState:
 
     def still_current(self) -> tuple[str, list, str, list]:
         """SQL that holds only while this state is current: (FROM clause, its params, WHERE condition, its
-        params), for a write that must not rely on a stale price (see core.bookings.services._quote_insert)."""
+        params), for a write that must not rely on a stale price (see core.bookings.services.quote_insert)."""
         same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
         _alias, count, latest = self.version
         return (f"{_version_from()} {_van_join()}", [connection.ops.adapt_datefield_value(self.on)],

@@ -1,0 +1,69 @@
+"""The status machine's writes: transitions, cancellation, hold expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from core.bookings.errors import (
+    BookingValidationError,
+)
+from core.bookings.models import (
+    Booking,
+    BookingStatus,
+    BookingStatusChange,
+)
+from core.bookings.status import HOLD_EXPIRED_REASON, check_transition
+from core.common.audit import set_actor
+
+
+def booking_transition(*, booking: Booking, to_status: str, actor=None, reason: str = "",
+                       now: dt.datetime | None = None) -> Booking:
+    """Move a booking along the status machine (row-locked); illegal moves raise InvalidTransition."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if locked.status == to_status:
+            return locked  # idempotent: a retried task or a double click changes nothing
+        check_transition(locked.status, to_status)
+        from_status = locked.status
+        locked.status = to_status
+        fields = ["status", "updated_at"]
+        if to_status == BookingStatus.CANCELLED:
+            locked.cancelled_at = now
+            locked.cancellation_reason = reason
+            fields += ["cancelled_at", "cancellation_reason"]
+        set_actor(locked, actor)
+        locked.save(update_fields=fields)
+        BookingStatusChange.objects.create(booking=locked, from_status=from_status, to_status=to_status,
+                                           actor=actor, reason=reason)
+    return locked
+
+
+def booking_cancel(*, booking: Booking, actor=None, reason: str, now: dt.datetime | None = None) -> Booking:
+    if not reason.strip():
+        raise BookingValidationError("Give a reason for the cancellation.", fields={"reason": ["Required."]})
+    return booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, actor=actor, reason=reason,
+                              now=now)
+
+
+def booking_expire_holds(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Cancel pending bookings whose hold expired, freeing their slots; returns how many."""
+    now = now or timezone.now()
+    expired = list(
+        Booking.objects.filter(status=BookingStatus.PENDING, hold_expires_at__lt=now)
+        .values_list("pk", flat=True)[:limit]
+    )
+    count = 0
+    for pk in expired:
+        with transaction.atomic():
+            booking = Booking.objects.select_for_update(skip_locked=True).filter(
+                pk=pk, status=BookingStatus.PENDING, hold_expires_at__lt=now).first()
+            if booking is None:
+                continue  # paid meanwhile, or another sweeper has it
+            booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, actor=None,
+                               reason=HOLD_EXPIRED_REASON, now=now)
+            count += 1
+    return count

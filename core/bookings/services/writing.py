@@ -1,0 +1,224 @@
+"""Creating and changing bookings: slot reserved under the day lock, priced (or quoted), written atomically."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, transaction
+from django.utils import timezone
+
+from core.bookings.errors import (
+    InvalidTransition,
+)
+from core.bookings.idempotency import (
+    SCOPE_BOOKINGS_CREATE,
+    Replay,
+    idempotency_claim,
+    idempotency_complete,
+    validate_key,
+)
+from core.bookings.models import (
+    Booking,
+    BookingSpecialtyItem,
+    BookingStatus,
+    BookingStatusChange,
+)
+from core.bookings.numbers import next_booking_number
+from core.bookings.requests import BookingRequest
+from core.bookings.services.access import hash_token
+from core.bookings.services.quotes import quoted_breakdown
+from core.bookings.services.rules import (
+    check_bookable,
+    lock_service_day,
+    suggesting_alternatives,
+    validate_request,
+)
+from core.catalog.models import MiniMovePackage, SpecialtyItem
+from core.catalog.pricing import calculate_price
+from core.catalog.selectors import (
+    catalog_snapshot,
+    catalog_static,
+)
+from core.common.audit import set_actor
+from core.customers.services import (
+    addresses_create,
+    customer_upsert_for_booking,
+)
+
+_RETRY_ATTEMPTS = 5
+
+
+def _apply_price(booking: Booking, breakdown: dict) -> None:
+    booking.base_price = Decimal(breakdown["base_price"])
+    booking.specialty_items_total = Decimal(breakdown["specialty_items_total"])
+    booking.surcharges = breakdown["surcharges"]
+    booking.surcharge_total = Decimal(breakdown["surcharge_total"])
+    booking.coi_fee = Decimal(breakdown["coi_fee"])
+    booking.total_price = Decimal(breakdown["total_price"])
+    booking.price_breakdown = breakdown
+
+
+def _write_specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int]) -> None:
+    lines = [ln for ln in breakdown["lines"] if ln["kind"] == "specialty_item"]
+    if not lines:
+        return
+    missing = [ln["code"] for ln in lines if ln["code"] not in item_ids]
+    if missing:  # a quoted item retired since: look it up by code (it still exists, PROTECTed by old bookings)
+        item_ids = {**item_ids, **dict(SpecialtyItem.objects.filter(code__in=missing).values_list("code", "pk"))}
+    BookingSpecialtyItem.objects.bulk_create([
+        BookingSpecialtyItem(booking=booking, item_id=item_ids[ln["code"]], quantity=ln["quantity"],
+                             unit_price=Decimal(ln["unit_price"]))
+        for ln in lines
+    ])
+
+
+def _is_retryable(exc: Exception) -> bool:
+    """Serialization failures, deadlocks and a lost unique race (two first bookings for one email)."""
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
+    if sqlstate in {"40001", "40P01", "23505"}:
+        return True
+    return isinstance(exc, IntegrityError) and "UNIQUE constraint failed: customers_customerprofile" in str(exc)
+
+
+def _with_retries(fn):
+    """Run `fn` in a transaction, retrying the whole transaction when the database asks us to."""
+    for attempt in range(_RETRY_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                return fn()
+        except (OperationalError, IntegrityError) as exc:
+            if attempt == _RETRY_ATTEMPTS - 1 or not _is_retryable(exc):
+                raise
+            time.sleep(random.uniform(0, 0.02 * (attempt + 1)))
+    raise AssertionError("unreachable")
+
+
+def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, actor) -> Booking:
+    """The body of booking_create, run inside its transaction (and retried with it)."""
+    quote, breakdown = (None, None)
+    if request.quote_id:
+        quote, breakdown = quoted_breakdown(request, now=now)
+    lock_service_day(request.pickup_date)
+    state = check_bookable(request, now=now)
+    snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
+    if breakdown is None:
+        breakdown = calculate_price(request.price_request(), snapshot).as_json()
+    static = catalog_static(version=state.catalog_version)
+    package_id = None
+    if request.booking_type == "mini_move":
+        package_id = static["package_ids"].get(request.package)
+        if package_id is None:  # quoted, then retired: it still exists (PROTECT), so look it up
+            package_id = MiniMovePackage.objects.values_list("pk", flat=True).get(code=request.package)
+    booking = Booking(
+        id=uuid.uuid4(),
+        booking_type=request.booking_type,
+        pickup_date=request.pickup_date,
+        pickup_window=request.pickup_window,
+        package_id=package_id,
+        item_count=request.item_count,
+        coi_required=request.coi_required,
+        notes=request.notes,
+        quote=quote,
+        access_token_hash=hash_token(token),
+        hold_expires_at=now + dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"])),
+    )
+    booking.customer = customer_upsert_for_booking(data=request.customer, booking_id=booking.id, actor=actor)
+    booking.pickup_address, booking.dropoff_address = addresses_create(
+        data=[request.pickup_address, request.dropoff_address], actor=actor)
+    booking.booking_number = next_booking_number(timezone.localtime(now).year)
+    _apply_price(booking, breakdown)
+    set_actor(booking, actor)
+    booking.save(force_insert=True)
+    _write_specialty_lines(booking, breakdown, item_ids=static["specialty_ids"])
+    BookingStatusChange.objects.create(booking=booking, from_status="", to_status=BookingStatus.PENDING,
+                                       actor=actor, reason="created")
+    return booking
+
+
+def booking_create(*, request: BookingRequest, actor=None, now: dt.datetime | None = None
+                   ) -> tuple[Booking, str]:
+    """Validate, reserve a slot, price (or honour the quote), and create the booking; returns (booking, token).
+
+    The slot check and the insert happen under the date's row lock in one transaction, so concurrent creates
+    for the last slot cannot both succeed.
+    """
+    now = now or timezone.now()
+    validate_request(request, require_contact=True, now=now)
+    token = secrets.token_urlsafe(32)
+    booking = suggesting_alternatives(
+        lambda: _with_retries(lambda: _booking_insert(request, token=token, now=now, actor=actor)), request, now=now)
+    return booking, token
+
+
+def booking_create_idempotent(*, request: BookingRequest, idempotency_key: str, request_hash: str,
+                              render: Callable[[Booking, str], dict], actor=None,
+                              now: dt.datetime | None = None) -> tuple[int, dict]:
+    """booking_create under an Idempotency-Key: returns (status, body); a repeat replays the first body.
+
+    The key is claimed first in the same transaction as the booking, so concurrent repeats wait for the first
+    request to commit and then replay its stored body (which includes the access token, known only then).
+    """
+    now = now or timezone.now()
+    key = validate_key(idempotency_key)
+    validate_request(request, require_contact=True, now=now)
+    token = secrets.token_urlsafe(32)
+
+    def work() -> tuple[int, dict]:
+        claim = idempotency_claim(scope=SCOPE_BOOKINGS_CREATE, key=key, request_hash=request_hash, now=now)
+        if isinstance(claim, Replay):
+            return claim.status, claim.body
+        booking = _booking_insert(request, token=token, now=now, actor=actor)
+        body = render(booking, token)
+        idempotency_complete(record_id=claim, status=201, body=body, booking_id=booking.pk)
+        return 201, body
+
+    return suggesting_alternatives(lambda: _with_retries(work), request, now=now)
+
+
+def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now: dt.datetime | None = None
+                   ) -> Booking:
+    """Change a pending booking (date, window, addresses, notes, items); re-priced and re-checked atomically."""
+    now = now or timezone.now()
+    validate_request(request, require_contact=False, now=now)
+    if booking.status != BookingStatus.PENDING:
+        raise InvalidTransition("Only a pending booking can be changed; contact us to change this one.")
+
+    def work() -> Booking:
+        lock_service_day(request.pickup_date)
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if locked.status != BookingStatus.PENDING:
+            raise InvalidTransition("Only a pending booking can be changed; contact us to change this one.")
+        state = check_bookable(request, now=now, exclude_booking_id=locked.pk)
+        snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
+        breakdown = calculate_price(request.price_request(), snapshot).as_json()
+        static = catalog_static(version=state.catalog_version)
+        locked.booking_type = request.booking_type
+        locked.pickup_date = request.pickup_date
+        locked.pickup_window = request.pickup_window
+        locked.package_id = (static["package_ids"][request.package]
+                             if request.booking_type == "mini_move" else None)
+        locked.item_count = request.item_count
+        locked.coi_required = request.coi_required
+        locked.notes = request.notes
+        if request.pickup_address is not None:
+            (locked.pickup_address,) = addresses_create(data=[request.pickup_address], actor=actor)
+        if request.dropoff_address is not None:
+            (locked.dropoff_address,) = addresses_create(data=[request.dropoff_address], actor=actor)
+        _apply_price(locked, breakdown)
+        # A change restarts the hold: the customer is actively completing this booking.
+        locked.hold_expires_at = now + dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"]))
+        set_actor(locked, actor)
+        locked.save()
+        locked.specialty_lines.all().delete()
+        _write_specialty_lines(locked, breakdown, item_ids=static["specialty_ids"])
+        return locked
+
+    return suggesting_alternatives(lambda: _with_retries(work), request, now=now)

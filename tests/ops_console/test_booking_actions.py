@@ -112,7 +112,7 @@ def test_offline_payment_and_admin_refund(role_client, make_booking, client):
 
 @pytest.mark.django_db
 def test_missing_service_shows_not_available(role_client, make_booking, monkeypatch):
-    import ops_console.admin.bookings as desk
+    import ops_console.admin.bookings.actions as desk
 
     booking = make_booking(BookingStatus.PAID)
     monkeypatch.setattr(desk, "lazy_service", lambda dotted: None)

@@ -19,13 +19,14 @@ from core.bookings.services import booking_add_note, booking_cancel, booking_tra
 from core.common.audit import client_ip
 from core.common.errors import DomainError
 from core.common.money import to_cents
+from core.notifications.services import notification_resend
 from core.payments.selectors import payment_list_for_booking, payment_refundable_cents
+from core.payments.services import payment_record_offline, refund_issue
 from core.reporting import selectors as reporting
 from ops_console import forms as ops_forms
-from ops_console.admin._common import cents, lazy_service, money, render_action_page, safe_next
+from ops_console.admin._common import cents, money, render_action_page, safe_next
 
 MAX_BULK = 500
-NOT_AVAILABLE = "{label} is not available yet: the core service {service} has not been installed."
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,6 @@ class BookingAction:
     permission: str  # has_<permission>_permission on the admin
     icon: str
     form: type[forms.Form] = ops_forms.ConfirmForm
-    service: str = ""  # dotted path of a core service that may not exist yet
     single: bool = False  # needs one booking (refund, offline payment)
     description: str = ""
 
@@ -50,13 +50,11 @@ CANCEL = BookingAction("cancel", "Cancel booking", "operate", "cancel", form=ops
                        description="Cancelled bookings free their slot; refunds are issued separately.")
 NOTE = BookingAction("note", "Add staff note", "note", "sticky_note_2", form=ops_forms.NoteForm)
 RESEND = BookingAction("resend", "Resend confirmation", "resend", "forward_to_inbox",
-                       service="core.notifications.services.notification_resend",
                        description="Sends the booking confirmation again to the customer.")
 OFFLINE_PAYMENT = BookingAction("offline_payment", "Record offline payment", "offline_payment", "point_of_sale",
-                                form=ops_forms.OfflinePaymentForm,
-                                service="core.payments.services.payment_record_offline", single=True)
+                                form=ops_forms.OfflinePaymentForm, single=True)
 REFUND = BookingAction("refund", "Issue refund", "refund", "undo", form=ops_forms.RefundForm,
-                       service="core.payments.services.refund_issue", single=True,
+                       single=True,
                        description="Refunds go back to the original payment method. Admins only.")
 
 ACTIONS: dict[str, BookingAction] = {a.name: a for a in (
@@ -101,13 +99,6 @@ class BookingActionPageMixin:
             self.message_user(request, f"{spec.label} works on one booking at a time; select exactly one.",
                               messages.ERROR)
             return HttpResponseRedirect(next_url)
-        service = None
-        if spec.service:
-            service = lazy_service(spec.service)
-            if service is None:
-                self.message_user(request, NOT_AVAILABLE.format(label=spec.label, service=spec.service),
-                                  messages.WARNING)
-                return HttpResponseRedirect(next_url)
         form_kwargs = {}
         if spec.name == "refund":
             form_kwargs["payments"] = [
@@ -123,7 +114,7 @@ class BookingActionPageMixin:
         confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
         form = spec.form(request.POST if confirmed else None, **form_kwargs)
         if confirmed and form.is_valid():
-            self._run(request, spec, service, bookings, form.cleaned_data)
+            self._run(request, spec, bookings, form.cleaned_data)
             return HttpResponseRedirect(next_url)
         objects = [f"{b.booking_number} · {b.customer.name} · {b.pickup_date:%a %b %-d} · {b.get_status_display()}"
                    f" · {money(b.total_price)}" for b in bookings]
@@ -134,12 +125,12 @@ class BookingActionPageMixin:
             objects_heading=f"{len(bookings)} booking(s)",
         )
 
-    def _run(self, request, spec: BookingAction, service, bookings, data) -> None:
+    def _run(self, request, spec: BookingAction, bookings, data) -> None:
         actor, ip = request.user, client_ip(request)
         done = 0
         for booking in bookings:
             try:
-                result = self._run_one(spec, service, booking, data, actor=actor, ip=ip)
+                result = self._run_one(spec, booking, data, actor=actor, ip=ip)
             except DomainError as exc:
                 self.message_user(request, f"{booking.booking_number}: {exc.message}", messages.ERROR)
                 continue
@@ -149,7 +140,7 @@ class BookingActionPageMixin:
             self.message_user(request, f"{spec.label}: {done} of {len(bookings)} booking(s) done.",
                               messages.INFO)
 
-    def _run_one(self, spec, service, booking, data, *, actor, ip) -> str:
+    def _run_one(self, spec, booking, data, *, actor, ip) -> str:
         if spec.name in TRANSITION_TARGETS:
             target = TRANSITION_TARGETS[spec.name]
             updated = booking_transition(booking=booking, to_status=target, actor=actor)
@@ -161,16 +152,18 @@ class BookingActionPageMixin:
             booking_add_note(booking=booking, actor=actor, body=data["body"])
             return "note added."
         if spec.name == "resend":
-            notification = service(booking=booking, notification_type="booking_confirmation", actor=actor)
-            return f"confirmation queued ({getattr(notification, 'status', 'pending')})."
+            notification = notification_resend(booking=booking, notification_type="booking_confirmation",
+                                               actor=actor)
+            return f"confirmation queued ({notification.get_status_display().lower()})."
         if spec.name == "offline_payment":
-            payment = service(booking=booking, amount=data["amount"], method=data["method"],
-                              reference=data.get("reference", ""), actor=actor, request_ip=ip)
-            return f"{data['method']} payment of {money(data['amount'])} recorded ({getattr(payment, 'status', '')})."
+            payment = payment_record_offline(booking=booking, amount=data["amount"], method=data["method"],
+                                             reference=data.get("reference", ""), actor=actor, request_ip=ip)
+            return (f"{payment.get_method_display().lower()} payment of {money(data['amount'])} recorded"
+                    f" ({payment.get_status_display().lower()}).")
         if spec.name == "refund":
             payment = m.Payment.objects.get(pk=data["payment"], booking=booking)
             amount_cents = to_cents(data["amount"])
-            refund = service(payment=payment, amount_cents=amount_cents, reason=data["reason"],
-                             notes=data.get("notes", ""), actor=actor, request_ip=ip)
-            return f"refund of {cents(amount_cents)} {getattr(refund, 'status', 'requested')}."
+            refund = refund_issue(payment=payment, amount_cents=amount_cents, reason=data["reason"],
+                                  notes=data.get("notes", ""), actor=actor, request_ip=ip)
+            return f"refund of {cents(amount_cents)} {refund.get_status_display().lower()}."
         raise DomainError(f"Unknown action {spec.name}.")

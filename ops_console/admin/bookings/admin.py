@@ -14,6 +14,7 @@ from core import models as m
 from core.reporting import selectors as reporting
 from ops_console.admin._common import AwareRangeDateTimeFilter
 from ops_console.admin.bookings.actions import BookingActionPageMixin
+from ops_console.admin.bookings.editing import BookingEditMixin
 from ops_console.admin.bookings.entries import BookingEntriesMixin
 from ops_console.admin.bookings.listing import (
     BookingNoteInline,
@@ -30,8 +31,8 @@ from ops_console.resources import BookingResource
 
 
 @admin.register(m.Booking)
-class BookingAdmin(BookingEntriesMixin, BookingActionPageMixin, BookingSectionsMixin, StreamingExportMixin,
-                   OpsModelAdmin):
+class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin, BookingSectionsMixin,
+                   StreamingExportMixin, OpsModelAdmin):
     resource_classes = [BookingResource]
     list_display = ["booking_number", "customer_name", "booking_type", "pickup_date", "pickup_window",
                     "status_badge", "total_price", "payment_badge"]

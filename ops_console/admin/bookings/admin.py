@@ -74,11 +74,12 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
                "bulk_offline_payment", "bulk_refund", "export_selected"]
     actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_note", "row_resend",
-                   "row_offline_payment", "row_refund"]
+                   "row_message", "row_offline_payment", "row_refund"]
     actions_detail = [
         {"title": "Status", "icon": "swap_horiz",
          "items": ["detail_schedule", "detail_start", "detail_complete", "detail_cancel"]},
-        "detail_note", "detail_resend",
+        "detail_note",
+        {"title": "Customer", "icon": "mail", "items": ["detail_message", "detail_resend"]},
         {"title": "Money", "icon": "payments", "items": ["detail_offline_payment", "detail_refund"]},
     ]
     actions_list = ["export_all_streamed"]
@@ -117,6 +118,9 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
 
     def has_resend_permission(self, request, obj=None):
         return request.user.has_perm("core.change_notification")  # same rule as the message log's resend
+
+    def has_message_permission(self, request, obj=None):
+        return request.user.has_perm("core.add_notification")
 
     def has_offline_payment_permission(self, request, obj=None):
         return request.user.has_perm("core.add_payment")

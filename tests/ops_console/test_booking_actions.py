@@ -13,6 +13,12 @@ def _messages(response):
     return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
 
 
+def _deliver(capture_on_commit, client, name, bookings, **data):
+    """Run an action that sends, then what it queued after commit (the send, to the fake provider)."""
+    with capture_on_commit(execute=True):
+        return _run(client, name, bookings, **data)
+
+
 def _run(client, name, bookings, **data):
     return client.post(reverse("admin:core_booking_action", args=[name]),
                        {"ids": [str(b.pk) for b in bookings], "confirm": "yes", **data})
@@ -115,8 +121,7 @@ def test_resend_confirmation_reaches_the_customer(role_client, make_booking, ema
                                                   django_capture_on_commit_callbacks):
     booking = make_booking(BookingStatus.PAID)
     client = role_client("operations")
-    with django_capture_on_commit_callbacks(execute=True):
-        response = _run(client, "resend", [booking])
+    response = _deliver(django_capture_on_commit_callbacks, client, "resend", [booking])
     assert _messages(response) == [("success", f"{booking.booking_number}: confirmation queued (pending).")]
     [sent] = postmark.messages
     assert sent["To"] == booking.customer.email and booking.booking_number in sent["Subject"]
@@ -270,9 +275,8 @@ def test_send_message_reaches_the_customer_by_email_and_sms(role_client, make_bo
                                                              django_capture_on_commit_callbacks):
     booking = make_booking(BookingStatus.PAID)
     client = role_client("operations")
-    with django_capture_on_commit_callbacks(execute=True):
-        response = _run(client, "message", [booking], channels=["email", "sms"], subject="Gate code",
-                        body="Hi <Alex>, the gate code is 1234.")
+    response = _deliver(django_capture_on_commit_callbacks, client, "message", [booking], channels=["email", "sms"],
+                        subject="Gate code", body="Hi <Alex>, the gate code is 1234.")
     assert _messages(response) == [("success", f"{booking.booking_number}: message queued (Email pending, SMS pending).")]
     [email] = postmark.messages
     assert (email["To"], email["Subject"]) == (booking.customer.email, "Gate code")

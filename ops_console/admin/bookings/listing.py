@@ -12,33 +12,34 @@ from ops_console.base import ReadOnlyTabularInline
 WHEN_PARAM = "when"
 
 
-class BookingSpecialtyItemInline(ReadOnlyTabularInline):
+class BookingInline(ReadOnlyTabularInline):
+    related: tuple[str, ...] = ()  # select_related for what the columns show (one query per tab, not per row)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.related)
+
+
+class BookingSpecialtyItemInline(BookingInline):
     model = m.BookingSpecialtyItem
     verbose_name_plural = "Specialty items"
     fields = readonly_fields = ["item", "quantity", "unit_price"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("item")
+    related = ("item",)
 
 
-class BookingStatusChangeInline(ReadOnlyTabularInline):
+class BookingStatusChangeInline(BookingInline):
     model = m.BookingStatusChange
     verbose_name_plural = "Status history"
     fields = readonly_fields = ["created_at", "from_status", "to_status", "actor", "reason"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
+    related = ("actor",)
 
 
-class BookingNoteInline(ReadOnlyTabularInline):
+class BookingNoteInline(BookingInline):
+    """Notes are added through the "Add staff note" action (booking_add_note), never inline."""
+
     model = m.BookingNote
     verbose_name_plural = "Staff notes"
     fields = readonly_fields = ["created_at", "author", "body"]
-
-    # notes are added through the "Add staff note" action (booking_add_note), never inline
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
+    related = ("author",)
 
 
 def when_requested(request) -> str:

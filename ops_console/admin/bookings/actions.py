@@ -36,7 +36,7 @@ class BookingAction:
     permission: str  # has_<permission>_permission on the admin
     icon: str
     form: type[forms.Form] = ops_forms.ConfirmForm
-    single: bool = False  # needs one booking (refund, offline payment)
+    single: bool = False  # needs one booking (message, refund, offline payment)
     description: str = ""
 
 
@@ -55,8 +55,7 @@ MESSAGE = BookingAction("message", "Send message", "message", "mail", form=ops_f
                         description="A message written by you to this booking's customer, by email and/or SMS.")
 OFFLINE_PAYMENT = BookingAction("offline_payment", "Record offline payment", "offline_payment", "point_of_sale",
                                 form=ops_forms.OfflinePaymentForm, single=True)
-REFUND = BookingAction("refund", "Issue refund", "refund", "undo", form=ops_forms.RefundForm,
-                       single=True,
+REFUND = BookingAction("refund", "Issue refund", "refund", "undo", form=ops_forms.RefundForm, single=True,
                        description="Refunds go back to the original payment method. Admins only.")
 
 ACTIONS: dict[str, BookingAction] = {a.name: a for a in (

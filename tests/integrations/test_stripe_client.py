@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -18,6 +16,7 @@ from core.integrations.stripe import (
     construct_event,
     get_client,
 )
+from tests.concurrency import run_in_threads
 from tests.fakes.stripe_server import FAKE_SECRET_KEY, FakeStripeServer, parse_params
 
 pytest_plugins = ["tests.fakes.stripe_fixtures"]
@@ -81,14 +80,7 @@ def test_same_key_same_params_replays_first_intent(gateway, fake_stripe):
 
 
 def test_fifty_concurrent_calls_with_one_key_create_one_intent(gateway, fake_stripe):
-    barrier = threading.Barrier(50)
-
-    def call(_: int):
-        barrier.wait()
-        return _create(gateway, key="booking-7-pi-1000", amount=1000).id
-
-    with ThreadPoolExecutor(max_workers=50) as pool:
-        ids = list(pool.map(call, range(50)))
+    ids = run_in_threads(50, lambda _: _create(gateway, key="booking-7-pi-1000", amount=1000).id)
 
     assert len(set(ids)) == 1
     assert fake_stripe.created_payment_intents == 1

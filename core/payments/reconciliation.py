@@ -21,11 +21,13 @@ from core.payments.models import (
     PaymentStatus,
     ReconciliationMismatch,
     Refund,
-    RefundStatus,
 )
-from core.payments.services import payment_record_fee, stripe_gateway
-from core.payments.services._base import _STRIPE_REFUND_STATUS
-from core.payments.services.intents import _status_from_intent
+from core.payments.services import (
+    payment_record_fee,
+    payment_status_from_intent,
+    refund_status_from_stripe,
+    stripe_gateway,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def _intent_problems(pi, payment: Payment) -> list[tuple[str, dict]]:
     problems = []
     if pi.amount != payment.amount_cents:
         problems.append(("payment_amount_mismatch", {"stripe_cents": pi.amount, "ours_cents": payment.amount_cents}))
-    theirs = _status_from_intent(pi)
+    theirs = payment_status_from_intent(pi)
     final = (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED)
     if theirs != payment.status and (theirs in final or payment.status in final):
         problems.append(("payment_status_mismatch", {"stripe_status": pi.status, "ours": payment.status}))
@@ -101,7 +103,7 @@ def reconciliation_run(*, run_date: dt.date) -> ReconciliationResult:
         if sr.amount != refund.amount_cents:
             found.append(("refund_amount_mismatch", sr.id, refund.payment,
                           {"stripe_cents": sr.amount, "ours_cents": refund.amount_cents}))
-        if _STRIPE_REFUND_STATUS.get(sr.status, RefundStatus.PENDING) != refund.status:
+        if refund_status_from_stripe(sr.status) != refund.status:
             found.append(("refund_status_mismatch", sr.id, refund.payment,
                           {"stripe_status": sr.status, "ours": refund.status}))
     for refund in refunds:

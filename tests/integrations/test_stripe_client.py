@@ -84,7 +84,7 @@ def test_fifty_concurrent_calls_with_one_key_create_one_intent(gateway, fake_str
 
     assert len(set(ids)) == 1
     assert fake_stripe.created_payment_intents == 1
-    assert len(fake_stripe.requests("POST", "/v1/payment_intents")) == 50
+    assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 50
 
 
 def test_same_key_different_params_is_a_request_error(gateway, fake_stripe):
@@ -271,7 +271,7 @@ def test_5xx_is_retried_with_the_same_key(gateway, fake_stripe, fast_stripe_retr
 
     pi = _create(gateway, key="retry-me")
 
-    attempts = fake_stripe.requests("POST", "/v1/payment_intents")
+    attempts = fake_stripe.calls("POST", "/v1/payment_intents")
     assert len(attempts) == 3
     assert {a.idempotency_key for a in attempts} == {"retry-me"}
     assert fake_stripe.created_payment_intents == 1
@@ -365,7 +365,7 @@ def test_list_payment_intents_pages_through_the_window(gateway, fake_stripe):
     assert {pi.id for pi in listed} == inside
     assert len(listed) == 250
     assert [pi.created for pi in listed] == sorted((pi.created for pi in listed), reverse=True)
-    pages = fake_stripe.requests("GET", "/v1/payment_intents")
+    pages = fake_stripe.calls("GET", "/v1/payment_intents")
     assert len(pages) == 3
     assert pages[0].params["created"] == {"gte": str(base), "lt": str(base + 250)}
     assert "starting_after" in pages[1].params

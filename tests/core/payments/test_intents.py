@@ -23,7 +23,7 @@ def test_create_intent_creates_one_payment_intent_with_a_derived_idempotency_key
     assert body["amount_cents"] == int(booking.total_price * 100)
     assert body["currency"] == "usd" and body["test_mode"] is False
     payment = Payment.objects.get()
-    [create] = stripe_on.requests("POST", "/v1/payment_intents")
+    [create] = stripe_on.calls("POST", "/v1/payment_intents")
     assert create.idempotency_key == f"tt-pi-create-{booking.pk}-{payment.pk}"
     assert create.params["metadata"]["booking_id"] == str(booking.pk)
     assert create.params["metadata"]["payment_id"] == str(payment.pk)
@@ -54,7 +54,7 @@ def test_a_repriced_booking_gets_a_new_intent_and_the_old_is_cancelled(stripe_on
     assert stripe_on.get_object(first["payment_intent_id"])["status"] == "canceled"
     old = Payment.objects.get(stripe_payment_intent_id=first["payment_intent_id"])
     assert old.status == PaymentStatus.CANCELED
-    [cancel] = stripe_on.requests("POST", f"/v1/payment_intents/{first['payment_intent_id']}/cancel")
+    [cancel] = stripe_on.calls("POST", f"/v1/payment_intents/{first['payment_intent_id']}/cancel")
     assert cancel.idempotency_key == f"tt-pi-cancel-{old.pk}"
 
 
@@ -70,7 +70,7 @@ def test_back_to_an_earlier_price_makes_a_fresh_intent_with_a_new_key(stripe_on,
     third = services.payment_intent_create(booking=booking)
 
     assert third["payment_intent_id"] != first["payment_intent_id"]
-    keys = [r.idempotency_key for r in stripe_on.requests("POST", "/v1/payment_intents")]
+    keys = [r.idempotency_key for r in stripe_on.calls("POST", "/v1/payment_intents")]
     assert len(set(keys)) == 3
     assert keys[-1] == f"tt-pi-create-{booking.pk}-{Payment.objects.get(stripe_payment_intent_id=third['payment_intent_id']).pk}"
 
@@ -117,7 +117,7 @@ def test_stripe_down_is_a_503_domain_error_and_the_retry_reuses_the_key(stripe_o
 
     body = services.payment_intent_create(booking=booking)
     assert stripe_on.created_payment_intents == 1
-    keys = {r.idempotency_key for r in stripe_on.requests("POST", "/v1/payment_intents")}
+    keys = {r.idempotency_key for r in stripe_on.calls("POST", "/v1/payment_intents")}
     assert keys == {f"tt-pi-create-{booking.pk}-{recorded.pk}"}
     assert Payment.objects.get().stripe_payment_intent_id == body["payment_intent_id"]
 

@@ -41,7 +41,7 @@ def test_partial_refund(stripe_on, paid, finance_admin):
 
     assert refund.status == RefundStatus.SUCCEEDED and refund.stripe_refund_id.startswith("re_")
     assert refund.processed_by == finance_admin and refund.notes == "Late pickup"
-    [call] = stripe_on.requests("POST", "/v1/refunds")
+    [call] = stripe_on.calls("POST", "/v1/refunds")
     assert call.idempotency_key == f"tt-refund-{refund.pk}"
     assert call.params["amount"] == "2500" and call.params["metadata"]["refund_id"] == str(refund.pk)
     paid.refresh_from_db()
@@ -132,7 +132,7 @@ def test_stripe_down_leaves_the_refund_pending_and_the_retry_uses_the_same_key(s
 
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED and stripe_on.created_refunds == 1
-    assert {r.idempotency_key for r in stripe_on.requests("POST", "/v1/refunds")} == {f"tt-refund-{refund.pk}"}
+    assert {r.idempotency_key for r in stripe_on.calls("POST", "/v1/refunds")} == {f"tt-refund-{refund.pk}"}
 
 
 def test_stripe_refusal_marks_the_refund_failed_and_raises(stripe_on, paid, finance_admin):

@@ -65,8 +65,14 @@ def reconciliation_run(*, run_date: dt.date) -> ReconciliationResult:
     found: list[tuple[str, str, Payment | None, dict]] = []
 
     intents = {pi.id: pi for pi in gateway.list_payment_intents(int(start.timestamp()), int(end.timestamp()))}
-    payments = {p.stripe_payment_intent_id: p for p in Payment.objects.filter(method=PaymentMethod.STRIPE).filter(
-        Q(created_at__gte=start, created_at__lt=end) | Q(stripe_payment_intent_id__in=list(intents)))}
+    payments: dict[str, Payment] = {}
+    for p in Payment.objects.filter(method=PaymentMethod.STRIPE).filter(
+            Q(created_at__gte=start, created_at__lt=end) | Q(stripe_payment_intent_id__in=list(intents))):
+        if p.stripe_payment_intent_id:
+            payments[p.stripe_payment_intent_id] = p
+        else:  # recorded before its create call, whose answer never came (the customer's retry completes it)
+            found.append(("payment_not_submitted", f"payment:{p.pk}", p,
+                          {"status": p.status, "amount_cents": p.amount_cents}))
     for pi in intents.values():
         payment = payments.get(pi.id)
         if payment is None:

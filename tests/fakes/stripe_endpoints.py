@@ -146,13 +146,11 @@ class StripeEndpoints(StripeObjects):
         pi = self._get("payment_intent", pi_id, "intent")
         changes_money = "amount" in params or "currency" in params
         if changes_money and pi["status"] not in UPDATABLE_PI_STATUSES:
-            raise FakeStripeError(
-                400,
+            raise self._unexpected_state(
                 f"This PaymentIntent's amount could not be updated because it has a status of {pi['status']}. "
                 f"You may only update the amount of a PaymentIntent with one of the following statuses: "
                 f"{', '.join(UPDATABLE_PI_STATUSES)}.",
-                code="payment_intent_unexpected_state",
-                extra={"payment_intent": self._render(pi, [])},
+                pi,
             )
         amount = int_param(params, "amount")
         if amount is not None:
@@ -174,13 +172,11 @@ class StripeEndpoints(StripeObjects):
         reason = enum_param(params, "cancellation_reason", CANCELLATION_REASONS)
         pi = self._get("payment_intent", pi_id, "intent")
         if pi["status"] not in CANCELABLE_PI_STATUSES:
-            raise FakeStripeError(
-                400,
+            raise self._unexpected_state(
                 f"You cannot cancel this PaymentIntent because it has a status of {pi['status']}. Only a "
                 f"PaymentIntent with one of the following statuses may be canceled: "
                 f"{', '.join(CANCELABLE_PI_STATUSES)}.",
-                code="payment_intent_unexpected_state",
-                extra={"payment_intent": self._render(pi, [])},
+                pi,
             )
         pi.update(status="canceled", canceled_at=self.now(), cancellation_reason=reason, next_action=None)
         return self._render(pi, expand_paths(params))
@@ -194,11 +190,9 @@ class StripeEndpoints(StripeObjects):
 
     def _confirm(self, pi: dict[str, Any], payment_method: str | None) -> None:
         if pi["status"] not in UPDATABLE_PI_STATUSES:
-            raise FakeStripeError(
-                400,
+            raise self._unexpected_state(
                 f"This PaymentIntent's status is {pi['status']}, so it cannot be confirmed.",
-                code="payment_intent_unexpected_state",
-                extra={"payment_intent": self._render(pi, [])},
+                pi,
             )
         if payment_method in ("pm_card_chargeDeclined", "pm_card_visa_chargeDeclined"):
             error = self._fail(pi, "Your card was declined.", "generic_decline")
@@ -212,13 +206,12 @@ class StripeEndpoints(StripeObjects):
             )
         self._succeed(pi)
 
+    def _unexpected_state(self, message: str, pi: dict[str, Any]) -> FakeStripeError:
+        return FakeStripeError(400, message, code="payment_intent_unexpected_state",
+                               extra={"payment_intent": self._render(pi, [])})
+
     def _pi_list(self, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(params, LIST_BASE_PARAMS | {"customer"})
-        items = [o for o in self._objects.values() if o["object"] == "payment_intent"]
-        customer = str_param(params, "customer")
-        if customer:
-            items = [o for o in items if o["customer"] == customer]
-        return self._list(items, params, "/v1/payment_intents", "payment_intent")
+        return self._filtered_list(params, "payment_intent", "/v1/payment_intents", ("customer",))
 
     # -- endpoints: refunds
 
@@ -296,13 +289,7 @@ class StripeEndpoints(StripeObjects):
         return self._render(refund, expand_paths(params))
 
     def _refund_list(self, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(params, LIST_BASE_PARAMS | {"payment_intent", "charge"})
-        items = [o for o in self._objects.values() if o["object"] == "refund"]
-        for name in ("payment_intent", "charge"):
-            value = str_param(params, name)
-            if value:
-                items = [o for o in items if o[name] == value]
-        return self._list(items, params, "/v1/refunds", "refund")
+        return self._filtered_list(params, "refund", "/v1/refunds", ("payment_intent", "charge"))
 
     # -- endpoints: charges, balance transactions, events
 
@@ -311,12 +298,7 @@ class StripeEndpoints(StripeObjects):
         return self._render(self._get("charge", charge_id, "charge"), expand_paths(params))
 
     def _charge_list(self, params: dict[str, Any]) -> dict[str, Any]:
-        check_params(params, LIST_BASE_PARAMS | {"payment_intent"})
-        items = [o for o in self._objects.values() if o["object"] == "charge"]
-        pi_id = str_param(params, "payment_intent")
-        if pi_id:
-            items = [o for o in items if o["payment_intent"] == pi_id]
-        return self._list(items, params, "/v1/charges", "charge")
+        return self._filtered_list(params, "charge", "/v1/charges", ("payment_intent",))
 
     def _txn_retrieve(self, params: dict[str, Any], txn_id: str) -> dict[str, Any]:
         check_params(params, {"expand"})
@@ -327,6 +309,16 @@ class StripeEndpoints(StripeObjects):
         return self._render(self._get("event", event_id), [])
 
     # -- lists
+
+    def _filtered_list(self, params: dict[str, Any], kind: str, url: str, filters: tuple[str, ...]) -> dict[str, Any]:
+        """GET /v1/<kind>s: every object of the kind, narrowed by each filter parameter given."""
+        check_params(params, LIST_BASE_PARAMS | set(filters))
+        items = [o for o in self._objects.values() if o["object"] == kind]
+        for name in filters:
+            value = str_param(params, name)
+            if value:
+                items = [o for o in items if o[name] == value]
+        return self._list(items, params, url, kind)
 
     def _list(
         self, items: list[dict[str, Any]], params: dict[str, Any], url: str, kind: str

@@ -118,20 +118,17 @@ class StripeObjects:
             return self._render(pi, [])
 
     def set_processing(self, pi_id: str) -> dict[str, Any]:
-        with self._lock:
-            pi = self._get("payment_intent", pi_id)
-            if pi["status"] not in ACTIVE_PI_STATUSES:
-                raise ValueError(f"cannot move {pi_id} from {pi['status']} to processing")
-            pi["status"] = "processing"
-            return self._render(pi, [])
+        return self._move(pi_id, "processing")
 
     def require_action(self, pi_id: str) -> dict[str, Any]:
+        return self._move(pi_id, "requires_action", next_action={"type": "use_stripe_sdk", "use_stripe_sdk": {}})
+
+    def _move(self, pi_id: str, status: str, **changes: Any) -> dict[str, Any]:
         with self._lock:
             pi = self._get("payment_intent", pi_id)
             if pi["status"] not in ACTIVE_PI_STATUSES:
-                raise ValueError(f"cannot move {pi_id} from {pi['status']} to requires_action")
-            pi["status"] = "requires_action"
-            pi["next_action"] = {"type": "use_stripe_sdk", "use_stripe_sdk": {}}
+                raise ValueError(f"cannot move {pi_id} from {pi['status']} to {status}")
+            pi.update(status=status, **changes)
             return self._render(pi, [])
 
     # -- test controls: refunds

@@ -17,7 +17,6 @@ from core.payments.services.common import (
     stripe_test_mode,
 )
 from core.payments.services.intent_state import (
-    payment_apply_intent,
     payment_confirm,
     payment_record_fee,
     payment_sync_intent,
@@ -46,7 +45,6 @@ __all__ = [
     "IntentResult",
     "booking_payment_state",
     "booking_reinstate_after_late_payment",
-    "payment_apply_intent",
     "payment_confirm",
     "payment_intent_create",
     "payment_record_dispute",

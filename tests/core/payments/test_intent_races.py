@@ -14,12 +14,14 @@ pytest_plugins = ["tests.fakes.stripe_fixtures", "tests.fakes.stripe_payments"]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_booking_is_not_locked_while_stripe_is_asked(postgres_only, stripe_on, make_request):
+@pytest.mark.parametrize("idempotency_key", [None, "checkout-1"])
+def test_the_booking_is_not_locked_while_stripe_is_asked(postgres_only, stripe_on, make_request, idempotency_key):
     from core.bookings.services import booking_create
 
     booking, _ = booking_create(request=make_request())
     held = stripe_on.hold_next()  # Stripe takes its time over the create call
-    creating = in_background(lambda: services.payment_intent_create(booking=booking))
+    creating = in_background(lambda: services.payment_intent_create(booking=booking,
+                                                                    idempotency_key=idempotency_key))
     held.wait_until_arrived()
 
     # meanwhile a webhook or a staff action locks the booking and its payments, without waiting

@@ -12,7 +12,8 @@ It speaks enough of Stripe's v1 wire format for the official ``stripe`` library 
   method, path and parameters replays the first response (errors included, with
   ``Idempotent-Replayed: true``); the same key with different parameters or endpoint is a 400
   ``idempotency_error``; parameter-validation failures are *not* stored (as on Stripe); keys expire after
-  24 h of (fake) clock time.
+  24 h of (fake) clock time; a request whose key another request is still executing is a 409
+  ``idempotency_key_in_use`` (see ``hold_execution_next``).
 
 Test controls are plain Python methods (``succeed``, ``fail``, ``fail_next``, ``hold_next``, ``make_event``,
 ``sign`` …); ``calls(method, path)`` lists what the client sent, parameters decoded.
@@ -21,11 +22,12 @@ Test controls are plain Python methods (``succeed``, ``fail``, ``fail_next``, ``
 from __future__ import annotations
 
 import secrets
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes._http_fake import FakeHttpServer, Fault
+from tests.fakes._http_fake import FakeHttpServer, Fault, Hold
 from tests.fakes.stripe_endpoints import StripeEndpoints
 from tests.fakes.stripe_objects import SignedWebhook
 from tests.fakes.stripe_wire import (
@@ -87,6 +89,8 @@ class FakeStripeServer(FakeHttpServer, StripeEndpoints):
         with self._lock:
             self.forget_objects()
             self._idempotency: dict[tuple[str, str], _StoredResponse] = {}
+            self._executing: set[tuple[str, str]] = set()  # keys of requests Stripe is executing right now
+            self._execution_holds: deque[Hold] = deque()
             self._faults.clear()
             self.requests.clear()
             self.request_log: list[LoggedRequest] = []
@@ -104,6 +108,18 @@ class FakeStripeServer(FakeHttpServer, StripeEndpoints):
         it (``Stripe-Should-Retry: false`` is sent, as Stripe does).
         """
         super().fail_next(n, status, replayable=replayable)
+
+    def hold_execution_next(self) -> Hold:
+        """The next request that gets past the key check waits *while executing* until the test releases it.
+
+        Unlike `hold_next` (the network is slow: the request has not reached Stripe), its idempotency key is
+        taken meanwhile: a concurrent request with the same key is answered 409 ``idempotency_key_in_use``.
+        """
+        hold = Hold()
+        with self._lock:
+            self._holds.append(hold)  # released when the server stops
+            self._execution_holds.append(hold)
+        return hold
 
     def forget_idempotency_keys(self) -> None:
         """Simulate Stripe pruning keys (it keeps them ≥ 24 h)."""
@@ -161,30 +177,58 @@ class FakeStripeServer(FakeHttpServer, StripeEndpoints):
         request = self._read(handler, method, body)
         headers = self._headers(request)
         with self._lock:
-            if request.error is not None:
-                return request.error.status, headers, to_json(request.error.body())
-            auth = request.authorization
-            if not auth.startswith("Bearer ") or not auth[7:].strip():
-                exc = FakeStripeError(
-                    401,
-                    "You did not provide an API key. You need to provide your API key in the Authorization "
-                    "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
-                )
-                return exc.status, headers, to_json(exc.body())
-            replay = self._replay(request, headers)
-            if replay is not None:
-                return replay
-            try:
-                status, payload = self._route(method, request.path, request.params)
-                stored_ok = True
-            except FakeStripeError as exc:
-                status, payload, stored_ok = exc.status, exc.body(), exc.stored
-            data = to_json(payload)
-            if request.cache_key is not None and stored_ok:
-                headers["Original-Request"] = headers["Request-Id"]
-                self._idempotency[request.cache_key] = _StoredResponse(
-                    method, request.path, request.params, status, data, dict(headers), self.now())
-            return status, headers, data
+            refusal = self._refusal(request, headers) or self._replay(request, headers)
+            if refusal is not None:
+                return refusal
+            if not self._execution_holds:
+                return self._execute(request, headers)  # at once: no other request sees it executing
+            hold = self._execution_holds.popleft()
+            if request.cache_key is not None:
+                self._executing.add(request.cache_key)
+        try:  # Stripe is slow while executing this one: its key is taken meanwhile
+            hold.arrived.set()
+            hold.released.wait()
+            with self._lock:
+                return self._execute(request, headers)
+        finally:
+            with self._lock:
+                self._executing.discard(request.cache_key)
+
+    def _refusal(self, request: _Request, headers: dict[str, str]):
+        """Stripe's answer to a request that never starts executing (nothing stored under its key), or None."""
+        if request.error is not None:
+            return request.error.status, headers, to_json(request.error.body())
+        auth = request.authorization
+        if not auth.startswith("Bearer ") or not auth[7:].strip():
+            exc = FakeStripeError(
+                401,
+                "You did not provide an API key. You need to provide your API key in the Authorization "
+                "header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+            )
+            return exc.status, headers, to_json(exc.body())
+        if request.cache_key is not None and request.cache_key in self._executing:
+            exc = FakeStripeError(
+                409,
+                "There is currently another in-progress request using this Idempotent Key (that probably means "
+                "you submitted twice, and the other request is still going through): "
+                f"{request.idempotency_key}. Please try again later.",
+                code="idempotency_key_in_use",
+            )
+            return exc.status, headers, to_json(exc.body())
+        return None
+
+    def _execute(self, request: _Request, headers: dict[str, str]):
+        try:
+            status, payload = self._route(request.method, request.path, request.params)
+            stored_ok = True
+        except FakeStripeError as exc:
+            status, payload, stored_ok = exc.status, exc.body(), exc.stored
+        data = to_json(payload)
+        if request.cache_key is not None and stored_ok:
+            headers["Original-Request"] = headers["Request-Id"]
+            self._idempotency[request.cache_key] = _StoredResponse(
+                request.method, request.path, request.params, status, data, dict(headers), self.now())
+        return status, headers, data
 
     def _replay(self, request: _Request, headers: dict[str, str]):
         """The stored answer for a repeated idempotency key, or Stripe's error for a misused one (or None)."""

@@ -16,7 +16,7 @@ from core.integrations.stripe import (
     construct_event,
     get_client,
 )
-from tests.concurrency import run_in_threads
+from tests.concurrency import in_background, run_in_threads
 from tests.fakes.stripe_server import FAKE_SECRET_KEY, FakeStripeServer, parse_params
 
 pytest_plugins = ["tests.fakes.stripe_fixtures"]
@@ -85,6 +85,21 @@ def test_fifty_concurrent_calls_with_one_key_create_one_intent(gateway, fake_str
     assert len(set(ids)) == 1
     assert fake_stripe.created_payment_intents == 1
     assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 50
+
+
+def test_the_same_key_while_the_first_request_executes_is_a_409_then_replays(gateway, fake_stripe,
+                                                                          fast_stripe_retries):
+    held = fake_stripe.hold_execution_next()
+    first = in_background(lambda: _create(gateway, key="k-busy", amount=1000))
+    held.wait_until_arrived()
+
+    with pytest.raises(StripeUnavailable) as busy:
+        _create(gateway, key="k-busy", amount=1000)
+    held.release()
+
+    assert busy.value.http_status == 409
+    assert _create(gateway, key="k-busy", amount=1000) == first.result(timeout=30)
+    assert fake_stripe.created_payment_intents == 1
 
 
 def test_same_key_different_params_is_a_request_error(gateway, fake_stripe):

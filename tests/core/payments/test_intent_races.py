@@ -91,3 +91,23 @@ def test_an_answer_lost_after_stripe_made_the_intent_is_completed_by_its_webhook
     payment = Payment.objects.get()
     assert payment.stripe_payment_intent_id == made["id"] and payment.status == PaymentStatus.SUCCEEDED
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PAID
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_caller_while_stripe_executes_the_create_is_told_to_retry_and_gets_the_same_intent(
+        postgres_only, stripe_on, make_request, fast_stripe_retries):
+    from core.bookings.services import booking_create
+
+    booking, _ = booking_create(request=make_request())
+    held = stripe_on.hold_execution_next()  # Stripe is slow creating it: the key is taken meanwhile
+    first = in_background(lambda: services.payment_intent_create(booking=booking))
+    held.wait_until_arrived()
+
+    # the same key while Stripe executes it: 409 idempotency_key_in_use (retried by the library, still busy)
+    with pytest.raises(PaymentProviderUnavailable):
+        services.payment_intent_create(booking=booking)
+    held.release()
+    body = first.result(timeout=30)
+
+    assert services.payment_intent_create(booking=booking) == body
+    assert stripe_on.created_payment_intents == 1 and Payment.objects.count() == 1

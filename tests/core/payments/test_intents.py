@@ -205,3 +205,32 @@ def test_reuse_finds_the_intent_paid_and_settles_the_booking(stripe_on, booking)
 
     b = Booking.objects.get(pk=booking.pk)
     assert b.status == BookingStatus.PAID and b.payment_status == PaymentState.PAID
+
+
+def test_an_intent_canceled_in_stripes_dashboard_is_recorded_and_replaced(stripe_on, booking):
+    from core.integrations.stripe import StripeGateway
+    from tests.fakes.stripe_server import FAKE_SECRET_KEY
+
+    first = services.payment_intent_create(booking=booking)["payment_intent_id"]
+    StripeGateway(FAKE_SECRET_KEY, api_base=stripe_on.url).cancel_payment_intent(first, idempotency_key="dash")
+
+    second = services.payment_intent_create(booking=booking)["payment_intent_id"]
+
+    assert second != first and stripe_on.created_payment_intents == 2
+    assert Payment.objects.get(stripe_payment_intent_id=first).status == PaymentStatus.CANCELED
+    assert Payment.objects.get(stripe_payment_intent_id=second).status == PaymentStatus.PENDING
+
+
+def test_a_repriced_booking_completes_then_cancels_an_attempt_whose_answer_was_lost(stripe_on, booking,
+                                                                                     fast_stripe_retries):
+    stripe_on.lose_answer_next(3)
+    with pytest.raises(PaymentProviderUnavailable):
+        services.payment_intent_create(booking=booking)
+    Booking.objects.filter(pk=booking.pk).update(total_price=booking.total_price + 10)
+
+    body = services.payment_intent_create(booking=Booking.objects.get(pk=booking.pk))
+
+    lost, new = stripe_on.objects("payment_intent")
+    assert lost["status"] == "canceled" and new["id"] == body["payment_intent_id"]
+    assert Payment.objects.get(stripe_payment_intent_id=lost["id"]).status == PaymentStatus.CANCELED
+    assert stripe_on.created_payment_intents == 2

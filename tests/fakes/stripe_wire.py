@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, NamedTuple
 
 API_VERSION = "2025-01-01.fake"
@@ -18,7 +19,7 @@ class LoggedRequest(NamedTuple):
     idempotency_key: str | None
 
 
-
+@dataclass(eq=False)
 class FakeStripeError(Exception):
     """Raised inside endpoint handlers; rendered as a Stripe error body.
 
@@ -26,27 +27,18 @@ class FakeStripeError(Exception):
     key (the endpoint never started executing).
     """
 
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type: str = "invalid_request_error",
-        code: str | None = None,
-        param: str | None = None,
-        decline_code: str | None = None,
-        stored: bool = True,
-        extra: Mapping[str, Any] | None = None,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.type = type
-        self.code = code
-        self.param = param
-        self.decline_code = decline_code
-        self.stored = stored
-        self.extra = dict(extra or {})
+    status: int
+    message: str
+    _: KW_ONLY
+    type: str = "invalid_request_error"
+    code: str | None = None
+    param: str | None = None
+    decline_code: str | None = None
+    stored: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
 
     def body(self) -> dict[str, Any]:
         err: dict[str, Any] = {"type": self.type, "message": self.message}

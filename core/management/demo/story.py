@@ -93,8 +93,12 @@ def _lifecycle(rng: random.Random, request: BookingRequest, now: dt.datetime, *,
     """A booking's steps up to `now`; `keep` bookings are never cancelled (the coming days' guaranteed pickups)."""
     pickup = request.pickup_date
     hold = dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"]))
-    created = customer_time(rng, pickup - dt.timedelta(days=rng.randint(2, 21)))
-    while created > now - hold - dt.timedelta(minutes=10):  # the story has not got there yet: it was booked earlier
+    booked_on = pickup - dt.timedelta(days=rng.randint(2, 21))
+    latest = min(timezone.localdate(now), pickup - dt.timedelta(days=2))
+    if booked_on > latest:  # the story has not got there yet: booked at some point in the last three weeks
+        booked_on = latest - dt.timedelta(days=rng.randint(0, 20))
+    created = customer_time(rng, booked_on)
+    if created > now - hold - dt.timedelta(minutes=10):  # later today: paid and settled, so it was yesterday
         created -= dt.timedelta(days=1)
     steps = [Step(created, "create")]
     fate = 1.0 if keep else rng.random()

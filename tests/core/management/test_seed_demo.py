@@ -1,6 +1,7 @@
 """`manage.py seed_demo` tells a true story: past times at believable hours, pickups every coming day, holds
 expiring one after another, 30 days of metrics that match the live figures, named staff."""
 
+import collections
 import datetime as dt
 import io
 import random
@@ -62,8 +63,11 @@ def test_every_timestamp_is_in_the_past_at_a_believable_new_york_hour(db, seeded
         assert _local(moment).hour in CUSTOMER_HOURS, moment
     for moment in staff_steps:
         assert _local(moment).hour in STAFF_HOURS, moment
-    # spread over months, not stamped all at once
-    assert len({_local(c).date() for c in created}) > 40
+    # spread over months, not stamped all at once nor piled up on the last day or two
+    settled = Booking.objects.exclude(status=BookingStatus.PENDING).values_list("created_at", flat=True)
+    per_day = collections.Counter(_local(c).date() for c in settled)
+    assert len(per_day) > 40
+    assert max(per_day.values()) <= 8, per_day.most_common(3)
     assert min(created) < MOMENT - dt.timedelta(days=60)
 
 

@@ -42,10 +42,10 @@ demo: install migrate
 	DEBUG=1 $(PY) manage.py seed_demo --seed 2027
 	@mkdir -p var
 	@echo "Starting the server on $(HOST):$(PORT) and a Huey consumer…"
-	@DEBUG=1 $(PY) manage.py run_huey --quiet >>var/demo-jobs.log 2>&1 & HUEY_PID=$$!; \
-	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT) >>var/demo-server.log 2>&1 & SERVER_PID=$$!; \
+	@DEBUG=1 $(PY) manage.py run_huey --quiet >var/demo-jobs.log 2>&1 & HUEY_PID=$$!; \
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT) >var/demo-server.log 2>&1 & SERVER_PID=$$!; \
 	trap 'kill $$SERVER_PID $$HUEY_PID 2>/dev/null; wait' EXIT; trap 'exit 0' INT TERM; \
-	DEBUG=1 $(PY) manage.py demo_login --host '$(HOST)' --port '$(PORT)' --wait 60 $(DEMO_LOGS) \
+	DEBUG=1 $(PY) manage.py demo_login --host '$(HOST)' --port '$(PORT)' --wait 60 --pid $$SERVER_PID $(DEMO_LOGS) \
 		|| { tail -n 20 var/demo-server.log; exit 1; }; \
 	wait $$SERVER_PID
 

@@ -20,13 +20,14 @@ class Command(BaseCommand):
         parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                             help="First wait up to SECONDS for the server to answer (so the logins follow its "
                                  "startup output).")
+        parser.add_argument("--pid", type=int, help="The server's process id: stop waiting if it exits.")
         parser.add_argument("--log", action="append", default=[], metavar="NAME=PATH",
                             help="A log file to mention, e.g. --log 'Server log=var/demo-server.log'.")
 
-    def handle(self, *args, host: str, port: int, wait: float, log: list[str], **options):
+    def handle(self, *args, host: str, port: int, wait: float, pid: int | None, log: list[str], **options):
         url = base_url(host, port)
-        if wait and not wait_until_answering(f"{url}/api/v1/health/", timeout=wait):
-            raise CommandError(f"The server did not answer at {url} within {wait:g} s.")
+        if wait and (problem := wait_until_answering(f"{url}/api/v1/health/", timeout=wait, pid=pid)):
+            raise CommandError(f"No demo at {url}: {problem}.")
         logins = []
         with acting_as(None, user_agent="manage.py demo_login"):
             users = demo_staff_ensure()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import urllib.error
 import urllib.request
@@ -22,18 +23,31 @@ def base_url(host: str, port: int | str) -> str:
     return f"http://{host}:{int(port)}"
 
 
-def wait_until_answering(url: str, *, timeout: float, interval: float = 0.25) -> bool:
-    """Poll `url` until it answers with any HTTP status, or `timeout` seconds pass."""
+def process_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def wait_until_answering(url: str, *, timeout: float, pid: int | None = None, interval: float = 0.25) -> str | None:
+    """Poll `url` until it answers with any HTTP status (None); otherwise why not: `timeout` seconds passed,
+    or the server's process `pid` exited (e.g. its port was taken), so nobody waits a minute for nothing."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310 (our own http://host:port)
-                return True
+                return None
         except urllib.error.HTTPError:
-            return True  # it answered (e.g. 503 while the database warms up): the server is up
+            return None  # it answered (e.g. 503 while the database warms up): the server is up
         except (urllib.error.URLError, OSError):
+            if pid is not None and not process_running(pid):
+                return "the server stopped before answering"
             if time.monotonic() >= deadline:
-                return False
+                return f"nothing answered within {timeout:g} s"
             time.sleep(interval)
 
 
@@ -53,7 +67,7 @@ def banner(*, url: str, logins: list[tuple[str, str, str, str]], logs: dict[str,
     rule = "─" * 78
     lines = [rule, f" ToteTaxi demo {'running ' if running else ''}at {url}/", "",
              f"   Ops console   {url}/admin/",
-             f"   Booking API   {url}/api/v1/   (interactive docs: {url}/api/v1/docs)"]
+             f"   Booking API   {url}/api/v1/docs   (the interactive reference; every route is under /api/v1/)"]
     if (emails := email_log()) is not None:
         lines.append(f"   Emails sent   {emails}   (one .log file per message)")
     lines += [f"   {name:<13} {path}" for name, path in logs.items()]

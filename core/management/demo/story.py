@@ -131,8 +131,9 @@ def plan(rng: random.Random, *, now: dt.datetime, count: int, catalog: dict, cus
     for i, offset in enumerate(offsets):
         request = _request(rng, today + dt.timedelta(days=offset), catalog, customers)
         plans.append(BookingPlan(request, _lifecycle(rng, request, now, keep=i < kept)))
-    # Holds still open: started minutes ago, on distinct minutes, so they expire one after another.
-    for minutes in rng.sample(range(1, int(settings.TOTETAXI["HOLD_MINUTES"]) - 4), PENDING_HOLDS):
+    # Holds still open: started minutes ago, on distinct minutes, so they expire one after another while
+    # you watch (at least ten minutes after the seed started, so seeding and startup do not use them up).
+    for minutes in rng.sample(range(1, int(settings.TOTETAXI["HOLD_MINUTES"]) - 10), PENDING_HOLDS):
         pickup = today + dt.timedelta(days=rng.randint(2, 30))
         started = now - dt.timedelta(minutes=minutes, seconds=rng.randint(0, 59))
         plans.append(BookingPlan(_request(rng, pickup, catalog, customers), [Step(started, "create")]))

@@ -1,6 +1,8 @@
 """`manage.py demo_login`: fresh passwords for named staff, printed last, with the right address for HOST/PORT."""
 
 import socket
+import subprocess
+import sys
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -63,9 +65,22 @@ def test_wait_prints_once_the_server_answers(live_server, capsys):
     assert "Ctrl+C stops the server" in out
 
 
+def _silent_port() -> tuple[socket.socket, int]:
+    probe = socket.socket()  # bound, never listening: nothing answers there
+    probe.bind(("127.0.0.1", 0))
+    return probe, probe.getsockname()[1]
+
+
 def test_wait_gives_up_when_nothing_answers(db):
-    with socket.socket() as probe:  # a port nothing listens on: bound, never listening
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        with pytest.raises(CommandError, match="did not answer"):
-            call_command("demo_login", "--port", str(port), "--wait", "0.5")
+    probe, port = _silent_port()
+    with probe, pytest.raises(CommandError, match="nothing answered within 0.5 s"):
+        call_command("demo_login", "--port", str(port), "--wait", "0.5")
+
+
+def test_wait_stops_as_soon_as_the_server_process_has_exited(db):
+    # given a server that died at once (e.g. its port was taken): waiting a whole minute would help nobody
+    server = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+    server.wait()
+    probe, port = _silent_port()
+    with probe, pytest.raises(CommandError, match="the server stopped before answering"):
+        call_command("demo_login", "--port", str(port), "--wait", "60", "--pid", str(server.pid))

@@ -98,7 +98,7 @@ class Command(BaseCommand):
             today = timezone.localdate(now)
             for back in range(METRIC_DAYS, -1, -1):  # the finished days the charts show, and today
                 daily_metrics_compute(day=today - dt.timedelta(days=back))
-        full = f" ({len(plans) - created} asked for a full date and went elsewhere)" if created < len(plans) else ""
+        full = f" ({len(plans) - created} more asked for a full date and were turned away)" if created < len(plans) else ""
         self.stdout.write(self.style.SUCCESS(
             f"Created {created} demo bookings{full} and {METRIC_DAYS} days of daily metrics "
             f"in {time.perf_counter() - started:.1f} s."))

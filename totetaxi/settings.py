@@ -254,8 +254,8 @@ if POSTMARK_SERVER_TOKEN:
 elif TESTING:
     EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 elif DEBUG:
-    # Local runs and `make demo`: each message is written to its own file there, so the job consumer's
-    # emails don't flood the terminal (the demo prints the path).
+    # Local runs and `make demo`: each message is written to its own file in this folder, so the job
+    # consumer's emails don't flood the terminal (the demo prints the path).
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH") or str(BASE_DIR / "var" / "demo-emails")
 else:

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Str
 
 from core.bookings.models import NOTES_MAX_LENGTH
 from core.bookings.requests import BookingRequest
+from core.common.errors import ErrorCode
 from core.customers.services import AddressData, CustomerData
 
 ServiceTypeLit = Literal["mini_move", "standard", "specialty"]
@@ -57,7 +58,8 @@ class Schema(BaseModel):
 # --- errors ----------------------------------------------------------------------------------------------
 
 class ErrorDetail(Schema):
-    code: str = Field(examples=["date_unavailable"])
+    code: ErrorCode = Field(description="One of the codes listed in the API description",
+                            examples=["date_unavailable"])
     message: str = Field(examples=["Saturday, March 13, 2027 cannot be booked (fully_booked)."])
     fields: dict[str, list[str]] = Field(default_factory=dict,
                                          examples=[{"pickup_date": ["fully_booked"]}])

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "simple_history",
     "import_export",
+    "ninja",  # its Swagger UI assets, served by us: /api/v1/docs works without reaching a CDN
     "axes",
     "anymail",
     "huey.contrib.djhuey",
@@ -76,6 +77,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "public_api.errors.ApiErrorEnvelopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -15,10 +15,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.common.errors import DomainError
 from core.integrations.stripe import SignatureError, construct_event, expandable_id
 from core.integrations.stripe.client import _payment_intent, _refund
 from core.payments import services
+from core.payments.errors import InvalidSignature
 from core.payments.models import Payment, PaymentStatus, ProviderEvent, Refund, RefundStatus
 from core.payments.services._base import _STRIPE_REFUND_STATUS
 from core.payments.services.intents import _status_from_intent
@@ -40,13 +40,6 @@ HANDLED_EVENTS = frozenset({
 # An event still unprocessed this long after it arrived is picked up again by the sweeper.
 STUCK_AFTER = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 20
-
-
-class InvalidSignature(DomainError):
-    """The Stripe-Signature header does not verify."""
-
-    code = "invalid_signature"
-    status = 400
 
 
 def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[ProviderEvent, bool]:

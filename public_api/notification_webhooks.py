@@ -97,6 +97,10 @@ class PostmarkTrackingView(PostmarkTrackingWebhookView):
     """
 
     def post(self, request, *args, **kwargs):
+        if not self.basic_auth:
+            # anymail would accept anyone's post (with a warning); a forged bounce would suppress a customer.
+            logger.error("refused a Postmark tracking webhook: ANYMAIL_WEBHOOK_SECRET is not set")
+            return HttpResponseForbidden("webhook authentication is not configured")
         try:
             return super().post(request, *args, **kwargs)
         except MalformedPostmarkEvent as exc:

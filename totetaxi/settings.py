@@ -158,6 +158,10 @@ if TESTING:
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    if TESTING:
+        # Parallel test workers share one Redis database: each keeps its keys under its own prefix, and the
+        # suite's between-test cleanup deletes only those (tests/conftest.py), never another worker's counters.
+        CACHES["default"]["KEY_PREFIX"] = f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "totetaxi"}}
 

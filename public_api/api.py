@@ -15,7 +15,8 @@ DESCRIPTION = (
     "## Errors\n\n"
     "Every error, on every path under `/api/v1/`, has the body `{error: {code, message, fields}}`: `message` is "
     "a sentence for a person, `fields` maps a field path (`customer.email`) to what is wrong with it (every "
-    "problem of the request at once), and `code` is one of the codes below; codes never change meaning.\n\n"
+    "field whose form is wrong, in one answer), and `code` is one of the codes below; codes never change meaning."
+    "\n\n"
     + ErrorCode.markdown_table()
 )
 

@@ -43,7 +43,7 @@ def validate_customer(data: CustomerData, *, prefix: str = "customer") -> tuple[
     errors = {f"{prefix}.{field}": [problem]
               for field, check in (("name", name_problem), ("email", email_problem), ("phone", phone_problem))
               if (problem := check(getattr(data, field)))}
-    phone = normalize_phone(data.phone.strip()) if data.phone.strip() and not errors.get(f"{prefix}.phone") else ""
+    phone = "" if errors.get(f"{prefix}.phone") or not data.phone.strip() else normalize_phone(data.phone.strip())
     return errors, phone
 
 

@@ -49,6 +49,23 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = ("idempotency_conflict", 409,
                             "This `Idempotency-Key` was already used with a different request body.")
 
+    # --- catalog and van schedule (console) ----------------------------------------------------------------
+    CAPACITY_BELOW_BOOKINGS = ("capacity_below_bookings", 409,
+                               "Capacity may not drop below the bookings already holding a slot on the date.")
+
+    # --- documents (COI) -----------------------------------------------------------------------------------
+    BUILDING_CLOSED = ("building_closed", 409,
+                       "The building does not allow moves on that day; `alternatives` lists days it does.")
+    COI_REQUIRED = "coi_required", 409, "The building's certificate of insurance is not in order yet."
+    FILE_TOO_LARGE = "file_too_large", 413, "The uploaded file is larger than we accept."
+    UNSUPPORTED_FILE_TYPE = "unsupported_file_type", 415, "Send a PDF, JPEG, PNG or HEIC file."
+    INVALID_DOCUMENT = "invalid_document", 422, "The file is damaged, encrypted or too complex to accept."
+
+    # --- logistics (console) -------------------------------------------------------------------------------
+    NOT_DISPATCHABLE = "not_dispatchable", 409, "This booking cannot be dispatched yet."
+    DISPATCH_NOT_CONFIGURED = ("dispatch_not_configured", 503,
+                               "Dispatch to the delivery provider is not configured.")
+
     # --- customers (console) -------------------------------------------------------------------------------
     MERGE_SAME_CUSTOMER = "merge_same_customer", 422, "A customer cannot be merged into itself."
 

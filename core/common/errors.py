@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed", 405, "This path does not accept this HTTP method (see `Allow`)."
     PAYLOAD_TOO_LARGE = "payload_too_large", 413, "The request body is larger than the API accepts."
     RATE_LIMITED = "rate_limited", 429, "Too many requests from this client; retry after `Retry-After` seconds."
+    UNAUTHORIZED = ("unauthorized", 401,
+                    "The request's credentials are missing or wrong (a provider webhook's signature, for example).")
     PERMISSION_DENIED = "permission_denied", 403, "You may not do this."
     CONFLICT = "conflict", 409, "The current state does not allow this."
     DOMAIN_ERROR = "domain_error", 400, "A business rule refused the request."
@@ -100,7 +102,7 @@ class ErrorCode(StrEnum):
     @classmethod
     def for_status(cls, status: int) -> ErrorCode:
         """The generic code for an HTTP status that carries no code of its own (e.g. a framework's 405)."""
-        generic = {400: cls.BAD_REQUEST, 403: cls.PERMISSION_DENIED, 404: cls.NOT_FOUND,
+        generic = {400: cls.BAD_REQUEST, 401: cls.UNAUTHORIZED, 403: cls.PERMISSION_DENIED, 404: cls.NOT_FOUND,
                    405: cls.METHOD_NOT_ALLOWED, 409: cls.CONFLICT, 413: cls.PAYLOAD_TOO_LARGE,
                    422: cls.VALIDATION_ERROR, 429: cls.RATE_LIMITED}
         return generic.get(status, cls.BAD_REQUEST if 400 <= status < 500 else cls.INTERNAL_ERROR)

@@ -67,3 +67,20 @@ def test_the_docs_list_every_error_code_with_its_status_and_meaning(client):
     for code in ErrorCode:
         assert f"| `{code}` | {code.status} | {code.meaning} |" in description
     assert schema["components"]["schemas"]["ErrorCode"]["enum"] == [str(code) for code in ErrorCode]
+
+
+@pytest.mark.parametrize(("status", "code"), [(400, "bad_request"), (401, "unauthorized"), (404, "not_found"),
+                                              (405, "method_not_allowed"), (413, "payload_too_large"),
+                                              (418, "bad_request"), (500, "internal_error"),
+                                              (503, "internal_error")])
+def test_a_plain_error_from_any_view_under_the_api_gets_a_code_for_its_status(rf, status, code):
+    from django.http import HttpResponse
+
+    from public_api.errors import ApiErrorEnvelopeMiddleware
+
+    middleware = ApiErrorEnvelopeMiddleware(lambda request: HttpResponse("plain text", status=status))
+
+    response = middleware(rf.post("/api/v1/webhooks/some-provider/"))
+
+    assert response.status_code == status and response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["error"]["code"] == code

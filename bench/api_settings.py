@@ -3,6 +3,8 @@
 import os
 
 os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-used-anywhere-else")
+os.environ.setdefault("PUBLIC_SITE_URL", "https://bench.invalid")
+os.environ.setdefault("TOTETAXI_SUPPORT_PHONE", "(631) 555-0100")
 
 from totetaxi.settings import *  # noqa: E402, F403
 from totetaxi.settings import TOTETAXI  # noqa: E402

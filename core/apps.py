@@ -8,4 +8,5 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from core import checks  # noqa: F401  (registers the deployment checks)
         from core.common import audit  # noqa: F401  (connects the history IP/user-agent receiver)

@@ -2,19 +2,44 @@
 
 from ninja import NinjaAPI
 
+from core.common.errors import ErrorCode
 from public_api import errors
 from public_api.bookings import router as bookings_router
 from public_api.catalog import router as catalog_router
 from public_api.health import router as health_router
 from public_api.payments import router as payments_router
 
-api = NinjaAPI(
+DESCRIPTION = (
+    "Catalog, availability, quotes, bookings and payments for the ToteTaxi marketing site. "
+    "Money is a string with two decimals (`\"995.00\"`); dates are New York service dates (`YYYY-MM-DD`).\n\n"
+    "## Errors\n\n"
+    "Every error, on every path under `/api/v1/`, has the body `{error: {code, message, fields}}`: `message` is "
+    "a sentence for a person, `fields` maps a field path (`customer.email`) to what is wrong with it (every "
+    "field whose form is wrong, in one answer), and `code` is one of the codes below; codes never change meaning."
+    "\n\n"
+    + ErrorCode.markdown_table()
+)
+
+
+class BookingAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        # Any route that reads a body can answer 413 (the body is over DATA_UPLOAD_MAX_MEMORY_SIZE): declared
+        # here once rather than on every route.
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                if "requestBody" in operation:
+                    operation["responses"].setdefault("413", {
+                        "description": "Payload Too Large",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
+                    })
+        return schema
+
+
+api = BookingAPI(
     title="ToteTaxi booking API",
     version="1",
-    description="Catalog, availability, quotes, bookings and payments for the ToteTaxi marketing site. "
-    "Money is a string with two decimals (`\"995.00\"`); dates are New York service dates (`YYYY-MM-DD`). "
-    "Errors always use the body `{error: {code, message, fields}}`: 422 `validation_error`, 404 for unknown "
-    "things (and wrong or missing `X-Booking-Token`), 409 for state conflicts, 429 `rate_limited`.",
+    description=DESCRIPTION,
     urls_namespace="api-v1",
     docs_url="/docs",
 )

@@ -36,6 +36,11 @@ def _address(address) -> dict:
             "zip_code": address.zip_code}
 
 
+def _hold_expires_at(booking: Booking):
+    # The hold is what an unpaid booking has instead of payment: once paid (or cancelled) it means nothing.
+    return booking.hold_expires_at if booking.status == BookingStatus.PENDING else None
+
+
 def render_created(booking: Booking, token: str) -> dict:
     """The 201 body (also stored for Idempotency-Key replays, so it must be plain JSON)."""
     return {
@@ -48,7 +53,7 @@ def render_created(booking: Booking, token: str) -> dict:
         "price": booking.price_breakdown,
         "total_price": money_str(booking.total_price),
         "access_token": token,
-        "hold_expires_at": booking.hold_expires_at.isoformat() if booking.hold_expires_at else None,
+        "hold_expires_at": hold.isoformat() if (hold := _hold_expires_at(booking)) else None,
         "payment_status": booking.payment_status,
     }
 
@@ -77,7 +82,7 @@ def render_booking(booking: Booking) -> dict:
         "dropoff_address": _address(booking.dropoff_address),
         "price": booking.price_breakdown,
         "total_price": money_str(booking.total_price),
-        "hold_expires_at": booking.hold_expires_at,
+        "hold_expires_at": _hold_expires_at(booking),
         "tracking_url": booking.tracking_url or None,
     }
 

@@ -1,27 +1,49 @@
-"""The one place where errors become the contract's error body (API_CONTRACT.md "Errors")."""
+"""The one place where errors become the contract's error body (API_CONTRACT.md "Errors").
+
+Ninja's routes answer through the exception handlers in `install`; whatever Django answers outside them under
+`/api/v1/` (an unknown path, a method a route does not take, a plain webhook view's oversized body) is put into
+the same envelope by `ApiErrorEnvelopeMiddleware`.
+"""
 
 import logging
 
-from django.http import Http404
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from core.common.errors import DomainError
+from core.common.errors import DomainError, ErrorCode
+from public_api.messages import field_errors
 
 logger = logging.getLogger(__name__)
 
+API_PREFIX = "/api/v1/"
 
-def error_body(code: str, message: str, fields: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+_GENERIC_MESSAGES = {
+    ErrorCode.NOT_FOUND: "Not found.",
+    ErrorCode.METHOD_NOT_ALLOWED: "This path does not accept {method}.",
+    ErrorCode.PAYLOAD_TOO_LARGE: "The request body is too large.",
+    ErrorCode.BAD_REQUEST: "The request cannot be read.",
+    ErrorCode.INTERNAL_ERROR: "Something went wrong on our side; please retry.",
+}
 
 
-def _field_path(loc) -> str:
-    # ninja locations look like ("body", "payload", "customer", "email"); drop the transport prefix.
-    parts = [str(p) for p in loc]
-    while parts and parts[0] in {"body", "query", "path", "header", "payload", "data", "form"}:
-        parts = parts[1:]
-    return ".".join(parts) or "__all__"
+def error_body(code: ErrorCode, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": str(code), "message": message, "fields": fields or {}}}
+
+
+def generic_error_body(request, status: int) -> dict:
+    """The envelope for a status that came without a code of its own (a framework's 404, 405, 413, 500)."""
+    code = ErrorCode.for_status(status)
+    message = _GENERIC_MESSAGES.get(code, code.meaning).format(method=request.method)
+    return error_body(code, message)
+
+
+def payload_too_large(request) -> JsonResponse:
+    # Django raises RequestDataTooBig when the body is read past DATA_UPLOAD_MAX_MEMORY_SIZE; file uploads are
+    # streamed to disk and never count against it, so this only ever refuses oversized JSON or form data.
+    return JsonResponse(generic_error_body(request, 413), status=413)
 
 
 def install(api: NinjaAPI) -> None:
@@ -34,20 +56,22 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request, exc: NinjaValidationError):
-        fields: dict[str, list[str]] = {}
-        for err in exc.errors:
-            fields.setdefault(_field_path(err.get("loc", ())), []).append(err.get("msg", "Invalid value."))
         return api.create_response(
-            request, error_body("validation_error", "The request is not valid.", fields), status=422
+            request, error_body(ErrorCode.VALIDATION_ERROR, "The request is not valid.", field_errors(exc.errors)),
+            status=422,
         )
 
     @api.exception_handler(Http404)
     def not_found(request, exc):
-        return api.create_response(request, error_body("not_found", "Not found."), status=404)
+        return api.create_response(request, generic_error_body(request, 404), status=404)
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request, exc):
-        return api.create_response(request, error_body("not_found", "Not found."), status=404)
+        return api.create_response(request, generic_error_body(request, 404), status=404)
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_large(request, exc):
+        return payload_too_large(request)
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
@@ -55,18 +79,41 @@ def install(api: NinjaAPI) -> None:
             # ninja answers 400 for a body that is not JSON; the contract says validation problems are 422.
             return api.create_response(
                 request,
-                error_body("validation_error", "The request body is not valid JSON.",
+                error_body(ErrorCode.VALIDATION_ERROR, "The request body is not valid JSON.",
                            {"__body__": ["Send a JSON object."]}),
                 status=422,
             )
-        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 429: "rate_limited"}.get(
-            exc.status_code, "error"
-        )
+        code = ErrorCode.for_status(exc.status_code)
         return api.create_response(request, error_body(code, str(exc.message)), status=exc.status_code)
 
     @api.exception_handler(Exception)
     def unexpected(request, exc):
         logger.exception("unhandled API error", extra={"path": request.path})
-        return api.create_response(
-            request, error_body("internal_error", "Something went wrong on our side; please retry."), status=500
-        )
+        return api.create_response(request, generic_error_body(request, 500), status=500)
+
+
+class ApiErrorEnvelopeMiddleware:
+    """Under /api/v1/, no error leaves in Django's HTML or plain text: it gets the contract's envelope.
+
+    Sits inside CorsMiddleware so the replaced responses still carry the CORS headers the site needs to read them.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (response.status_code >= 400 and request.path.startswith(API_PREFIX)
+                and not response.get("Content-Type", "").startswith("application/json")):
+            replaced = JsonResponse(generic_error_body(request, response.status_code), status=response.status_code)
+            for header in ("Allow", "Retry-After"):
+                if header in response:
+                    replaced[header] = response[header]
+            return replaced
+        return response
+
+    def process_exception(self, request, exception):
+        # Views outside ninja (the Stripe webhook) read the body themselves; ninja's routes use `install`'s handler.
+        if isinstance(exception, RequestDataTooBig) and request.path.startswith(API_PREFIX):
+            return payload_too_large(request)
+        return None

@@ -1,6 +1,7 @@
 from django.db import connection
 from ninja import Router, Status
 
+from core.common.errors import ErrorCode
 from public_api.errors import error_body
 from public_api.schemas import ErrorOut, Schema
 
@@ -20,5 +21,5 @@ def health(request):
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception:  # any database failure means "not healthy"
-        return Status(503, error_body("database_unavailable", "The database does not answer."))
+        return Status(503, error_body(ErrorCode.DATABASE_UNAVAILABLE, "The database does not answer."))
     return Status(200, {"status": "ok", "database": connection.vendor})

@@ -3,6 +3,7 @@
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from ninja import Field
@@ -10,7 +11,9 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Str
 
 from core.bookings.models import NOTES_MAX_LENGTH
 from core.bookings.requests import BookingRequest
+from core.common.errors import ErrorCode
 from core.customers.services import AddressData, CustomerData
+from core.customers.validators import ADDRESS_CHECKS, email_problem, name_problem, phone_problem
 
 ServiceTypeLit = Literal["mini_move", "standard", "specialty"]
 WindowLit = Literal["morning", "afternoon", "flexible"]
@@ -21,16 +24,28 @@ MAX_SPECIALTY_QUANTITY = 20
 def _storable(value: str) -> str:
     # PostgreSQL refuses NUL bytes and lone surrogates can't be encoded: refuse them here, as a 422.
     if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
+        raise ValueError("Remove the NUL characters from this text.")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValueError("must be valid Unicode text") from exc
+        raise ValueError("Use valid Unicode text.") from exc
     return value
 
 
-def Text(max_length: int, **kwargs):  # noqa: N802 (reads like a type)
-    return Annotated[str, AfterValidator(_storable), Field(max_length=max_length, **kwargs)]
+def _checked(problem: Callable[[str], str | None]) -> AfterValidator:
+    """A pydantic validator from one of core's field checks (the same sentence the console shows)."""
+    def check(value: str) -> str:
+        if message := problem(value):
+            raise ValueError(message)
+        return value
+
+    return AfterValidator(check)
+
+
+def Text(max_length: int, *checks: Callable[[str], str | None], **kwargs):  # noqa: N802 (reads like a type)
+    """Storable text of at most `max_length` characters, checked by core's field checks in the schema, so one
+    422 lists every field's problem at once."""
+    return Annotated[str, AfterValidator(_storable), *map(_checked, checks), Field(max_length=max_length, **kwargs)]
 
 
 def _iso_date(value):
@@ -38,7 +53,7 @@ def _iso_date(value):
     if isinstance(value, dt.date):
         return value
     if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
-        raise ValueError("Use a date as YYYY-MM-DD.")
+        raise ValueError("Use a date as YYYY-MM-DD, e.g. 2027-03-10.")
     return value
 
 
@@ -57,7 +72,8 @@ class Schema(BaseModel):
 # --- errors ----------------------------------------------------------------------------------------------
 
 class ErrorDetail(Schema):
-    code: str = Field(examples=["date_unavailable"])
+    code: ErrorCode = Field(description="One of the codes listed in the API description",
+                            examples=["date_unavailable"])
     message: str = Field(examples=["Saturday, March 13, 2027 cannot be booked (fully_booked)."])
     fields: dict[str, list[str]] = Field(default_factory=dict,
                                          examples=[{"pickup_date": ["fully_booked"]}])
@@ -179,20 +195,21 @@ class SpecialtyItemIn(Schema):
 
 
 class CustomerIn(Schema):
-    name: Text(200) = Field(examples=["Alex Morgan"])
-    email: Text(254) = Field(examples=["alex@example.com"])
-    phone: Text(32) = Field("", description="E.164 preferred; US numbers are normalised", examples=["+12125550123"])
+    name: Text(200, name_problem) = Field(examples=["Alex Morgan"])
+    email: Text(254, email_problem) = Field(examples=["alex@example.com"])
+    phone: Text(32, phone_problem) = Field("", description="E.164 preferred; US numbers are normalised",
+                                           examples=["+12125550123"])
 
     def to_data(self) -> CustomerData:
         return CustomerData(name=self.name, email=self.email, phone=self.phone)
 
 
 class AddressIn(Schema):
-    line1: Text(200) = Field(examples=["245 East 72nd Street"])
+    line1: Text(200, ADDRESS_CHECKS["line1"]) = Field(examples=["245 East 72nd Street"])
     line2: Text(200) = ""
-    city: Text(100) = Field(examples=["New York"])
-    state: Text(2) = Field(examples=["NY"])
-    zip_code: Text(10) = Field(examples=["10021"])
+    city: Text(100, ADDRESS_CHECKS["city"]) = Field(examples=["New York"])
+    state: Text(2, ADDRESS_CHECKS["state"]) = Field(description="Two-letter US state code", examples=["NY"])
+    zip_code: Text(10, ADDRESS_CHECKS["zip_code"]) = Field(examples=["10021"])
 
     def to_data(self) -> AddressData:
         return AddressData(line1=self.line1, line2=self.line2, city=self.city, state=self.state,

@@ -1,7 +1,8 @@
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.management import call_command
 from django.db import connection
 
@@ -11,11 +12,24 @@ from tests.factories import booking_request
 pytest_plugins = ["tests.fakes.notify_fixtures"]
 
 
+def _clear_own_cache():
+    """Empty this worker's cache. On Redis, FLUSHDB would also wipe what a parallel xdist worker's test is
+    counting at that moment (its rate-limit windows), so only this worker's key prefix is deleted."""
+    backend = caches["default"]
+    if not isinstance(backend, RedisCache):
+        cache.clear()
+        return
+    client = backend._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{backend.key_prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    cache.clear()
+    _clear_own_cache()
     yield
-    cache.clear()
+    _clear_own_cache()
 
 
 @pytest.fixture

@@ -36,14 +36,22 @@ ENVIRONMENT = os.environ.get("ENVIRONMENT", "development" if DEBUG or TESTING el
 # Schema-only management commands never sign anything, so they run without a key (e.g. a migrations check).
 SCHEMA_ONLY_COMMAND = (len(sys.argv) > 1 and os.path.basename(sys.argv[0]) == "manage.py"
                        and sys.argv[1] in {"makemigrations", "showmigrations", "sqlmigrate"})
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
+
+
+def env_required(name: str, *, demo_default: str) -> str:
+    """A value production must set: with DEBUG (the demo), in tests and for schema-only commands a placeholder
+    stands in; otherwise the process refuses to start rather than show the placeholder to customers."""
+    value = os.environ.get(name, "")
+    if value.strip():
+        return value
     if DEBUG or TESTING or SCHEMA_ONLY_COMMAND:
-        SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-or-in-tests"  # noqa: S105
-    else:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. Set the SECRET_KEY environment variable (or DEBUG=1 for local development)."
-        )
+        return demo_default
+    raise ImproperlyConfigured(
+        f"{name} is not set. Set the {name} environment variable (or DEBUG=1 for local development)."
+    )
+
+
+SECRET_KEY = env_required("SECRET_KEY", demo_default="insecure-development-key-only-used-with-DEBUG-or-in-tests")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG or TESTING else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -64,6 +72,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "simple_history",
     "import_export",
+    "ninja",  # its Swagger UI assets, served by us: /api/v1/docs works without reaching a CDN
     "axes",
     "anymail",
     "huey.contrib.djhuey",
@@ -76,6 +85,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    "public_api.errors.ApiErrorEnvelopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -148,6 +158,10 @@ if TESTING:
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    if TESTING:
+        # Parallel test workers share one Redis database: each keeps its keys under its own prefix, and the
+        # suite's between-test cleanup deletes only those (tests/conftest.py), never another worker's counters.
+        CACHES["default"]["KEY_PREFIX"] = f"test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "totetaxi"}}
 
@@ -290,8 +304,10 @@ TOTETAXI = {
     "QUOTE_MINUTES": env_int("TOTETAXI_QUOTE_MINUTES", 30),
     "COI_FEE": Decimal(os.environ.get("TOTETAXI_COI_FEE", "50.00")),
     "RATE_LIMIT_POSTS_PER_MINUTE": env_int("TOTETAXI_RATE_LIMIT", 30),
-    "PUBLIC_SITE_URL": os.environ.get("PUBLIC_SITE_URL", "http://localhost:3000"),
-    "SUPPORT_PHONE": os.environ.get("TOTETAXI_SUPPORT_PHONE", "(631) 555-0142"),
+    # Both reach customers in every email and SMS: production must set them (no fictional 555 number, no
+    # localhost links).
+    "PUBLIC_SITE_URL": env_required("PUBLIC_SITE_URL", demo_default="http://localhost:3000"),
+    "SUPPORT_PHONE": env_required("TOTETAXI_SUPPORT_PHONE", demo_default="(631) 555-0142"),
     "SUPPORT_EMAIL": os.environ.get("TOTETAXI_SUPPORT_EMAIL", "support@totetaxi.com"),
 }
 

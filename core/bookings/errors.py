@@ -1,46 +1,46 @@
-from core.common.errors import Conflict, DomainError, NotFound, ValidationError
+from core.common.errors import Conflict, DomainError, ErrorCode, NotFound, ValidationError
 
 
 class InvalidTransition(Conflict):
     """This booking cannot move to that status."""
 
-    code = "invalid_transition"
+    code = ErrorCode.INVALID_TRANSITION
 
 
 class BookingNotFound(NotFound):
     """No such booking."""
 
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class DateUnavailable(Conflict):
     """The pickup date cannot be booked."""
 
-    code = "date_unavailable"
+    code = ErrorCode.DATE_UNAVAILABLE
 
 
 class QuoteExpired(Conflict):
     """The quote has expired; request a new preview."""
 
-    code = "quote_expired"
+    code = ErrorCode.QUOTE_EXPIRED
 
 
 class QuoteMismatch(Conflict):
     """The quote was made for a different booking request."""
 
-    code = "quote_mismatch"
+    code = ErrorCode.QUOTE_MISMATCH
 
 
 class QuoteNotFound(NotFound):
     """No such quote."""
 
-    code = "quote_not_found"
+    code = ErrorCode.QUOTE_NOT_FOUND
 
 
 class IdempotencyConflict(Conflict):
     """This Idempotency-Key was used with a different request."""
 
-    code = "idempotency_conflict"
+    code = ErrorCode.IDEMPOTENCY_CONFLICT
 
 
 class BookingValidationError(ValidationError):

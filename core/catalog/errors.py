@@ -1,7 +1,7 @@
-from core.common.errors import ValidationError
+from core.common.errors import ErrorCode, ValidationError
 
 
 class PricingError(ValidationError):
     """The booking request cannot be priced."""
 
-    code = "validation_error"
+    code = ErrorCode.VALIDATION_ERROR

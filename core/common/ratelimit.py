@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 
 from core.common.audit import client_ip
-from core.common.errors import DomainError
+from core.common.errors import DomainError, ErrorCode
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +19,7 @@ WINDOW_SECONDS = 60
 class RateLimited(DomainError):
     """Too many requests; slow down."""
 
-    code = "rate_limited"
-    status = 429
+    code = ErrorCode.RATE_LIMITED
 
     def __init__(self, message: str = "", *, retry_after: int = WINDOW_SECONDS, **kwargs):
         super().__init__(message, **kwargs)

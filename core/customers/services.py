@@ -1,17 +1,20 @@
 """Writes for customers and addresses."""
 
-import re
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 
 from core.common.audit import current as audit_context
 from core.common.audit import set_actor
 from core.common.errors import ValidationError
 from core.customers.models import Address, CustomerProfile
-from core.customers.validators import US_STATES, ZIP_REGEX, normalize_phone
+from core.customers.validators import (
+    ADDRESS_CHECKS,
+    email_problem,
+    name_problem,
+    normalize_phone,
+    phone_problem,
+)
 
 
 @dataclass(frozen=True)
@@ -31,33 +34,16 @@ class CustomerData:
 
 
 def validate_address(data: AddressData, *, prefix: str) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
-    if not data.line1.strip():
-        errors[f"{prefix}.line1"] = ["Enter the street address."]
-    if not data.city.strip():
-        errors[f"{prefix}.city"] = ["Enter the city."]
-    if data.state.upper() not in US_STATES:
-        errors[f"{prefix}.state"] = ["Enter a two-letter US state code, e.g. NY."]
-    if not re.match(ZIP_REGEX, data.zip_code.strip()):
-        errors[f"{prefix}.zip_code"] = ["Enter a US ZIP code, e.g. 10021."]
-    return errors
+    return {f"{prefix}.{field}": [problem] for field, check in ADDRESS_CHECKS.items()
+            if (problem := check(getattr(data, field)))}
 
 
 def validate_customer(data: CustomerData, *, prefix: str = "customer") -> tuple[dict[str, list[str]], str]:
     """Return (errors, phone in E.164)."""
-    errors: dict[str, list[str]] = {}
-    phone = ""
-    if not data.name.strip():
-        errors[f"{prefix}.name"] = ["Enter the customer's name."]
-    try:
-        validate_email(data.email.strip())
-    except DjangoValidationError:
-        errors[f"{prefix}.email"] = ["Enter a valid email address."]
-    if data.phone.strip():
-        try:
-            phone = normalize_phone(data.phone.strip())
-        except DjangoValidationError as exc:
-            errors[f"{prefix}.phone"] = [exc.messages[0]]
+    errors = {f"{prefix}.{field}": [problem]
+              for field, check in (("name", name_problem), ("email", email_problem), ("phone", phone_problem))
+              if (problem := check(getattr(data, field)))}
+    phone = "" if errors.get(f"{prefix}.phone") or not data.phone.strip() else normalize_phone(data.phone.strip())
     return errors, phone
 
 

@@ -6,8 +6,6 @@
 
 import logging
 
-from django.conf import settings
-
 from core.common.audit import acting_as
 from core.notifications.services import EmailEvent, email_event_record
 
@@ -17,16 +15,7 @@ _DEACTIVATING = {"HardBounce", "SpamComplaint", "BadEmailAddress", "ManuallyDeac
 logger = logging.getLogger(__name__)
 
 
-def _trusted() -> bool:
-    """anymail accepts unauthenticated webhooks (with a warning) when WEBHOOK_SECRET is empty: outside DEBUG,
-    only events behind basic auth may suppress a customer."""
-    return settings.DEBUG or bool((getattr(settings, "ANYMAIL", None) or {}).get("WEBHOOK_SECRET"))
-
-
 def anymail_tracking(sender, event, esp_name, **kwargs):
-    if not _trusted():
-        logger.error("ignored an unauthenticated %s tracking webhook: set ANYMAIL_WEBHOOK_SECRET", esp_name)
-        return
     esp_event = event.esp_event if isinstance(event.esp_event, dict) else {}
     deactivates = bool(esp_event.get("Inactive")) or esp_event.get("Type") in _DEACTIVATING
     if event.event_type == "unsubscribed" and esp_event.get("SuppressSending", True):

@@ -1,76 +1,88 @@
 """Payment errors: each a DomainError with a stable code (the API and the console map them)."""
 
-from core.common.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationError
+from core.common.errors import Conflict, DomainError, ErrorCode, NotFound, PermissionDenied, ValidationError
 
 
 class PaymentNotFound(NotFound):
     """No such payment for this booking."""
 
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class NotPayable(Conflict):
     """This booking cannot be paid now."""
 
-    code = "invalid_transition"
+    code = ErrorCode.NOT_PAYABLE
 
 
 class AlreadyPaid(Conflict):
     """This booking is already paid."""
 
-    code = "already_paid"
+    code = ErrorCode.ALREADY_PAID
 
 
 class PaymentInProgress(Conflict):
     """A payment for this booking is being processed; wait for it to finish."""
 
-    code = "payment_in_progress"
+    code = ErrorCode.PAYMENT_IN_PROGRESS
 
 
 class PaymentProviderUnavailable(DomainError):
     """The payment provider did not answer; please retry in a moment."""
 
-    code = "payment_provider_unavailable"
-    status = 503
+    code = ErrorCode.PAYMENT_PROVIDER_UNAVAILABLE
 
 
 class PaymentProviderError(DomainError):
     """The payment provider refused the request."""
 
-    code = "payment_provider_error"
-    status = 502
+    code = ErrorCode.PAYMENT_PROVIDER_ERROR
 
 
 class RefundNotAllowed(PermissionDenied):
     """Only an administrator can issue refunds."""
 
-    code = "permission_denied"
+    code = ErrorCode.PERMISSION_DENIED
 
 
 class NotRefundable(Conflict):
     """This payment cannot be refunded."""
 
-    code = "not_refundable"
+    code = ErrorCode.NOT_REFUNDABLE
 
 
 class RefundTooLarge(Conflict):
     """The refund is larger than what is left to refund on this payment."""
 
-    code = "refund_exceeds_refundable"
+    code = ErrorCode.REFUND_EXCEEDS_REFUNDABLE
 
 
 class RefundFailed(Conflict):
     """The payment provider refused the refund."""
 
-    code = "refund_failed"
+    code = ErrorCode.REFUND_FAILED
 
 
 class PaymentValidationError(ValidationError):
     """The payment request is not valid."""
 
 
+class InvalidSignature(DomainError):
+    """The Stripe-Signature header does not verify."""
+
+    code = ErrorCode.INVALID_SIGNATURE
+
+
+class InvalidWebhookPayload(DomainError):
+    """The Stripe event is signed but is not shaped like a Stripe event."""
+
+    code = ErrorCode.INVALID_WEBHOOK_PAYLOAD
+
+
 __all__ = [
     "AlreadyPaid",
+    "InvalidSignature",
+    "InvalidWebhookPayload",
     "NotPayable",
     "NotRefundable",
     "PaymentInProgress",

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.common.errors import DomainError
+from core.common.payloads import contains_nul
 from core.integrations.stripe import (
     SignatureError,
     construct_event,
@@ -24,6 +24,7 @@ from core.integrations.stripe import (
     refund_from_dict,
 )
 from core.payments import services
+from core.payments.errors import InvalidSignature, InvalidWebhookPayload
 from core.payments.models import Payment, PaymentStatus, ProviderEvent, Refund, RefundStatus
 
 logger = logging.getLogger(__name__)
@@ -45,13 +46,6 @@ STUCK_AFTER = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 20
 
 
-class InvalidSignature(DomainError):
-    """The Stripe-Signature header does not verify."""
-
-    code = "invalid_signature"
-    status = 400
-
-
 def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[ProviderEvent, bool]:
     """Verify the raw body, store the event once, and queue its processing after commit.
 
@@ -61,6 +55,11 @@ def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[Prov
         event = construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRETS)
     except SignatureError as exc:
         raise InvalidSignature(f"The Stripe-Signature header does not verify: {exc}") from exc
+    if problem := _shape_problem(event):
+        # Signed, so it came from Stripe (or a leaked secret): refuse it once, loudly; a 5xx would be retried
+        # for days and the body would never get better.
+        logger.warning("refused a signed Stripe event: %s", problem, extra={"event_id": repr(event.get("id"))[:80]})
+        raise InvalidWebhookPayload(f"The event is not a Stripe event: {problem}.")
     handled = event["type"] in HANDLED_EVENTS
     obj = (event.get("data") or {}).get("object")
     if isinstance(obj, dict) and obj.get("client_secret"):
@@ -68,9 +67,9 @@ def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[Prov
         event["data"] = {**event["data"], "object": {**obj, "client_secret": "[redacted]"}}
     with transaction.atomic():
         record, created = ProviderEvent.objects.get_or_create(
-            provider=PROVIDER, event_id=str(event["id"])[:255],
+            provider=PROVIDER, event_id=event["id"],
             # Types we do not act on are kept for the record and count as processed at once.
-            defaults={"event_type": str(event["type"])[:100], "payload": event,
+            defaults={"event_type": event["type"], "payload": event,
                       "processed_at": None if handled else timezone.now()},
         )
         if created and handled:
@@ -78,6 +77,19 @@ def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[Prov
 
             process_stripe_event(record.pk)  # an on_commit task: queued only once this row is committed
     return record, created
+
+
+def _shape_problem(event: dict) -> str | None:
+    """What makes a verified event unusable, or None: the fields we store and dispatch on must be what Stripe sends."""
+    for key, limit in (("id", 255), ("type", 100)):
+        if not isinstance(event.get(key), str) or len(event[key]) > limit:
+            return f"{key} is not a string of at most {limit} characters"
+    data = event.get("data", {})
+    if not isinstance(data, dict) or not isinstance(data.get("object", {}), dict):
+        return "data is not an object holding an object"
+    if contains_nul(event):
+        return "it contains a NUL character"
+    return None
 
 
 def stripe_event_process(*, provider_event_id: int) -> bool:

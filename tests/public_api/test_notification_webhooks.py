@@ -98,14 +98,19 @@ def test_postmark_webhook_with_bad_basic_auth_is_refused(client, sent_email, pos
     assert sent_email.delivery_logs.count() == 1  # just "sent"
 
 
-def test_without_a_webhook_secret_events_are_ignored(client, sent_email, postmark, settings):
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "demo"])
+def test_without_a_webhook_secret_every_post_is_refused(client, sent_email, postmark, settings, caplog, debug):
     # anymail accepts unauthenticated posts when WEBHOOK_SECRET is empty: a forged bounce must not suppress
+    settings.DEBUG = debug
     settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": ""}
     bounce = postmark.tracking_event("Bounce", sent_email.provider_message_id, sent_email.recipients[0])
 
-    with pytest.warns(Warning):
-        client.post(POSTMARK_URL, data=json.dumps(bounce), content_type="application/json")
+    with pytest.warns(Warning):  # anymail's own "insecure webhook" warning
+        response = client.post(POSTMARK_URL, data=json.dumps(bounce), content_type="application/json")
+        with_any_auth = post_postmark(client, bounce, auth="postmark:")
 
+    assert response.status_code == 403 and with_any_auth.status_code == 403
+    assert "ANYMAIL_WEBHOOK_SECRET is not set" in caplog.text
     assert not Suppression.objects.exists()
     assert sent_email.delivery_logs.count() == 1
 

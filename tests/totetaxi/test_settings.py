@@ -4,15 +4,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(args, **env):
+    """Run with the test environment minus anything that decides production vs. demo; None unsets a variable."""
     base = {k: v for k, v in os.environ.items()
             if k not in {"DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE", "TOTETAXI_TESTING",
-                         "DJANGO_ALLOW_ASYNC_UNSAFE"}}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True,
+                         "DJANGO_ALLOW_ASYNC_UNSAFE", "PUBLIC_SITE_URL", "TOTETAXI_SUPPORT_PHONE"}}
+    merged = {k: v for k, v in {**base, **env}.items() if v is not None}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=merged, capture_output=True, text=True,
                           timeout=120)
+
+
+def _production(tmp_path, **env):
+    """What a production deployment sets (README "Production")."""
+    return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "ops.totetaxi.com",
+            "HUEY_SQLITE_PATH": str(tmp_path / "huey.db"), "REDIS_URL": "redis://127.0.0.1:6379/9",
+            "PUBLIC_SITE_URL": "https://www.totetaxi.com", "TOTETAXI_SUPPORT_PHONE": "(631) 595-3100", **env}
 
 
 def test_production_refuses_to_start_without_secret_key():
@@ -22,11 +33,35 @@ def test_production_refuses_to_start_without_secret_key():
 
 
 def test_check_deploy_is_clean_with_production_settings(tmp_path):
-    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], DEBUG="0",
-                  SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="ops.totetaxi.com",
-                  HUEY_SQLITE_PATH=str(tmp_path / "huey.db"))
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **_production(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_fails_when_rate_limits_would_be_counted_per_worker(tmp_path):
+    # Without REDIS_URL the cache is local memory: each gunicorn worker would allow the full limit.
+    result = _run(["manage.py", "check", "--deploy"], **_production(tmp_path, REDIS_URL=None))
+    assert result.returncode != 0
+    assert "totetaxi.E001" in result.stderr and "REDIS_URL" in result.stderr
+
+    turned_off = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                      **_production(tmp_path, REDIS_URL=None, TOTETAXI_RATE_LIMIT="0"))
+    assert turned_off.returncode == 0, turned_off.stdout + turned_off.stderr
+
+
+@pytest.mark.parametrize("name", ["PUBLIC_SITE_URL", "TOTETAXI_SUPPORT_PHONE"])
+def test_production_refuses_to_start_with_a_placeholder_for_what_customers_see(tmp_path, name):
+    result = _run(["manage.py", "check"], **_production(tmp_path, **{name: None}))
+    assert result.returncode != 0
+    assert f"{name} is not set" in result.stderr
+
+
+def test_the_demo_keeps_friendly_defaults():
+    script = ("import django; django.setup(); from django.conf import settings;"
+              "print(settings.TOTETAXI['PUBLIC_SITE_URL'], settings.TOTETAXI['SUPPORT_PHONE'])")
+    result = _run(["-c", script], DEBUG="1", DJANGO_SETTINGS_MODULE="totetaxi.settings")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "http://localhost:3000 (631) 555-0142"
 
 
 def test_health_is_503_when_the_database_does_not_answer():

@@ -63,7 +63,7 @@ def booking_context(*, booking, notification_type: str) -> dict:
         "customer_name": customer.name,
         "booking_number": booking.booking_number,
         "manage_url": manage_url,
-        "support_phone": settings.TOTETAXI.get("SUPPORT_PHONE", "(631) 555-0142"),
+        "support_phone": settings.TOTETAXI["SUPPORT_PHONE"],
         "support_email": settings.TOTETAXI.get("SUPPORT_EMAIL", "support@totetaxi.com"),
         "booking_type_display": booking.get_booking_type_display(),
         "pickup_date": booking.pickup_date,

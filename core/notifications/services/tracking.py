@@ -64,7 +64,7 @@ def _advance(notification: Notification, status: str | None) -> bool:
 
 def _find(notification_id, provider_message_id: str, channel: str) -> Notification | None:
     queryset = Notification.objects.select_for_update().filter(channel=channel)
-    if notification_id and str(notification_id).isdigit():
+    if notification_id and str(notification_id).isascii() and str(notification_id).isdigit():  # not "²"
         found = queryset.filter(pk=int(notification_id)).first()
         # Trust the id only if it agrees with the provider's message id (when we know both).
         if found is not None and (not found.provider_message_id or not provider_message_id

@@ -1,0 +1,25 @@
+"""System checks for a production deployment (`manage.py check --deploy`)."""
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.checks import Error, Tags, register
+
+# Caches that live inside one process: each gunicorn worker would count requests on its own.
+PROCESS_LOCAL_CACHES = ("django.core.cache.backends.locmem.LocMemCache",
+                        "django.core.cache.backends.dummy.DummyCache")
+
+
+@register(Tags.security, deploy=True)
+def rate_limits_need_a_shared_cache(app_configs=None, **kwargs):
+    """The public API's rate limits count in the default cache; per-process counts multiply the limit by workers."""
+    if int(settings.TOTETAXI.get("RATE_LIMIT_POSTS_PER_MINUTE", 0)) <= 0:
+        return []
+    backend = type(caches["default"])
+    if f"{backend.__module__}.{backend.__qualname__}" not in PROCESS_LOCAL_CACHES:
+        return []
+    return [Error(
+        f"Rate limits are counted in {backend.__qualname__}, which each worker process keeps for itself, so "
+        "every worker allows the full limit.",
+        hint="Set REDIS_URL (a cache every worker shares), or TOTETAXI_RATE_LIMIT=0 to turn rate limits off.",
+        id="totetaxi.E001",
+    )]

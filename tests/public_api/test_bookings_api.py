@@ -5,6 +5,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -214,6 +215,20 @@ def test_update_on_the_same_full_date_keeps_its_own_slot(client, post_json, payl
     response = client.patch(f"{URL}{created['id']}/", {"notes": "Ring twice"}, content_type="application/json",
                             HTTP_X_BOOKING_TOKEN=created["access_token"])
     assert response.status_code == 200, response.json()
+
+
+def test_a_patch_never_renews_the_unpaid_hold(client, post_json, payload):
+    created = post_json(URL, payload()).json()
+    url, token = f"{URL}{created['id']}/", created["access_token"]
+    granted = Booking.objects.get(pk=created["id"]).hold_expires_at
+    # a client PATCHing every few minutes, with and without changes, to keep the date held without paying
+    for minutes, body in ((10, {"notes": "Ring twice"}), (20, {"notes": "Ring twice"}), (29, {"pickup_window": "afternoon"})):
+        with time_machine.travel(timezone.now() + dt.timedelta(minutes=minutes), tick=False):
+            response = client.patch(url, body, content_type="application/json", HTTP_X_BOOKING_TOKEN=token)
+        assert response.status_code == 200, response.json()
+        shown = dt.datetime.fromisoformat(response.json()["hold_expires_at"])
+        assert abs(shown - granted) < dt.timedelta(milliseconds=1)  # JSON shows milliseconds
+    assert Booking.objects.get(pk=created["id"]).hold_expires_at == granted
 
 
 def test_confirmation_page_data_and_next_steps(client, post_json, payload):

@@ -213,8 +213,8 @@ def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now
         if request.dropoff_address is not None:
             (locked.dropoff_address,) = addresses_create(data=[request.dropoff_address], actor=actor)
         _apply_price(locked, breakdown)
-        # A change restarts the hold: the customer is actively completing this booking.
-        locked.hold_expires_at = now + dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"]))
+        # hold_expires_at is left alone: the hold is granted once, at creation. Restarting it on every change
+        # would let one client keep a date full for ever without paying (a PATCH that changes nothing is enough).
         set_actor(locked, actor)
         locked.save()
         locked.specialty_lines.all().delete()

@@ -80,12 +80,15 @@ def _write_specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[
 
 
 def _is_retryable(exc: Exception) -> bool:
-    """Serialization failures, deadlocks and a lost unique race (two first bookings for one email)."""
+    """Serialization failures, deadlocks and a lost unique race (two first bookings for one email).
+
+    PostgreSQL only. On SQLite every write transaction is IMMEDIATE (settings), so writers run one at a time
+    and the profile lookup cannot lose a race to a concurrent insert: a unique failure there is not transient,
+    and retrying would only repeat it.
+    """
     cause = exc.__cause__
     sqlstate = getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
-    if sqlstate in {"40001", "40P01", "23505"}:
-        return True
-    return isinstance(exc, IntegrityError) and "UNIQUE constraint failed: customers_customerprofile" in str(exc)
+    return sqlstate in {"40001", "40P01", "23505"}
 
 
 def _with_retries(fn):

@@ -10,22 +10,18 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Str
 
 from core.bookings.models import NOTES_MAX_LENGTH
 from core.bookings.requests import BookingRequest
+from core.catalog.pricing import MAX_ITEM_COUNT, MAX_SPECIALTY_LINES, MAX_SPECIALTY_QUANTITY
+from core.common.text import text_problem
 from core.customers.services import AddressData, CustomerData
 
 ServiceTypeLit = Literal["mini_move", "standard", "specialty"]
 WindowLit = Literal["morning", "afternoon", "flexible"]
-MAX_ITEMS = 500
-MAX_SPECIALTY_QUANTITY = 20
 
 
 def _storable(value: str) -> str:
-    # PostgreSQL refuses NUL bytes and lone surrogates can't be encoded: refuse them here, as a 422.
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("must be valid Unicode text") from exc
+    # core refuses these too; checked at parsing as well so a bad string never reaches a log or a lookup
+    if problem := text_problem(value):
+        raise ValueError(problem)
     return value
 
 
@@ -220,8 +216,8 @@ class BookingRequestIn(Schema):
     pickup_date: IsoDate
     pickup_window: WindowLit = "flexible"
     package: Text(32) | None = Field(None, description="mini_move only: petite | standard | full")
-    item_count: StrictInt = Field(0, ge=0, le=MAX_ITEMS)
-    specialty_items: list[SpecialtyItemIn] = Field(default_factory=list, max_length=10)
+    item_count: StrictInt = Field(0, ge=0, le=MAX_ITEM_COUNT)
+    specialty_items: list[SpecialtyItemIn] = Field(default_factory=list, max_length=MAX_SPECIALTY_LINES)
     coi_required: StrictBool = False
     customer: CustomerIn | None = None
     pickup_address: AddressIn | None = None
@@ -255,8 +251,8 @@ class BookingUpdateIn(Schema):
     pickup_date: IsoDate | None = None
     pickup_window: WindowLit | None = None
     package: Text(32) | None = None
-    item_count: StrictInt | None = Field(None, ge=0, le=MAX_ITEMS)
-    specialty_items: list[SpecialtyItemIn] | None = Field(None, max_length=10)
+    item_count: StrictInt | None = Field(None, ge=0, le=MAX_ITEM_COUNT)
+    specialty_items: list[SpecialtyItemIn] | None = Field(None, max_length=MAX_SPECIALTY_LINES)
     coi_required: StrictBool | None = None
     pickup_address: AddressIn | None = None
     dropoff_address: AddressIn | None = None

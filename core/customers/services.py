@@ -10,6 +10,7 @@ from django.db import transaction
 from core.common.audit import current as audit_context
 from core.common.audit import set_actor
 from core.common.errors import ValidationError
+from core.common.text import text_problem
 from core.customers.models import Address, CustomerProfile
 from core.customers.validators import US_STATES, ZIP_REGEX, normalize_phone
 
@@ -30,6 +31,10 @@ class CustomerData:
     phone: str = ""
 
 
+def _text_errors(data, names: tuple[str, ...], prefix: str) -> dict[str, list[str]]:
+    return {f"{prefix}.{name}": [problem] for name in names if (problem := text_problem(getattr(data, name)))}
+
+
 def validate_address(data: AddressData, *, prefix: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not data.line1.strip():
@@ -40,6 +45,7 @@ def validate_address(data: AddressData, *, prefix: str) -> dict[str, list[str]]:
         errors[f"{prefix}.state"] = ["Enter a two-letter US state code, e.g. NY."]
     if not re.match(ZIP_REGEX, data.zip_code.strip()):
         errors[f"{prefix}.zip_code"] = ["Enter a US ZIP code, e.g. 10021."]
+    errors.update(_text_errors(data, ("line1", "line2", "city", "state", "zip_code"), prefix))
     return errors
 
 
@@ -58,6 +64,7 @@ def validate_customer(data: CustomerData, *, prefix: str = "customer") -> tuple[
             phone = normalize_phone(data.phone.strip())
         except DjangoValidationError as exc:
             errors[f"{prefix}.phone"] = [exc.messages[0]]
+    errors.update(_text_errors(data, ("name", "email", "phone"), prefix))
     return errors, phone
 
 

@@ -14,6 +14,7 @@ from core.bookings.models import Booking, BookingStatus, IdempotencyRecord, Quot
 from core.bookings.services import booking_transition
 from core.catalog.models import MiniMovePackage, VanSchedule
 from core.customers.models import CustomerProfile
+from public_api.schemas import BOOKING_EXAMPLE
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +140,10 @@ def test_a_full_date_is_a_409_with_alternatives(post_json, payload, future_weekd
     ({"notes": "nul \x00 byte"}, {"notes"}),
     ({"customer": {"name": "\ud800", "email": "a@example.com"}}, {"customer.name"}),
     ({"booking_type": None}, {"booking_type"}),
+    ({"booking_type": "specialty", "item_count": 500, "specialty_items": [{"code": "surfboard", "quantity": 1}]},
+     {"item_count"}),
+    ({"specialty_items": [{"code": "crib", "quantity": 21}]}, {"specialty_items.0.quantity"}),
+    ({"package": "full", "item_count": 501}, {"item_count"}),
 ])
 def test_invalid_requests_are_422_with_field_paths(post_json, payload, overrides, fields):
     error = _error(post_json(URL, payload(**overrides)), 422, "validation_error")
@@ -151,6 +156,12 @@ def test_malformed_bodies_are_422_never_500(client, catalog, raw):
     for url in (URL, URL + "preview/", "/api/v1/services/calculate-price/"):
         response = client.post(url, raw.encode("utf-8", "surrogatepass"), content_type="application/json")
         _error(response, 422, "validation_error")
+
+
+def test_the_documented_example_books(post_json, future_weekday, catalog):
+    response = post_json(URL, {**BOOKING_EXAMPLE, "pickup_date": future_weekday.isoformat()})
+    assert response.status_code == 201, response.json()
+    assert response.json()["total_price"] == "1545.00"  # Petite 995 + Peloton 500 + COI 50
 
 
 def test_the_token_guards_the_booking_and_wrong_tokens_look_like_unknown_ids(client, post_json, payload):

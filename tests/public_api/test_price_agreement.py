@@ -22,7 +22,7 @@ bookings = st.one_of(
               st.sampled_from([("petite", 15), ("standard", 30), ("full", 500)]), st.integers(0, 60), specialty),
     st.builds(lambda n, items: {"booking_type": "standard", "item_count": n, "specialty_items": items},
               st.integers(1, 40), specialty),
-    st.builds(lambda items: {"booking_type": "specialty", "specialty_items": items},
+    st.builds(lambda items: {"booking_type": "specialty", "item_count": 0, "specialty_items": items},
               specialty.filter(bool)),
 )
 

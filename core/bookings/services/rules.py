@@ -23,6 +23,7 @@ from core.catalog.selectors import (
     catalog_snapshot,
     service_day_state,
 )
+from core.common.text import text_problem
 from core.customers.services import (
     validate_address,
     validate_customer,
@@ -53,6 +54,11 @@ def validate_request(request: BookingRequest, *, require_contact: bool, now: dt.
             errors[prefix] = ["Enter the address."]
     if len(request.notes) > NOTES_MAX_LENGTH:
         errors["notes"] = [f"Keep notes under {NOTES_MAX_LENGTH:,} characters."]
+    texts = [("package", request.package), ("notes", request.notes), ("quote_id", request.quote_id),
+             *((f"specialty_items.{i}.code", code) for i, (code, _qty) in enumerate(request.specialty_items))]
+    for field, value in texts:
+        if value and (problem := text_problem(value)):
+            errors[field] = [problem]
     if errors:
         raise BookingValidationError("The booking request is not valid.", fields=errors)
 

@@ -7,8 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
-from core.common.audit import current as audit_context
-from core.common.audit import set_actor
+from core.common.audit import bulk_create_audited, set_actor
 from core.common.errors import ValidationError
 from core.common.text import text_problem
 from core.customers.models import Address, CustomerProfile
@@ -75,13 +74,7 @@ def addresses_create(*, data: list[AddressData], actor=None) -> list[Address]:
             raise ValidationError("The address is not valid.", fields=errors)
     rows = [Address(line1=d.line1.strip(), line2=d.line2.strip(), city=d.city.strip(),
                     state=d.state.strip().upper(), zip_code=d.zip_code.strip()) for d in data]
-    Address.objects.bulk_create(rows)
-    ctx = audit_context()
-    Address.history.bulk_history_create(
-        rows, default_user=actor or ctx.resolved_user(),
-        custom_historical_attrs={"ip_address": ctx.ip_address, "user_agent": (ctx.user_agent or "")[:400]},
-    )
-    return rows
+    return bulk_create_audited(Address, rows, actor=actor)
 
 
 def customer_upsert_for_booking(*, data: CustomerData, actor=None, booking_id=None) -> CustomerProfile:

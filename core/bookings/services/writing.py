@@ -46,7 +46,8 @@ from core.catalog.selectors import (
     catalog_snapshot,
     catalog_static,
 )
-from core.common.audit import set_actor
+from core.common.audit import bulk_create_audited, set_actor
+from core.common.services import model_update
 from core.customers.services import (
     addresses_create,
     customer_upsert_for_booking,
@@ -65,18 +66,33 @@ def _apply_price(booking: Booking, breakdown: dict) -> None:
     booking.price_breakdown = breakdown
 
 
-def _write_specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int]) -> None:
+def _specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int]) -> list[BookingSpecialtyItem]:
     lines = [ln for ln in breakdown["lines"] if ln["kind"] == "specialty_item"]
-    if not lines:
-        return
     missing = [ln["code"] for ln in lines if ln["code"] not in item_ids]
     if missing:  # a quoted item retired since: look it up by code (it still exists, PROTECTed by old bookings)
         item_ids = {**item_ids, **dict(SpecialtyItem.objects.filter(code__in=missing).values_list("code", "pk"))}
-    BookingSpecialtyItem.objects.bulk_create([
-        BookingSpecialtyItem(booking=booking, item_id=item_ids[ln["code"]], quantity=ln["quantity"],
-                             unit_price=Decimal(ln["unit_price"]))
-        for ln in lines
-    ])
+    return [BookingSpecialtyItem(booking=booking, item_id=item_ids[ln["code"]], quantity=ln["quantity"],
+                                 unit_price=Decimal(ln["unit_price"])) for ln in lines]
+
+
+def _write_specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int], actor) -> None:
+    if lines := _specialty_lines(booking, breakdown, item_ids=item_ids):
+        bulk_create_audited(BookingSpecialtyItem, lines, actor=actor)
+
+
+def _replace_specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int], actor) -> None:
+    """Make the booking's lines those of `breakdown`, touching only what changed (each change leaves history)."""
+    wanted = {line.item_id: line for line in _specialty_lines(booking, breakdown, item_ids=item_ids)}
+    for line in booking.specialty_lines.all():
+        new = wanted.pop(line.item_id, None)
+        if new is None:
+            set_actor(line, actor)
+            line.delete()  # one at a time: simple-history records a deletion per deleted instance
+        else:
+            model_update(instance=line, fields=["quantity", "unit_price"], actor=actor,
+                         data={"quantity": new.quantity, "unit_price": new.unit_price})
+    if wanted:
+        bulk_create_audited(BookingSpecialtyItem, list(wanted.values()), actor=actor)
 
 
 def _is_retryable(exc: Exception) -> bool:
@@ -140,7 +156,7 @@ def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, ac
     _apply_price(booking, breakdown)
     set_actor(booking, actor)
     booking.save(force_insert=True)
-    _write_specialty_lines(booking, breakdown, item_ids=static["specialty_ids"])
+    _write_specialty_lines(booking, breakdown, item_ids=static["specialty_ids"], actor=actor)
     BookingStatusChange.objects.create(booking=booking, from_status="", to_status=BookingStatus.PENDING,
                                        actor=actor, reason="created")
     return booking
@@ -220,8 +236,7 @@ def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now
         # would let one client keep a date full for ever without paying (a PATCH that changes nothing is enough).
         set_actor(locked, actor)
         locked.save()
-        locked.specialty_lines.all().delete()
-        _write_specialty_lines(locked, breakdown, item_ids=static["specialty_ids"])
+        _replace_specialty_lines(locked, breakdown, item_ids=static["specialty_ids"], actor=actor)
         return locked
 
     return suggesting_alternatives(lambda: _with_retries(work), request, now=now)

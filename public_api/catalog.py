@@ -69,6 +69,7 @@ def date_availability(request, date: IsoDate, query: Query[ServiceTypeQuery]):
         "date": result.date, "service_type": result.service_type, "available": result.available,
         "remaining_capacity": result.remaining_capacity,
         "specialty_items_available": result.specialty_items_available,
+        "specialty_vans_available": result.specialty_vans,
         "reasons": list(result.reasons), "alternatives": list(result.alternatives),
     }))
 

@@ -90,7 +90,11 @@ class AvailabilityOut(Schema):
     service_type: ServiceTypeLit
     available: bool
     remaining_capacity: int
-    specialty_items_available: bool
+    specialty_items_available: bool = Field(description=(
+        "Some specialty item can be booked on the date: all of them when it has specialty vans, otherwise "
+        "those whose `requires_van_availability` is false"))
+    specialty_vans_available: bool = Field(description=(
+        "The date has specialty vans: items with `requires_van_availability` can be booked"))
     reasons: list[str] = Field(description="lead_time, beyond_horizon, closed, fully_booked, "
                                            "specialty_unavailable", examples=[["fully_booked"]])
     alternatives: list[dt.date] = Field(description="Nearest available dates, soonest first")

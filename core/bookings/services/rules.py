@@ -17,10 +17,11 @@ from core.bookings.models import (
 from core.bookings.requests import BookingRequest
 from core.catalog import availability
 from core.catalog.models import ServiceDay
-from core.catalog.pricing import PriceBreakdown, calculate_price
+from core.catalog.pricing import PriceBreakdown, SpecialtyInfo, calculate_price
 from core.catalog.selectors import (
     ServiceDayState,
     catalog_snapshot,
+    catalog_static,
     service_day_state,
 )
 from core.common.text import text_problem
@@ -89,16 +90,28 @@ def suggesting_alternatives(fn, request: BookingRequest, *, now: dt.datetime):
         raise
 
 
-def check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
-    """Inside the service-day lock: is there still a slot on the date, for this service type? (one query)"""
-    state = service_day_state(request.pickup_date, now=now, exclude_booking_id=exclude_booking_id)
+def unbookable_reasons(request: BookingRequest, *, van, used: int, items: dict[str, SpecialtyInfo],
+                       now: dt.datetime) -> list[str]:
+    """Why the request cannot be booked on its date (empty when it can): the date's own rules, and specialty
+    items that require van availability on a date without specialty vans (items that don't, may be booked).
+    `items`: the active specialty items by code (an unknown code is left to pricing to refuse)."""
     result = availability.evaluate(
-        request.pickup_date, request.booking_type, van=state.van, used=state.used,
+        request.pickup_date, request.booking_type, van=van, used=used, van_free_specialty=True,
         first=availability.first_bookable_date(now), last=availability.last_bookable_date(now),
     )
     reasons = list(result.reasons)
-    if request.specialty_items and not result.specialty_items_available and "specialty_unavailable" not in reasons:
+    needs_van = [code for code, _qty in request.specialty_items
+                 if code in items and items[code].requires_van_availability]
+    if needs_van and not result.specialty_vans:
         reasons.append("specialty_unavailable")
+    return reasons
+
+
+def check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
+    """Inside the service-day lock: is there still a slot on the date, for this request? (one query)"""
+    state = service_day_state(request.pickup_date, now=now, exclude_booking_id=exclude_booking_id)
+    items = catalog_static(version=state.catalog_version)["specialty_items"]
+    reasons = unbookable_reasons(request, van=state.van, used=state.used, items=items, now=now)
     if reasons:
         raise DateUnavailable(f"{request.pickup_date:%A, %B %-d, %Y} cannot be booked ({', '.join(reasons)}).",
                               fields={"pickup_date": reasons})

@@ -162,13 +162,33 @@ class PriceBreakdownOut(Schema):
     lines: list[PriceLineOut]
 
 
-class QuoteOut(PriceBreakdownOut):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        **PRICE_EXAMPLE, "quote_id": "0d5c3f0e-7c47-4c39-9d8b-3b0f1f0d5a11",
-        "expires_at": "2027-03-01T15:30:00-05:00"}]})
+BOOKABLE_EXAMPLE = {"bookable": True, "reasons": [], "alternatives": []}
 
-    quote_id: str
-    expires_at: dt.datetime
+
+class CalculatedPriceOut(PriceBreakdownOut):
+    """The price, and whether the date can be booked as things stand (checked again when booking)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {**PRICE_EXAMPLE, **BOOKABLE_EXAMPLE},
+        {**PRICE_EXAMPLE, "bookable": False, "reasons": ["fully_booked"],
+         "alternatives": ["2027-03-12", "2027-03-14", "2027-03-15"]}]})
+
+    bookable: bool = Field(description="false: POST bookings/ would answer 409 date_unavailable for this date")
+    reasons: list[str] = Field(description="Why not, as in services/availability/: lead_time, beyond_horizon, "
+                                           "closed, fully_booked, specialty_unavailable; empty when bookable")
+    alternatives: list[dt.date] = Field(description="When not bookable: the nearest available dates, soonest "
+                                                    "first")
+
+
+class QuoteOut(CalculatedPriceOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {**PRICE_EXAMPLE, **BOOKABLE_EXAMPLE, "quote_id": "0d5c3f0e-7c47-4c39-9d8b-3b0f1f0d5a11",
+         "expires_at": "2027-03-01T15:30:00-05:00"},
+        {**PRICE_EXAMPLE, "bookable": False, "reasons": ["lead_time"], "alternatives": ["2027-03-03"],
+         "quote_id": None, "expires_at": None}]})
+
+    quote_id: str | None = Field(description="null when the date cannot be booked (no quote is kept)")
+    expires_at: dt.datetime | None
 
 
 # --- booking requests ------------------------------------------------------------------------------------

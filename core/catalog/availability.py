@@ -153,8 +153,11 @@ def _shift(day: dt.date, days: int) -> dt.date:
 
 
 def check_date(on: dt.date, service_type: str, *, now: dt.datetime | None = None,
-               with_alternatives: bool = True) -> DateAvailability:
-    """The date's availability; with alternatives, the nearest bookable dates (one query in all)."""
+               with_alternatives: bool = True, needs_specialty_van: bool = False) -> DateAvailability:
+    """The date's availability; with alternatives, the nearest bookable dates (one query in all).
+
+    `needs_specialty_van`: alternatives must also have specialty vans (the request has items that require one).
+    """
     now = now or timezone.now()
     first, last = first_bookable_date(now), last_bookable_date(now)
     # Alternatives can only be bookable dates, so search around `on` clamped into [first, last]; a date far in
@@ -164,14 +167,17 @@ def check_date(on: dt.date, service_type: str, *, now: dt.datetime | None = None
     alt_from, alt_to = max(alt_from, first), min(alt_to, last)
     with_range = with_alternatives and alt_from <= alt_to
     state = window_state(on, alt_from if with_range else None, alt_to if with_range else None, now=now)
+    def fits(result: DateAvailability) -> bool:
+        return result.available and (result.specialty_vans or not needs_specialty_van)
+
     result = state.evaluate(on, service_type, first=first, last=last)
-    if result.available or not with_alternatives:
+    if fits(result) or not with_alternatives:
         return result
     candidates = []
     for offset in range(0, ALTERNATIVES_WINDOW_DAYS + 1):
         for day in dict.fromkeys((_shift(center, -offset), _shift(center, offset))):
-            if day != on and first <= day <= last and state.evaluate(day, service_type, first=first,
-                                                                     last=last).available:
+            if day != on and first <= day <= last and fits(state.evaluate(day, service_type, first=first,
+                                                                          last=last)):
                 candidates.append(day)
         if len(candidates) >= ALTERNATIVES_COUNT:
             break

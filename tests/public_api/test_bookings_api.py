@@ -97,6 +97,38 @@ def test_preview_within_budget_and_the_quote_is_honoured_after_a_price_change(po
     assert Booking.objects.get(pk=created.json()["id"]).quote_id == uuid.UUID(quote["quote_id"])
 
 
+@pytest.mark.parametrize("when", ["today", "beyond_horizon", "closed", "full"])
+def test_a_date_that_cannot_be_booked_is_priced_with_the_reasons_and_no_quote(post_json, payload, settings,
+                                                                              future_weekday, when):
+    day, reason = future_weekday, {"closed": "closed", "full": "fully_booked", "today": "lead_time",
+                                   "beyond_horizon": "beyond_horizon"}[when]
+    if when == "today":
+        day = timezone.localdate()
+    elif when == "beyond_horizon":
+        day = timezone.localdate() + dt.timedelta(days=int(settings.TOTETAXI["BOOKING_HORIZON_DAYS"]) + 1)
+    elif when == "closed":
+        VanSchedule.objects.create(date=day, capacity_override=0)
+    else:
+        VanSchedule.objects.create(date=day, capacity_override=1)
+        assert post_json(URL, payload()).status_code == 201
+    body = payload(pickup_date=day, customer=None, pickup_address=None, dropoff_address=None)
+    # calculate-price and preview both price it and say why it cannot be booked, with dates that can
+    for url in ("/api/v1/services/calculate-price/", URL + "preview/"):
+        response = post_json(url, body)
+        assert response.status_code == 200, response.json()
+        answer = response.json()
+        assert answer["total_price"] and answer["bookable"] is False and answer["reasons"] == [reason]
+        assert answer["alternatives"] and day.isoformat() not in answer["alternatives"]
+    # and preview keeps no quote that could never be honoured
+    assert (answer["quote_id"], answer["expires_at"]) == (None, None)
+    assert Quote.objects.count() == 0
+    # a bookable date says so
+    bookable = post_json(URL + "preview/", payload(customer=None, pickup_address=None, dropoff_address=None,
+                                                   pickup_date=future_weekday + dt.timedelta(days=7))).json()
+    assert (bookable["bookable"], bookable["reasons"], bookable["alternatives"]) == (True, [], [])
+    assert bookable["quote_id"]
+
+
 def test_expired_mismatched_and_unknown_quotes_are_refused(post_json, payload):
     quote_id = post_json(URL + "preview/", payload()).json()["quote_id"]
     _error(post_json(URL, payload(quote_id=quote_id, item_count=11)), 409, "quote_mismatch")
@@ -316,4 +348,8 @@ def test_openapi_docs_describe_every_endpoint(client):
     schemas = schema["components"]["schemas"]
     assert schemas["BookingRequestIn"]["examples"]
     assert schemas["PriceBreakdownOut"]["examples"]
+    for name in ("CalculatedPriceOut", "QuoteOut"):  # bookable, with and without a quote, is documented
+        assert {"bookable", "reasons", "alternatives"} <= set(schemas[name]["properties"])
+        assert {example["bookable"] for example in schemas[name]["examples"]} == {True, False}
+    assert "bookable" in paths["/api/v1/bookings/preview/"]["post"]["description"]
     assert client.get("/api/v1/docs").status_code == 200

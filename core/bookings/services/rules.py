@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import connection
+from django.utils import timezone
 
 from core.bookings.errors import (
     BookingValidationError,
@@ -85,9 +87,21 @@ def suggesting_alternatives(fn, request: BookingRequest, *, now: dt.datetime):
     try:
         return fn()
     except DateUnavailable as exc:
-        result = availability.check_date(request.pickup_date, request.booking_type, now=now)
-        exc.fields["alternatives"] = [d.isoformat() for d in result.alternatives]
+        alternatives = request_alternatives(request, items=catalog_static()["specialty_items"], now=now)
+        exc.fields["alternatives"] = [d.isoformat() for d in alternatives]
         raise
+
+
+def _needs_specialty_van(request: BookingRequest, items: dict[str, SpecialtyInfo]) -> bool:
+    """Some requested item requires van availability (an unknown code is left to pricing to refuse)."""
+    return any(code in items and items[code].requires_van_availability for code, _qty in request.specialty_items)
+
+
+def request_alternatives(request: BookingRequest, *, items: dict[str, SpecialtyInfo], now: dt.datetime
+                         ) -> tuple[dt.date, ...]:
+    """The nearest dates the request could be booked on instead (one query)."""
+    return availability.check_date(request.pickup_date, request.booking_type, now=now,
+                                   needs_specialty_van=_needs_specialty_van(request, items)).alternatives
 
 
 def unbookable_reasons(request: BookingRequest, *, van, used: int, items: dict[str, SpecialtyInfo],
@@ -100,9 +114,7 @@ def unbookable_reasons(request: BookingRequest, *, van, used: int, items: dict[s
         first=availability.first_bookable_date(now), last=availability.last_bookable_date(now),
     )
     reasons = list(result.reasons)
-    needs_van = [code for code, _qty in request.specialty_items
-                 if code in items and items[code].requires_van_availability]
-    if needs_van and not result.specialty_vans:
+    if not result.specialty_vans and _needs_specialty_van(request, items):
         reasons.append("specialty_unavailable")
     return reasons
 
@@ -118,7 +130,45 @@ def check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking
     return state
 
 
+@dataclass(frozen=True)
+class Bookability:
+    """Whether a request could be booked on its date as things stand: read outside the service-day lock, so a
+    hint for the customer (booking re-checks under the lock)."""
+
+    reasons: tuple[str, ...] = ()  # availability's codes: lead_time, beyond_horizon, closed, fully_booked, …
+    alternatives: tuple[dt.date, ...] = ()  # when not bookable: the nearest bookable dates, soonest first
+
+    @property
+    def bookable(self) -> bool:
+        return not self.reasons
+
+    def as_json(self) -> dict:
+        return {"bookable": self.bookable, "reasons": list(self.reasons),
+                "alternatives": [day.isoformat() for day in self.alternatives]}
+
+
+def request_bookability(request: BookingRequest, *, items: dict[str, SpecialtyInfo], now: dt.datetime
+                        ) -> Bookability:
+    """One read (and one more for the alternatives when the date cannot be booked)."""
+    on = request.pickup_date
+    state = availability.window_state(on, None, None, now=now)
+    reasons = unbookable_reasons(request, van=state.vans.get(on), used=state.used.get(on, 0), items=items, now=now)
+    if not reasons:
+        return Bookability()
+    return Bookability(tuple(reasons), request_alternatives(request, items=items, now=now))
+
+
 def price_booking_request(request: BookingRequest, *, now: dt.datetime | None = None) -> PriceBreakdown:
-    """Price a request with the catalog as it is now for its date (used by calculate-price and preview)."""
+    """Price a request with the catalog as it is now for its date."""
     validate_request(request, require_contact=False, now=now)
     return calculate_price(request.price_request(), catalog_snapshot(request.pickup_date))
+
+
+def price_and_check(request: BookingRequest, *, now: dt.datetime | None = None
+                    ) -> tuple[PriceBreakdown, Bookability]:
+    """calculate-price: the price with the catalog as it is now, and whether the date can be booked (two reads)."""
+    now = now or timezone.now()
+    validate_request(request, require_contact=False, now=now)
+    snapshot = catalog_snapshot(request.pickup_date)
+    breakdown = calculate_price(request.price_request(), snapshot)
+    return breakdown, request_bookability(request, items=snapshot.specialty_items, now=now)

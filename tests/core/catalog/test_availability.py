@@ -84,6 +84,12 @@ def test_items_that_need_no_specialty_van_are_bookable_on_a_day_without_one(make
             booking_create(request=make_request(booking_type="specialty", item_count=0, specialty_items=items))
         assert exc.value.fields["pickup_date"] == ["specialty_unavailable"]
     assert Booking.objects.count() == 2
+    # the alternatives offered for the peloton are days that have specialty vans
+    next_day = future_weekday + dt.timedelta(days=1)
+    VanSchedule.objects.create(date=next_day, specialty_items_available=False)
+    with pytest.raises(DateUnavailable) as exc:
+        booking_create(request=make_request(specialty_items=(("peloton", 1),)))
+    assert exc.value.fields["alternatives"] and next_day.isoformat() not in exc.value.fields["alternatives"]
 
 
 @pytest.mark.django_db

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -17,11 +17,23 @@ from core.bookings.services import price_booking_request
 from core.catalog import availability
 from core.catalog.models import SurchargeRule
 from core.catalog.selectors import active_packages, active_specialty_items
+from core.catalog.services import van_schedule_save
 from core.catalog.validation import surcharge_rule_problems, van_schedule_problems
 from core.common.errors import DomainError
 from ops_console import forms as ops_forms
 from ops_console.base import OpsModelAdmin
-from ops_console.resources import MiniMovePackageResource, SpecialtyItemResource, SurchargeRuleResource
+from ops_console.resources import (
+    MiniMovePackageResource,
+    SpecialtyItemResource,
+    SurchargeRuleResource,
+    VanScheduleResource,
+)
+
+
+def _add_problems(form: forms.Form, problems: dict[str, list[str]]) -> None:
+    for field, texts in problems.items():
+        for text in texts:
+            form.add_error(field, text)
 
 
 class SurchargeRuleForm(forms.ModelForm):
@@ -39,9 +51,7 @@ class SurchargeRuleForm(forms.ModelForm):
             start_date=data.get("start_date"), end_date=data.get("end_date"),
             recurs_annually=data.get("recurs_annually"), weekdays=data.get("weekdays"),
             applies_to=data.get("applies_to"))
-        for field, messages in problems.items():
-            for message in messages:
-                self.add_error(field, message)
+        _add_problems(self, problems)
         return data
 
 
@@ -52,12 +62,12 @@ class VanScheduleForm(forms.ModelForm):
                   "is_active"]
 
     def clean(self):
+        # field-level messages before saving; van_schedule_save checks again under the service-day lock
         data = super().clean()
         problems = van_schedule_problems(day=data.get("date"), capacity_override=data.get("capacity_override"),
-                                         is_active=data.get("is_active", True), now=timezone.now())
-        for field, messages in problems.items():
-            for message in messages:
-                self.add_error(field, message)
+                                         is_active=data.get("is_active", True), now=timezone.now(),
+                                         previous_day=self.instance.date if self.instance.pk else None)
+        _add_problems(self, problems)
         return data
 
 
@@ -136,7 +146,20 @@ class SurchargeRuleAdmin(OpsModelAdmin):
 @admin.register(m.VanSchedule)
 class VanScheduleAdmin(OpsModelAdmin):
     form = VanScheduleForm
+    resource_classes = [VanScheduleResource]
     list_display = ["date", "capacity_override", "specialty_items_available", "surcharge_override", "is_active"]
     list_filter = ["is_active", "specialty_items_available"]
     ordering = ["date"]
     search_fields = ["notes"]
+
+    def save_model(self, request, obj, form, change):
+        van_schedule_save(schedule=obj, actor=request.user)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            # A booking took a slot between the form's check and the save (the save re-checks under the
+            # date's lock): nothing was saved; say why and show the form again.
+            messages.error(request, exc.message)
+            return HttpResponseRedirect(request.get_full_path())

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from core.common.audit import bulk_create_audited, set_actor
 from core.common.errors import ValidationError
+from core.common.services import model_update
 from core.common.text import text_problem
 from core.customers.models import Address, CustomerProfile
 from core.customers.validators import US_STATES, ZIP_REGEX, normalize_phone
@@ -96,16 +97,12 @@ def customer_upsert_for_booking(*, data: CustomerData, actor=None, booking_id=No
         set_actor(profile, actor)
         profile.save(force_insert=True)
         return profile
-    changed = ["total_bookings_count", "updated_at"]
-    if data.name.strip() and profile.name != data.name.strip():
-        profile.name = data.name.strip()
-        changed.append("name")
-    if phone and profile.phone != phone:
-        profile.phone = phone
-        changed.append("phone")
-    profile.total_bookings_count += 1  # safe: the row is locked for this transaction
-    set_actor(profile, actor)
-    profile.save(update_fields=changed)
+    changes = {"total_bookings_count": profile.total_bookings_count + 1}  # safe: the row is locked
+    if data.name.strip():
+        changes["name"] = data.name.strip()
+    if phone:
+        changes["phone"] = phone
+    model_update(instance=profile, fields=["total_bookings_count", "name", "phone"], data=changes, actor=actor)
     return profile
 
 
@@ -120,17 +117,13 @@ def customer_merge(*, source: CustomerProfile, target: CustomerProfile, actor) -
         target = CustomerProfile.objects.select_for_update().get(pk=target.pk)
         moved = 0
         for booking in Booking.objects.select_for_update().filter(customer=source):
-            booking.customer = target
-            set_actor(booking, actor)
-            booking.save(update_fields=["customer", "updated_at"])
+            # the id, not the instance: comparing instances would load each booking's customer
+            model_update(instance=booking, fields=["customer_id"], data={"customer_id": target.pk}, actor=actor)
             moved += 1
-        target.total_bookings_count += moved
         notes = f"Merged from {source.name} <{source.email}> ({moved} bookings)."
-        target.staff_notes = f"{target.staff_notes}\n{notes}".strip()
-        set_actor(target, actor)
-        target.save(update_fields=["total_bookings_count", "staff_notes", "updated_at"])
-        source.merged_into = target
-        source.total_bookings_count = 0
-        set_actor(source, actor)
-        source.save(update_fields=["merged_into", "total_bookings_count", "updated_at"])
+        model_update(instance=target, fields=["total_bookings_count", "staff_notes"], actor=actor, data={
+            "total_bookings_count": target.total_bookings_count + moved,
+            "staff_notes": f"{target.staff_notes}\n{notes}".strip()})
+        model_update(instance=source, fields=["merged_into_id", "total_bookings_count"], actor=actor,
+                     data={"merged_into_id": target.pk, "total_bookings_count": 0})
     return target

@@ -56,14 +56,17 @@ from core.customers.services import (
 _RETRY_ATTEMPTS = 5
 
 
-def _apply_price(booking: Booking, breakdown: dict) -> None:
-    booking.base_price = Decimal(breakdown["base_price"])
-    booking.specialty_items_total = Decimal(breakdown["specialty_items_total"])
-    booking.surcharges = breakdown["surcharges"]
-    booking.surcharge_total = Decimal(breakdown["surcharge_total"])
-    booking.coi_fee = Decimal(breakdown["coi_fee"])
-    booking.total_price = Decimal(breakdown["total_price"])
-    booking.price_breakdown = breakdown
+def _price_fields(breakdown: dict) -> dict:
+    """The booking's price columns from the contract's price JSON."""
+    return {
+        "base_price": Decimal(breakdown["base_price"]),
+        "specialty_items_total": Decimal(breakdown["specialty_items_total"]),
+        "surcharges": breakdown["surcharges"],
+        "surcharge_total": Decimal(breakdown["surcharge_total"]),
+        "coi_fee": Decimal(breakdown["coi_fee"]),
+        "total_price": Decimal(breakdown["total_price"]),
+        "price_breakdown": breakdown,
+    }
 
 
 def _specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int]) -> list[BookingSpecialtyItem]:
@@ -153,7 +156,8 @@ def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, ac
     booking.pickup_address, booking.dropoff_address = addresses_create(
         data=[request.pickup_address, request.dropoff_address], actor=actor)
     booking.booking_number = next_booking_number(timezone.localtime(now).year)
-    _apply_price(booking, breakdown)
+    for name, value in _price_fields(breakdown).items():
+        setattr(booking, name, value)
     set_actor(booking, actor)
     booking.save(force_insert=True)
     _write_specialty_lines(booking, breakdown, item_ids=static["specialty_ids"], actor=actor)
@@ -219,23 +223,23 @@ def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now
         snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
         breakdown = calculate_price(request.price_request(), snapshot).as_json()
         static = catalog_static(version=state.catalog_version)
-        locked.booking_type = request.booking_type
-        locked.pickup_date = request.pickup_date
-        locked.pickup_window = request.pickup_window
-        locked.package_id = (static["package_ids"][request.package]
-                             if request.booking_type == "mini_move" else None)
-        locked.item_count = request.item_count
-        locked.coi_required = request.coi_required
-        locked.notes = request.notes
-        if request.pickup_address is not None:
-            (locked.pickup_address,) = addresses_create(data=[request.pickup_address], actor=actor)
-        if request.dropoff_address is not None:
-            (locked.dropoff_address,) = addresses_create(data=[request.dropoff_address], actor=actor)
-        _apply_price(locked, breakdown)
+        data = {
+            "booking_type": request.booking_type, "pickup_date": request.pickup_date,
+            "pickup_window": request.pickup_window, "item_count": request.item_count,
+            "coi_required": request.coi_required, "notes": request.notes,
+            # ids, not instances: comparing instances would load the old ones, validating them would query
+            "package_id": static["package_ids"][request.package] if request.booking_type == "mini_move" else None,
+            **_price_fields(breakdown),
+        }
+        moved = {f"{name}_id": address for name, address in (("pickup_address", request.pickup_address),
+                                                             ("dropoff_address", request.dropoff_address))
+                 if address is not None}
+        if moved:
+            created = addresses_create(data=list(moved.values()), actor=actor)
+            data.update(zip(moved, (address.pk for address in created), strict=True))
         # hold_expires_at is left alone: the hold is granted once, at creation. Restarting it on every change
         # would let one client keep a date full for ever without paying (a PATCH that changes nothing is enough).
-        set_actor(locked, actor)
-        locked.save()
+        model_update(instance=locked, fields=list(data), data=data, actor=actor)
         _replace_specialty_lines(locked, breakdown, item_ids=static["specialty_ids"], actor=actor)
         return locked
 

@@ -13,7 +13,7 @@ from unfold.decorators import action, display
 
 from core import models as m
 from core.bookings.requests import BookingRequest
-from core.bookings.services import price_booking_request
+from core.bookings.services import price_and_check
 from core.catalog import availability
 from core.catalog.models import SurchargeRule
 from core.catalog.selectors import active_packages, active_specialty_items
@@ -125,7 +125,7 @@ class SurchargeRuleAdmin(OpsModelAdmin):
             raise PermissionDenied
         form = ops_forms.PriceSimulatorForm(request.GET or None, packages=list(active_packages()),
                                             items=list(active_specialty_items()))
-        breakdown = error = avail = None
+        breakdown = error = avail = bookability = None
         if form.is_bound and form.is_valid():
             data = form.cleaned_data
             booking_request = BookingRequest(
@@ -134,12 +134,13 @@ class SurchargeRuleAdmin(OpsModelAdmin):
                 coi_required=data.get("coi_required", False),
             )
             try:
-                breakdown = price_booking_request(booking_request, now=timezone.now())
+                breakdown, bookability = price_and_check(booking_request, now=timezone.now())
                 avail = availability.check_date(data["pickup_date"], data["booking_type"], with_alternatives=False)
             except DomainError as exc:
                 error = exc
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Price simulator",
-                   "form": form, "breakdown": breakdown, "error": error, "availability": avail}
+                   "form": form, "breakdown": breakdown, "error": error, "availability": avail,
+                   "bookability": bookability}
         return TemplateResponse(request, "ops_console/price_simulator.html", context)
 
 

@@ -1,6 +1,7 @@
 """Catalog pages of the console: the price simulator and the van schedule."""
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from django.conf import settings
@@ -80,3 +81,15 @@ def test_the_van_schedule_import_saves_through_the_service(two_bookings, future_
     assert (closed.capacity_override, closed.specialty_items_available, str(closed.surcharge_override)) == (
         0, False, "25.00")
     assert VanSchedule.history.get(id=closed.pk).history_user == staff
+
+
+def test_the_price_simulator_says_whether_the_request_can_be_booked(role_client, catalog, future_weekday):
+    VanSchedule.objects.create(date=future_weekday, specialty_items_available=False)
+    query = {"booking_type": "mini_move", "pickup_date": future_weekday.isoformat(), "package": "petite",
+             "item_count": "10", "specialty_item_1": "peloton"}
+    response = role_client("operations").get(reverse("admin:core_price_simulator"), query)
+    assert response.context["breakdown"].total_price == Decimal("1495.00")
+    assert response.context["bookability"].reasons == ("specialty_unavailable",)
+    assert b"Not bookable: specialty_unavailable" in response.content
+    plain = role_client("operations").get(reverse("admin:core_price_simulator"), {**query, "specialty_item_1": ""})
+    assert plain.context["bookability"].bookable and b"Bookable" in plain.content

@@ -22,8 +22,9 @@ from core.bookings.services.status import booking_cancel, booking_expire_holds, 
 from core.bookings.services.writing import booking_create, booking_create_idempotent, booking_update
 
 __all__ = [
-    "MAX_PRICING_DAYS_AHEAD", "QUOTE_RETENTION", "Bookability", "QuotePreview", "price_and_check", "quote_preview", "booking_add_note", "booking_cancel", "booking_create",
-    "booking_create_idempotent", "booking_expire_holds", "booking_flag", "booking_get_for_customer",
-    "booking_transition", "booking_update", "hash_token", "lock_service_day", "price_booking_request",
-    "quote_create", "quote_insert", "quote_purge", "token_matches", "validate_request",
+    "MAX_PRICING_DAYS_AHEAD", "QUOTE_RETENTION", "Bookability", "QuotePreview", "booking_add_note", "booking_cancel",
+    "booking_create", "booking_create_idempotent", "booking_expire_holds", "booking_flag",
+    "booking_get_for_customer", "booking_transition", "booking_update", "hash_token", "lock_service_day",
+    "price_and_check", "price_booking_request", "quote_create", "quote_insert", "quote_preview", "quote_purge",
+    "token_matches", "validate_request",
 ]

@@ -4,14 +4,18 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.bookings.errors import BookingValidationError
 from core.bookings.models import Booking, Quote
 from core.bookings.requests import booking_request_with_changes
 from core.bookings.services import booking_create, booking_update, price_booking_request, quote_create
+from core.bookings.services.writing import _is_retryable
 from core.common.errors import DomainError
+from core.customers.models import CustomerProfile
 from core.customers.services import AddressData, CustomerData
+from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +61,15 @@ def test_every_core_entry_point_enforces_the_limits(make_request, overrides, fie
             attempt()
         assert exc.value.code == "validation_error" and field in exc.value.fields
     assert Booking.objects.count() == Quote.objects.count() == 0
+
+
+def test_a_duplicate_email_is_retried_only_where_it_can_be_a_lost_race():
+    # PostgreSQL: a concurrent first booking for the same email (23505), worth retrying. SQLite runs one writer
+    # at a time, so the same failure there ("UNIQUE constraint failed: index 'customer_email_ci_unique'") can
+    # only be deterministic, and is not retried.
+    CustomerFactory(email="alex@example.com")
+    with pytest.raises(IntegrityError) as exc, transaction.atomic():
+        CustomerProfile.objects.create(name="Alex", email="ALEX@example.com")
+    assert _is_retryable(exc.value) is (connection.vendor == "postgresql")
+    if connection.vendor == "sqlite":  # what the removed branch looked for ("…: customers_customerprofile") never came
+        assert str(exc.value) == "UNIQUE constraint failed: index 'customer_email_ci_unique'"

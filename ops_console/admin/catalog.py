@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -17,7 +18,7 @@ from core.bookings.services import price_and_check
 from core.catalog import availability
 from core.catalog.models import SurchargeRule
 from core.catalog.selectors import active_packages, active_specialty_items
-from core.catalog.services import van_schedule_save
+from core.catalog.services import van_schedule_delete, van_schedule_save
 from core.catalog.validation import surcharge_rule_problems, van_schedule_problems
 from core.common.errors import DomainError
 from ops_console import forms as ops_forms
@@ -156,11 +157,29 @@ class VanScheduleAdmin(OpsModelAdmin):
     def save_model(self, request, obj, form, change):
         van_schedule_save(schedule=obj, actor=request.user)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def delete_model(self, request, obj):
+        van_schedule_delete(schedule=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():  # all or none: the changelist's action runs outside the admin's transaction
+            for schedule in queryset:
+                van_schedule_delete(schedule=schedule, actor=request.user)
+
+    def _refusable(self, view, request, *args, **kwargs):
+        # The services re-check capacity under the date's lock: a booking may have taken a slot since the form
+        # was checked, or the deleted override held more bookings than the default capacity. Nothing was
+        # saved (the admin's transaction rolled back): say why and go back to the page.
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            return view(request, *args, **kwargs)
         except DomainError as exc:
-            # A booking took a slot between the form's check and the save (the save re-checks under the
-            # date's lock): nothing was saved; say why and show the form again.
             messages.error(request, exc.message)
             return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._refusable(super().changeform_view, request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._refusable(super().delete_view, request, object_id, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        return self._refusable(super().changelist_view, request, extra_context)

@@ -93,3 +93,23 @@ def test_the_price_simulator_says_whether_the_request_can_be_booked(role_client,
     assert b"Not bookable: specialty_unavailable" in response.content
     plain = role_client("operations").get(reverse("admin:core_price_simulator"), {**query, "specialty_item_1": ""})
     assert plain.context["bookability"].bookable and b"Bookable" in plain.content
+
+
+def test_deleting_a_van_schedule_goes_through_the_service(role_client, two_bookings, future_weekday):
+    from core.catalog.services import van_schedule_save
+
+    client = role_client("admin")
+    schedule = van_schedule_save(schedule=VanSchedule(date=future_weekday, capacity_override=3))
+    with override_settings(TOTETAXI={**settings.TOTETAXI, "DEFAULT_DAILY_CAPACITY": 1}):
+        page = client.post(reverse("admin:core_vanschedule_delete", args=[schedule.pk]), {"post": "yes"},
+                           follow=True)
+        assert VanSchedule.objects.filter(pk=schedule.pk).exists()
+        assert "2 booking(s) already hold a slot" in str(list(page.context["messages"])[0])
+        # the changelist's bulk delete is refused as a whole too
+        listed = client.post(reverse("admin:core_vanschedule_changelist"), {
+            "action": "delete_selected", "_selected_action": [schedule.pk], "post": "yes"}, follow=True)
+        assert VanSchedule.objects.filter(pk=schedule.pk).exists()
+        assert any("already hold a slot" in str(m) for m in listed.context["messages"])
+    deleted = client.post(reverse("admin:core_vanschedule_delete", args=[schedule.pk]), {"post": "yes"})
+    assert deleted.status_code == 302 and not VanSchedule.objects.exists()
+    assert VanSchedule.history.filter(id=schedule.pk, history_type="-").get().history_user == client.user

@@ -13,7 +13,7 @@ from core.bookings.services import booking_create
 from core.catalog.availability import used_slots_on
 from core.catalog.errors import CapacityBelowBookings
 from core.catalog.models import VanSchedule
-from core.catalog.services import van_schedule_save
+from core.catalog.services import van_schedule_delete, van_schedule_save
 from tests.core.notifications.test_concurrency import run_in_threads
 from tests.factories import UserFactory
 
@@ -58,6 +58,23 @@ def test_an_override_that_goes_away_leaves_the_default_which_must_hold_the_booki
     schedule = VanSchedule.objects.get(pk=schedule.pk)
     schedule.notes = "Two vans"
     assert van_schedule_save(schedule=schedule).notes == "Two vans"
+
+
+@pytest.mark.django_db
+def test_deleting_an_override_needs_the_default_capacity_to_hold_the_bookings(make_request, future_weekday,
+                                                                             settings):
+    settings.TOTETAXI = {**settings.TOTETAXI, "DEFAULT_DAILY_CAPACITY": 1}
+    actor = UserFactory()
+    schedule = van_schedule_save(schedule=VanSchedule(date=future_weekday, capacity_override=3))
+    booking_create(request=make_request())
+    booking_create(request=make_request())
+    with pytest.raises(CapacityBelowBookings):
+        van_schedule_delete(schedule=schedule, actor=actor)
+    settings.TOTETAXI = {**settings.TOTETAXI, "DEFAULT_DAILY_CAPACITY": 2}
+    pk = schedule.pk
+    van_schedule_delete(schedule=schedule, actor=actor)
+    assert not VanSchedule.objects.exists()
+    assert VanSchedule.history.filter(id=pk, history_type="-").get().history_user == actor
 
 
 @pytest.mark.postgres

@@ -16,7 +16,7 @@ from ninja import NinjaAPI, Status
 
 from core.bookings.models import Quote
 from core.bookings.services import quote_insert
-from public_api.schemas import PRICE_EXAMPLE, BookingRequestIn, QuoteOut
+from public_api.schemas import BOOKABLE_EXAMPLE, PRICE_EXAMPLE, BookingRequestIn, QuoteOut
 from totetaxi.urls import urlpatterns as project_urlpatterns
 
 BREAKDOWN = PRICE_EXAMPLE  # the contract's example breakdown: a realistic row and response size
@@ -32,7 +32,7 @@ reference = NinjaAPI(urls_namespace="bench-reference", docs_url=None, openapi_ur
 @reference.post("ninja-echo/", response={200: QuoteOut})
 def ninja_echo(request, payload: BookingRequestIn):
     now = timezone.now()
-    return Status(200, QuoteOut.model_validate({**BREAKDOWN, "quote_id": str(uuid.uuid4()),
+    return Status(200, QuoteOut.model_validate({**BREAKDOWN, **BOOKABLE_EXAMPLE, "quote_id": str(uuid.uuid4()),
                                                 "expires_at": now + dt.timedelta(minutes=30)}))
 
 
@@ -43,7 +43,7 @@ def ninja_insert(request, payload: BookingRequestIn):
                   total_price=Decimal(BREAKDOWN["total_price"]), expires_at=now + dt.timedelta(minutes=30), created_at=now,
                   updated_at=now)
     quote_insert(quote)
-    return Status(200, QuoteOut.model_validate({**BREAKDOWN, "quote_id": str(quote.pk),
+    return Status(200, QuoteOut.model_validate({**BREAKDOWN, **BOOKABLE_EXAMPLE, "quote_id": str(quote.pk),
                                                 "expires_at": quote.expires_at}))
 
 

@@ -28,7 +28,9 @@ from import_export import fields, resources, widgets
 from import_export.instance_loaders import ModelInstanceLoader
 
 from core import models as m
+from core.catalog.services import van_schedule_save
 from core.catalog.validation import surcharge_rule_problems
+from core.common.errors import DomainError
 from core.common.money import from_cents
 from core.customers.validators import normalize_phone
 from ops_console.formulas import escape_formula, unescape_formula
@@ -408,3 +410,32 @@ class SurchargeRuleResource(CatalogResource):
                 errors[field] = [ValidationError(message) for message in messages]
         if errors:
             raise ValidationError(errors)
+
+
+class VanScheduleResource(OpsResource):
+    """Rows are matched on `date`; each is saved through van_schedule_save (capacity re-checked under the
+    date's lock), so a row that would leave more bookings than capacity is a row error, never a save."""
+
+    date = fields.Field(attribute="date", column_name="date", widget=IsoDateWidget())
+    capacity_override = fields.Field(attribute="capacity_override", column_name="capacity_override",
+                                     widget=widgets.IntegerWidget())
+    specialty_items_available = _bool_field("specialty_items_available")
+    surcharge_override = fields.Field(attribute="surcharge_override", column_name="surcharge_override",
+                                      widget=MoneyWidget())
+    notes = fields.Field(attribute="notes", column_name="notes", widget=widgets.CharWidget())
+    is_active = _bool_field("is_active")
+
+    class Meta:
+        model = m.VanSchedule
+        import_id_fields = ["date"]
+        fields = ("date", "capacity_override", "specialty_items_available", "surcharge_override", "notes",
+                  "is_active")
+        clean_model_instances = True
+        skip_unchanged = True
+        report_skipped = True
+
+    def do_instance_save(self, instance, is_create):
+        try:
+            van_schedule_save(schedule=instance)
+        except DomainError as exc:
+            raise ValidationError({field: messages for field, messages in exc.fields.items()}) from exc

@@ -12,7 +12,7 @@ from core.bookings.services import (
     booking_create_idempotent,
     booking_get_for_customer,
     booking_update,
-    quote_create,
+    quote_preview,
 )
 from core.common.money import money_str
 from core.common.ratelimit import check_request_rate_limit
@@ -105,11 +105,17 @@ def _service_summary(booking: Booking) -> str:
              summary="Price a booking request and hold the price as a quote")
 def preview(request, payload: BookingRequestIn):
     """The price breakdown plus a `quote_id`: POST bookings/ with it charges this total until `expires_at`,
-    even if prices change meanwhile."""
+    even if prices change meanwhile.
+
+    When the date cannot be booked (too soon, beyond the horizon, closed, full, no specialty van) the answer is
+    still 200 with the price, `bookable: false`, the `reasons` and the nearest `alternatives`, but no quote:
+    `quote_id` and `expires_at` are null. Preview again with another date."""
     check_request_rate_limit(request, route="bookings.preview")
-    quote = quote_create(request=payload.to_request(), now=timezone.now())
-    return Status(200, QuoteOut.model_validate(
-        {**quote.breakdown, "quote_id": str(quote.pk), "expires_at": quote.expires_at}))
+    result = quote_preview(request=payload.to_request(), now=timezone.now())
+    quote = result.quote
+    return Status(200, QuoteOut.model_validate({
+        **result.breakdown, **result.bookability.as_json(),
+        "quote_id": str(quote.pk) if quote else None, "expires_at": quote.expires_at if quote else None}))
 
 
 @router.post("", response={201: BookingCreatedOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},

@@ -5,7 +5,7 @@ from django.utils import timezone
 from ninja import Field as NinjaField
 from ninja import Query, Router, Status
 
-from core.bookings.services import price_booking_request
+from core.bookings.services import price_and_check
 from core.catalog import availability
 from core.catalog.pricing import applicable_surcharges
 from core.catalog.selectors import active_packages, active_specialty_items, catalog_snapshot
@@ -15,10 +15,10 @@ from public_api.schemas import (
     AvailabilityOut,
     AvailableDatesOut,
     BookingRequestIn,
+    CalculatedPriceOut,
     ErrorOut,
     IsoDate,
     PackageOut,
-    PriceBreakdownOut,
     Schema,
     ServiceTypeLit,
     SpecialtyItemOut,
@@ -69,6 +69,7 @@ def date_availability(request, date: IsoDate, query: Query[ServiceTypeQuery]):
         "date": result.date, "service_type": result.service_type, "available": result.available,
         "remaining_capacity": result.remaining_capacity,
         "specialty_items_available": result.specialty_items_available,
+        "specialty_vans_available": result.specialty_vans,
         "reasons": list(result.reasons), "alternatives": list(result.alternatives),
     }))
 
@@ -89,10 +90,13 @@ def surcharges(request, date: IsoDate, query: Query[ServiceTypeQuery]):
                  for r in rules])
 
 
-@router.post("calculate-price/", response={200: PriceBreakdownOut, **ERRORS}, summary="Price a booking request",
-             openapi_extra={"description": "Customer and addresses are not needed. Nothing is stored; use "
-                                           "bookings/preview/ for a price that is honoured when booking."})
+@router.post("calculate-price/", response={200: CalculatedPriceOut, **ERRORS}, summary="Price a booking request",
+             openapi_extra={"description": (
+                 "Customer and addresses are not needed. Nothing is stored; use bookings/preview/ for a price that "
+                 "is honoured when booking. `bookable` says whether the date can be booked as things stand "
+                 "(false with `reasons` and `alternatives` when it is too soon, beyond the horizon, closed, full, "
+                 "or has no van for the specialty items).")})
 def calculate_price(request, payload: BookingRequestIn):
     check_request_rate_limit(request, route="services.calculate_price")
-    return Status(200, PriceBreakdownOut.model_validate(
-        price_booking_request(payload.to_request(), now=timezone.now()).as_json()))
+    breakdown, bookability = price_and_check(payload.to_request(), now=timezone.now())
+    return Status(200, CalculatedPriceOut.model_validate({**breakdown.as_json(), **bookability.as_json()}))

@@ -12,23 +12,19 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Str
 from core.bookings.models import NOTES_MAX_LENGTH
 from core.bookings.requests import BookingRequest
 from core.common.errors import ErrorCode
+from core.catalog.pricing import MAX_ITEM_COUNT, MAX_SPECIALTY_LINES, MAX_SPECIALTY_QUANTITY
+from core.common.text import text_problem
 from core.customers.services import AddressData, CustomerData
 from core.customers.validators import ADDRESS_CHECKS, email_problem, name_problem, phone_problem
 
 ServiceTypeLit = Literal["mini_move", "standard", "specialty"]
 WindowLit = Literal["morning", "afternoon", "flexible"]
-MAX_ITEMS = 500
-MAX_SPECIALTY_QUANTITY = 20
 
 
 def _storable(value: str) -> str:
-    # PostgreSQL refuses NUL bytes and lone surrogates can't be encoded: refuse them here, as a 422.
-    if "\x00" in value:
-        raise ValueError("Remove the NUL characters from this text.")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError("Use valid Unicode text.") from exc
+    # core refuses these too; checked at parsing as well so a bad string never reaches a log or a lookup
+    if problem := text_problem(value):
+        raise ValueError(problem)
     return value
 
 
@@ -110,7 +106,11 @@ class AvailabilityOut(Schema):
     service_type: ServiceTypeLit
     available: bool
     remaining_capacity: int
-    specialty_items_available: bool
+    specialty_items_available: bool = Field(description=(
+        "Some specialty item can be booked on the date: all of them when it has specialty vans, otherwise "
+        "those whose `requires_van_availability` is false"))
+    specialty_vans_available: bool = Field(description=(
+        "The date has specialty vans: items with `requires_van_availability` can be booked"))
     reasons: list[str] = Field(description="lead_time, beyond_horizon, closed, fully_booked, "
                                            "specialty_unavailable", examples=[["fully_booked"]])
     alternatives: list[dt.date] = Field(description="Nearest available dates, soonest first")
@@ -178,13 +178,33 @@ class PriceBreakdownOut(Schema):
     lines: list[PriceLineOut]
 
 
-class QuoteOut(PriceBreakdownOut):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        **PRICE_EXAMPLE, "quote_id": "0d5c3f0e-7c47-4c39-9d8b-3b0f1f0d5a11",
-        "expires_at": "2027-03-01T15:30:00-05:00"}]})
+BOOKABLE_EXAMPLE = {"bookable": True, "reasons": [], "alternatives": []}
 
-    quote_id: str
-    expires_at: dt.datetime
+
+class CalculatedPriceOut(PriceBreakdownOut):
+    """The price, and whether the date can be booked as things stand (checked again when booking)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {**PRICE_EXAMPLE, **BOOKABLE_EXAMPLE},
+        {**PRICE_EXAMPLE, "bookable": False, "reasons": ["fully_booked"],
+         "alternatives": ["2027-03-12", "2027-03-14", "2027-03-15"]}]})
+
+    bookable: bool = Field(description="false: POST bookings/ would answer 409 date_unavailable for this date")
+    reasons: list[str] = Field(description="Why not, as in services/availability/: lead_time, beyond_horizon, "
+                                           "closed, fully_booked, specialty_unavailable; empty when bookable")
+    alternatives: list[dt.date] = Field(description="When not bookable: the nearest available dates, soonest "
+                                                    "first")
+
+
+class QuoteOut(CalculatedPriceOut):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {**PRICE_EXAMPLE, **BOOKABLE_EXAMPLE, "quote_id": "0d5c3f0e-7c47-4c39-9d8b-3b0f1f0d5a11",
+         "expires_at": "2027-03-01T15:30:00-05:00"},
+        {**PRICE_EXAMPLE, "bookable": False, "reasons": ["lead_time"], "alternatives": ["2027-03-03"],
+         "quote_id": None, "expires_at": None}]})
+
+    quote_id: str | None = Field(description="null when the date cannot be booked (no quote is kept)")
+    expires_at: dt.datetime | None
 
 
 # --- booking requests ------------------------------------------------------------------------------------
@@ -237,8 +257,8 @@ class BookingRequestIn(Schema):
     pickup_date: IsoDate
     pickup_window: WindowLit = "flexible"
     package: Text(32) | None = Field(None, description="mini_move only: petite | standard | full")
-    item_count: StrictInt = Field(0, ge=0, le=MAX_ITEMS)
-    specialty_items: list[SpecialtyItemIn] = Field(default_factory=list, max_length=10)
+    item_count: StrictInt = Field(0, ge=0, le=MAX_ITEM_COUNT)
+    specialty_items: list[SpecialtyItemIn] = Field(default_factory=list, max_length=MAX_SPECIALTY_LINES)
     coi_required: StrictBool = False
     customer: CustomerIn | None = None
     pickup_address: AddressIn | None = None
@@ -272,8 +292,8 @@ class BookingUpdateIn(Schema):
     pickup_date: IsoDate | None = None
     pickup_window: WindowLit | None = None
     package: Text(32) | None = None
-    item_count: StrictInt | None = Field(None, ge=0, le=MAX_ITEMS)
-    specialty_items: list[SpecialtyItemIn] | None = Field(None, max_length=10)
+    item_count: StrictInt | None = Field(None, ge=0, le=MAX_ITEM_COUNT)
+    specialty_items: list[SpecialtyItemIn] | None = Field(None, max_length=MAX_SPECIALTY_LINES)
     coi_required: StrictBool | None = None
     pickup_address: AddressIn | None = None
     dropoff_address: AddressIn | None = None

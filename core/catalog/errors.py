@@ -1,7 +1,13 @@
-from core.common.errors import ErrorCode, ValidationError
+from core.common.errors import Conflict, ErrorCode, ValidationError
 
 
 class PricingError(ValidationError):
     """The booking request cannot be priced."""
 
     code = ErrorCode.VALIDATION_ERROR
+
+
+class CapacityBelowBookings(Conflict):
+    """Capacity may not drop below the bookings already holding a slot on the date."""
+
+    code = ErrorCode.CAPACITY_BELOW_BOOKINGS

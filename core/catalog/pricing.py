@@ -12,6 +12,12 @@ import holidays
 from core.catalog.errors import PricingError
 from core.common.money import ZERO, money_str, quantize
 
+# Limits of what can be priced, for every interface (the API's schema shows the same numbers in its OpenAPI).
+# No move we offer carries more; they bound the arithmetic and keep nonsense ("500 items") out of the records.
+MAX_ITEM_COUNT = 500
+MAX_SPECIALTY_QUANTITY = 20
+MAX_SPECIALTY_LINES = 10
+
 
 @dataclass(frozen=True)
 class PackageInfo:
@@ -166,6 +172,8 @@ def calculate_price(request: PriceRequest, catalog: CatalogSnapshot) -> PriceBre
     base = ZERO
     coi_included = False
 
+    if request.item_count > MAX_ITEM_COUNT:
+        errors["item_count"] = [f"At most {MAX_ITEM_COUNT} items can be booked online; call us for more."]
     if request.booking_type == "mini_move":
         package = catalog.packages.get(request.package or "")
         if package is None:
@@ -174,7 +182,8 @@ def calculate_price(request: PriceRequest, catalog: CatalogSnapshot) -> PriceBre
             if request.item_count < 0:
                 errors["item_count"] = ["Item count cannot be negative."]
             elif package.max_items is not None and request.item_count > package.max_items:
-                errors["item_count"] = [f"The {package.name} package takes at most {package.max_items} items."]
+                errors.setdefault("item_count", [f"The {package.name} package takes at most {package.max_items} "
+                                                 "items."])
             base = quantize(package.base_price)
             coi_included = package.coi_included
             lines.append(PriceLine("package", package.code, f"{package.name} Mini Move", 1, base, base))
@@ -195,12 +204,20 @@ def calculate_price(request: PriceRequest, catalog: CatalogSnapshot) -> PriceBre
     elif request.booking_type == "specialty":
         if not request.specialty_items:
             errors["specialty_items"] = ["Add at least one specialty item."]
+        if request.item_count:
+            # Priced per specialty item: a count would be stored and shown to ops without being charged.
+            errors["item_count"] = ["Specialty bookings are priced per item: leave item_count at 0 and list "
+                                    "the items (with their quantities) in specialty_items."]
     else:
         errors["booking_type"] = ["Choose mini_move, standard or specialty."]
 
     specialty_total = ZERO
     seen: set[str] = set()
-    for index, (code, quantity) in enumerate(request.specialty_items):
+    lines_to_price = request.specialty_items
+    if len(request.specialty_items) > MAX_SPECIALTY_LINES:
+        errors["specialty_items"] = [f"List at most {MAX_SPECIALTY_LINES} different specialty items."]
+        lines_to_price = ()
+    for index, (code, quantity) in enumerate(lines_to_price):
         item = catalog.specialty_items.get(code)
         if item is None:
             errors[f"specialty_items.{index}.code"] = [f"Unknown specialty item {code!r}."]
@@ -208,8 +225,8 @@ def calculate_price(request: PriceRequest, catalog: CatalogSnapshot) -> PriceBre
         if code in seen:
             errors[f"specialty_items.{index}.code"] = [f"{item.name} is listed twice; set its quantity instead."]
             continue
-        if quantity < 1:
-            errors[f"specialty_items.{index}.quantity"] = ["Quantity must be at least 1."]
+        if not 1 <= quantity <= MAX_SPECIALTY_QUANTITY:
+            errors[f"specialty_items.{index}.quantity"] = [f"Quantity must be 1 to {MAX_SPECIALTY_QUANTITY}."]
             continue
         seen.add(code)
         amount = quantize(item.base_price * quantity)

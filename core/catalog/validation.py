@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
+
 from core.catalog.models import SERVICE_TYPES, SurchargeRule
 
 
@@ -38,14 +40,26 @@ def surcharge_rule_problems(*, rule_type: str | None, amount: Decimal | None, is
 
 
 def van_schedule_problems(*, day: dt.date | None, capacity_override: int | None, is_active: bool,
-                          now: dt.datetime) -> dict[str, list[str]]:
-    """Capacity may not drop below the slots bookings already hold on that date."""
+                          now: dt.datetime, previous_day: dt.date | None = None) -> dict[str, list[str]]:
+    """Capacity may not drop below the slots bookings already hold on that date.
+
+    A schedule that is inactive or has no override leaves the date at the default capacity, which must hold its
+    bookings too. `previous_day`: the date the schedule had before this change, which goes back to the default.
+    A check without the service-day lock; core.catalog.services.van_schedule_save repeats it under the lock.
+    """
     from core.catalog.availability import used_slots_on
 
-    if not day or capacity_override is None or not is_active:
+    if not day:
         return {}
-    used = used_slots_on(day, now=now)
-    if capacity_override < used:
-        return {"capacity_override": [f"{used} booking(s) already hold a slot on {day:%b %-d}; capacity cannot go "
-                                      "below that (cancel or move bookings first)."]}
-    return {}
+    default = int(settings.TOTETAXI["DEFAULT_DAILY_CAPACITY"])
+    problems: dict[str, list[str]] = {}
+    changes = [("capacity_override", day, capacity_override if is_active and capacity_override is not None
+                else default)]
+    if previous_day and previous_day != day:
+        changes.append(("date", previous_day, default))
+    for field, on, capacity in changes:
+        used = used_slots_on(on, now=now)
+        if capacity < used:
+            problems[field] = [f"{used} booking(s) already hold a slot on {on:%b %-d}; its capacity would be "
+                               f"{capacity} (cancel or move bookings first)."]
+    return problems

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.dispatch import receiver
 from simple_history.signals import pre_create_historical_record
+from simple_history.utils import bulk_create_with_history
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,15 @@ def set_actor(instance, actor) -> None:
     """Name the acting user on the history row `instance.save()` writes (None: keep the audit context's)."""
     if actor is not None:
         instance._history_user = actor
+
+
+def bulk_create_audited(model, rows: list, *, actor=None) -> list:
+    """bulk_create plus one INSERT of their history rows, stamped as a save() would stamp them (user, IP, agent).
+
+    A plain bulk_create writes no history (simple-history hooks save(), which it bypasses).
+    """
+    ctx = current()
+    return bulk_create_with_history(
+        rows, model, default_user=actor or ctx.resolved_user(),
+        custom_historical_attrs={"ip_address": ctx.ip_address, "user_agent": (ctx.user_agent or "")[:400]},
+    )

@@ -4,9 +4,10 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from core.common.audit import current as audit_context
-from core.common.audit import set_actor
+from core.common.audit import bulk_create_audited, set_actor
 from core.common.errors import ValidationError
+from core.common.services import model_update
+from core.common.text import text_problem
 from core.customers.models import Address, CustomerProfile
 from core.customers.validators import (
     ADDRESS_CHECKS,
@@ -33,9 +34,16 @@ class CustomerData:
     phone: str = ""
 
 
+def _text_errors(data, names: tuple[str, ...], prefix: str) -> dict[str, list[str]]:
+    return {f"{prefix}.{name}": [problem] for name in names if (problem := text_problem(getattr(data, name)))}
+
+
 def validate_address(data: AddressData, *, prefix: str) -> dict[str, list[str]]:
-    return {f"{prefix}.{field}": [problem] for field, check in ADDRESS_CHECKS.items()
+    errors = {f"{prefix}.{field}": [problem] for field, check in ADDRESS_CHECKS.items()
             if (problem := check(getattr(data, field)))}
+    for name, problems in _text_errors(data, ("line1", "line2", "city", "state", "zip_code"), prefix).items():
+        errors.setdefault(name, problems)
+    return errors
 
 
 def validate_customer(data: CustomerData, *, prefix: str = "customer") -> tuple[dict[str, list[str]], str]:
@@ -44,6 +52,8 @@ def validate_customer(data: CustomerData, *, prefix: str = "customer") -> tuple[
               for field, check in (("name", name_problem), ("email", email_problem), ("phone", phone_problem))
               if (problem := check(getattr(data, field)))}
     phone = "" if errors.get(f"{prefix}.phone") or not data.phone.strip() else normalize_phone(data.phone.strip())
+    for name, problems in _text_errors(data, ("name", "email", "phone"), prefix).items():
+        errors.setdefault(name, problems)
     return errors, phone
 
 
@@ -54,13 +64,7 @@ def addresses_create(*, data: list[AddressData], actor=None) -> list[Address]:
             raise ValidationError("The address is not valid.", fields=errors)
     rows = [Address(line1=d.line1.strip(), line2=d.line2.strip(), city=d.city.strip(),
                     state=d.state.strip().upper(), zip_code=d.zip_code.strip()) for d in data]
-    Address.objects.bulk_create(rows)
-    ctx = audit_context()
-    Address.history.bulk_history_create(
-        rows, default_user=actor or ctx.resolved_user(),
-        custom_historical_attrs={"ip_address": ctx.ip_address, "user_agent": (ctx.user_agent or "")[:400]},
-    )
-    return rows
+    return bulk_create_audited(Address, rows, actor=actor)
 
 
 def customer_upsert_for_booking(*, data: CustomerData, actor=None, booking_id=None) -> CustomerProfile:
@@ -82,16 +86,12 @@ def customer_upsert_for_booking(*, data: CustomerData, actor=None, booking_id=No
         set_actor(profile, actor)
         profile.save(force_insert=True)
         return profile
-    changed = ["total_bookings_count", "updated_at"]
-    if data.name.strip() and profile.name != data.name.strip():
-        profile.name = data.name.strip()
-        changed.append("name")
-    if phone and profile.phone != phone:
-        profile.phone = phone
-        changed.append("phone")
-    profile.total_bookings_count += 1  # safe: the row is locked for this transaction
-    set_actor(profile, actor)
-    profile.save(update_fields=changed)
+    changes = {"total_bookings_count": profile.total_bookings_count + 1}  # safe: the row is locked
+    if data.name.strip():
+        changes["name"] = data.name.strip()
+    if phone:
+        changes["phone"] = phone
+    model_update(instance=profile, fields=["total_bookings_count", "name", "phone"], data=changes, actor=actor)
     return profile
 
 
@@ -106,17 +106,13 @@ def customer_merge(*, source: CustomerProfile, target: CustomerProfile, actor) -
         target = CustomerProfile.objects.select_for_update().get(pk=target.pk)
         moved = 0
         for booking in Booking.objects.select_for_update().filter(customer=source):
-            booking.customer = target
-            set_actor(booking, actor)
-            booking.save(update_fields=["customer", "updated_at"])
+            # the id, not the instance: comparing instances would load each booking's customer
+            model_update(instance=booking, fields=["customer_id"], data={"customer_id": target.pk}, actor=actor)
             moved += 1
-        target.total_bookings_count += moved
         notes = f"Merged from {source.name} <{source.email}> ({moved} bookings)."
-        target.staff_notes = f"{target.staff_notes}\n{notes}".strip()
-        set_actor(target, actor)
-        target.save(update_fields=["total_bookings_count", "staff_notes", "updated_at"])
-        source.merged_into = target
-        source.total_bookings_count = 0
-        set_actor(source, actor)
-        source.save(update_fields=["merged_into", "total_bookings_count", "updated_at"])
+        model_update(instance=target, fields=["total_bookings_count", "staff_notes"], actor=actor, data={
+            "total_bookings_count": target.total_bookings_count + moved,
+            "staff_notes": f"{target.staff_notes}\n{notes}".strip()})
+        model_update(instance=source, fields=["merged_into_id", "total_bookings_count"], actor=actor,
+                     data={"merged_into_id": target.pk, "total_bookings_count": 0})
     return target

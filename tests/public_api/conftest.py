@@ -1,25 +1,16 @@
+import copy
 import datetime as dt
 
 import pytest
 
+from public_api.schemas import BOOKING_EXAMPLE
+
 
 def booking_payload(pickup_date: dt.date, **overrides) -> dict:
-    """A valid POST bookings/ body (API_CONTRACT.md "Booking request")."""
-    body = {
-        "booking_type": "mini_move",
-        "pickup_date": pickup_date if isinstance(pickup_date, str) else pickup_date.isoformat(),
-        "pickup_window": "morning",
-        "package": "petite",
-        "item_count": 10,
-        "specialty_items": [],
-        "coi_required": False,
-        "customer": {"name": "Alex Morgan", "email": "alex@example.com", "phone": "+12125550123"},
-        "pickup_address": {"line1": "245 East 72nd Street", "line2": "Apt 5B", "city": "New York", "state": "NY",
-                           "zip_code": "10021"},
-        "dropoff_address": {"line1": "27 Further Lane", "line2": "", "city": "East Hampton", "state": "NY",
-                            "zip_code": "11937"},
-        "notes": "",
-    }
+    """A valid POST bookings/ body: the OpenAPI example, without its add-ons (a plain $995 Petite move)."""
+    body = copy.deepcopy(BOOKING_EXAMPLE)
+    body.update(specialty_items=[], coi_required=False, notes="",
+                pickup_date=pickup_date if isinstance(pickup_date, str) else pickup_date.isoformat())
     body.update(overrides)
     return body
 

@@ -5,6 +5,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -13,6 +14,7 @@ from core.bookings.models import Booking, BookingStatus, IdempotencyRecord, Quot
 from core.bookings.services import booking_transition
 from core.catalog.models import MiniMovePackage, VanSchedule
 from core.customers.models import CustomerProfile
+from public_api.schemas import BOOKING_EXAMPLE
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +97,38 @@ def test_preview_within_budget_and_the_quote_is_honoured_after_a_price_change(po
     assert Booking.objects.get(pk=created.json()["id"]).quote_id == uuid.UUID(quote["quote_id"])
 
 
+@pytest.mark.parametrize("when", ["today", "beyond_horizon", "closed", "full"])
+def test_a_date_that_cannot_be_booked_is_priced_with_the_reasons_and_no_quote(post_json, payload, settings,
+                                                                              future_weekday, when):
+    day, reason = future_weekday, {"closed": "closed", "full": "fully_booked", "today": "lead_time",
+                                   "beyond_horizon": "beyond_horizon"}[when]
+    if when == "today":
+        day = timezone.localdate()
+    elif when == "beyond_horizon":
+        day = timezone.localdate() + dt.timedelta(days=int(settings.TOTETAXI["BOOKING_HORIZON_DAYS"]) + 1)
+    elif when == "closed":
+        VanSchedule.objects.create(date=day, capacity_override=0)
+    else:
+        VanSchedule.objects.create(date=day, capacity_override=1)
+        assert post_json(URL, payload()).status_code == 201
+    body = payload(pickup_date=day, customer=None, pickup_address=None, dropoff_address=None)
+    # calculate-price and preview both price it and say why it cannot be booked, with dates that can
+    for url in ("/api/v1/services/calculate-price/", URL + "preview/"):
+        response = post_json(url, body)
+        assert response.status_code == 200, response.json()
+        answer = response.json()
+        assert answer["total_price"] and answer["bookable"] is False and answer["reasons"] == [reason]
+        assert answer["alternatives"] and day.isoformat() not in answer["alternatives"]
+    # and preview keeps no quote that could never be honoured
+    assert (answer["quote_id"], answer["expires_at"]) == (None, None)
+    assert Quote.objects.count() == 0
+    # a bookable date says so
+    bookable = post_json(URL + "preview/", payload(customer=None, pickup_address=None, dropoff_address=None,
+                                                   pickup_date=future_weekday + dt.timedelta(days=7))).json()
+    assert (bookable["bookable"], bookable["reasons"], bookable["alternatives"]) == (True, [], [])
+    assert bookable["quote_id"]
+
+
 def test_expired_mismatched_and_unknown_quotes_are_refused(post_json, payload):
     quote_id = post_json(URL + "preview/", payload()).json()["quote_id"]
     _error(post_json(URL, payload(quote_id=quote_id, item_count=11)), 409, "quote_mismatch")
@@ -138,6 +172,10 @@ def test_a_full_date_is_a_409_with_alternatives(post_json, payload, future_weekd
     ({"notes": "nul \x00 byte"}, {"notes"}),
     ({"customer": {"name": "\ud800", "email": "a@example.com"}}, {"customer.name"}),
     ({"booking_type": None}, {"booking_type"}),
+    ({"booking_type": "specialty", "item_count": 500, "specialty_items": [{"code": "surfboard", "quantity": 1}]},
+     {"item_count"}),
+    ({"specialty_items": [{"code": "crib", "quantity": 21}]}, {"specialty_items.0.quantity"}),
+    ({"package": "full", "item_count": 501}, {"item_count"}),
 ])
 def test_invalid_requests_are_422_with_field_paths(post_json, payload, overrides, fields):
     error = _error(post_json(URL, payload(**overrides)), 422, "validation_error")
@@ -150,6 +188,12 @@ def test_malformed_bodies_are_422_never_500(client, catalog, raw):
     for url in (URL, URL + "preview/", "/api/v1/services/calculate-price/"):
         response = client.post(url, raw.encode("utf-8", "surrogatepass"), content_type="application/json")
         _error(response, 422, "validation_error")
+
+
+def test_the_documented_example_books(post_json, future_weekday, catalog):
+    response = post_json(URL, {**BOOKING_EXAMPLE, "pickup_date": future_weekday.isoformat()})
+    assert response.status_code == 201, response.json()
+    assert response.json()["total_price"] == "1545.00"  # Petite 995 + Peloton 500 + COI 50
 
 
 def test_the_token_guards_the_booking_and_wrong_tokens_look_like_unknown_ids(client, post_json, payload):
@@ -214,6 +258,20 @@ def test_update_on_the_same_full_date_keeps_its_own_slot(client, post_json, payl
     response = client.patch(f"{URL}{created['id']}/", {"notes": "Ring twice"}, content_type="application/json",
                             HTTP_X_BOOKING_TOKEN=created["access_token"])
     assert response.status_code == 200, response.json()
+
+
+def test_a_patch_never_renews_the_unpaid_hold(client, post_json, payload):
+    created = post_json(URL, payload()).json()
+    url, token = f"{URL}{created['id']}/", created["access_token"]
+    granted = Booking.objects.get(pk=created["id"]).hold_expires_at
+    # a client PATCHing every few minutes, with and without changes, to keep the date held without paying
+    for minutes, body in ((10, {"notes": "Ring twice"}), (20, {"notes": "Ring twice"}), (29, {"pickup_window": "afternoon"})):
+        with time_machine.travel(timezone.now() + dt.timedelta(minutes=minutes), tick=False):
+            response = client.patch(url, body, content_type="application/json", HTTP_X_BOOKING_TOKEN=token)
+        assert response.status_code == 200, response.json()
+        shown = dt.datetime.fromisoformat(response.json()["hold_expires_at"])
+        assert abs(shown - granted) < dt.timedelta(milliseconds=1)  # JSON shows milliseconds
+    assert Booking.objects.get(pk=created["id"]).hold_expires_at == granted
 
 
 def test_confirmation_page_data_and_next_steps(client, post_json, payload):
@@ -290,4 +348,8 @@ def test_openapi_docs_describe_every_endpoint(client):
     schemas = schema["components"]["schemas"]
     assert schemas["BookingRequestIn"]["examples"]
     assert schemas["PriceBreakdownOut"]["examples"]
+    for name in ("CalculatedPriceOut", "QuoteOut"):  # bookable, with and without a quote, is documented
+        assert {"bookable", "reasons", "alternatives"} <= set(schemas[name]["properties"])
+        assert {example["bookable"] for example in schemas[name]["examples"]} == {True, False}
+    assert "bookable" in paths["/api/v1/bookings/preview/"]["post"]["description"]
     assert client.get("/api/v1/docs").status_code == 200

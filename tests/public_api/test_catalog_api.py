@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from core.catalog.models import VanSchedule
+from core.catalog.models import SpecialtyItem, VanSchedule
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +26,8 @@ def test_availability_of_a_date_within_budget(client, catalog, future_weekday, d
         response = client.get(f"/api/v1/services/availability/{future_weekday}/?service_type=standard")
     assert response.status_code == 200
     assert response.json() == {"date": future_weekday.isoformat(), "service_type": "standard", "available": True,
-                               "remaining_capacity": 10, "specialty_items_available": True, "reasons": [],
-                               "alternatives": []}
+                               "remaining_capacity": 10, "specialty_items_available": True,
+                               "specialty_vans_available": True, "reasons": [], "alternatives": []}
 
 
 def test_an_unavailable_date_gives_reasons_and_alternatives(client, catalog, future_weekday,
@@ -39,6 +39,24 @@ def test_an_unavailable_date_gives_reasons_and_alternatives(client, catalog, fut
     assert body["reasons"] == ["closed", "specialty_unavailable"]
     assert body["alternatives"] == sorted(body["alternatives"]) and len(body["alternatives"]) == 3
     assert future_weekday.isoformat() not in body["alternatives"]
+
+
+def test_a_day_without_specialty_vans_still_offers_the_items_that_need_none(client, catalog, future_weekday):
+    VanSchedule.objects.create(date=future_weekday, specialty_items_available=False)
+    url = f"/api/v1/services/availability/{future_weekday}/?service_type=specialty"
+    body = client.get(url).json()
+    assert (body["available"], body["specialty_items_available"], body["reasons"]) == (
+        False, False, ["specialty_unavailable"])
+    # when one item does not need a specialty van
+    wardrobe = SpecialtyItem.objects.get(code="wardrobe_box")
+    wardrobe.requires_van_availability = False
+    wardrobe.save()  # as the console does (a queryset update would not move the catalog's version)
+    body = client.get(url).json()
+    assert (body["available"], body["specialty_items_available"], body["specialty_vans_available"]) == (
+        True, True, False)
+    assert body["reasons"] == []
+    dates = client.get("/api/v1/services/available-dates/?service_type=specialty&days_ahead=60").json()["dates"]
+    assert future_weekday.isoformat() in dates
 
 
 def test_available_dates(client, catalog, future_weekday):

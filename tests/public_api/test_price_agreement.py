@@ -22,7 +22,7 @@ bookings = st.one_of(
               st.sampled_from([("petite", 15), ("standard", 30), ("full", 500)]), st.integers(0, 60), specialty),
     st.builds(lambda n, items: {"booking_type": "standard", "item_count": n, "specialty_items": items},
               st.integers(1, 40), specialty),
-    st.builds(lambda items: {"booking_type": "specialty", "specialty_items": items},
+    st.builds(lambda items: {"booking_type": "specialty", "item_count": 0, "specialty_items": items},
               specialty.filter(bool)),
 )
 
@@ -53,6 +53,8 @@ def test_calculate_price_preview_and_create_agree(client, roomy, booking, day, c
     created = post("/api/v1/bookings/", body)
     quoted = post("/api/v1/bookings/", {**body, "quote_id": quote.pop("quote_id")})
     quote.pop("expires_at")
+    for checked in (price, quote):  # both say the date can be booked (it was, and it was booked)
+        assert (checked.pop("bookable"), checked.pop("reasons"), checked.pop("alternatives")) == (True, [], [])
     # then all four agree, line for line
     assert price == quote == created["price"] == quoted["price"]
     assert created["total_price"] == price["total_price"]

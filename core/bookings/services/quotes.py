@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
@@ -20,7 +21,7 @@ from core.bookings.models import (
     Quote,
 )
 from core.bookings.requests import BookingRequest
-from core.bookings.services.rules import validate_request
+from core.bookings.services.rules import Bookability, request_bookability, validate_request
 from core.catalog.pricing import PriceBreakdown, calculate_price
 from core.catalog.selectors import (
     PricingState,
@@ -39,11 +40,40 @@ def quote_create(*, request: BookingRequest, now: dt.datetime | None = None) -> 
     """
     now = now or timezone.now()
     validate_request(request, require_contact=False, now=now)
+    return _quote_store(request, now=now, state=pricing_state_as_last_read(request.pickup_date))
+
+
+@dataclass(frozen=True)
+class QuotePreview:
+    breakdown: dict  # the contract's price JSON
+    bookability: Bookability
+    quote: Quote | None  # None when the date cannot be booked: a quote that could never be honoured is not kept
+
+
+def quote_preview(*, request: BookingRequest, now: dt.datetime | None = None) -> QuotePreview:
+    """bookings/preview: the price, whether the date can be booked and, when it can, the quote that holds the price.
+
+    Warm, two statements: the date's availability (one read) and quote_create's INSERT. A date that cannot be
+    booked is priced on a fresh read of the catalog and stores nothing.
+    """
+    now = now or timezone.now()
+    validate_request(request, require_contact=False, now=now)
+    state = pricing_state_as_last_read(request.pickup_date)
+    snapshot = state.snapshot if state is not None else catalog_snapshot(request.pickup_date)
+    bookability = request_bookability(request, items=snapshot.specialty_items, now=now)
+    if not bookability.bookable:
+        fresh = snapshot if state is None else catalog_snapshot(request.pickup_date)
+        return QuotePreview(calculate_price(request.price_request(), fresh).as_json(), bookability, None)
+    # a cold read above was remembered: quote_create then prices on it and checks it is still current
+    quote = _quote_store(request, now=now, state=pricing_state_as_last_read(request.pickup_date))
+    return QuotePreview(quote.breakdown, bookability, quote)
+
+
+def _quote_store(request: BookingRequest, *, now: dt.datetime, state: PricingState | None) -> Quote:
     price_request = request.price_request()
     canonical = request.pricing_canonical()
     request_hash = request.pricing_hash(canonical)
     expires_at = now + dt.timedelta(minutes=int(settings.TOTETAXI["QUOTE_MINUTES"]))
-    state = pricing_state_as_last_read(request.pickup_date)
     if state is not None:
         quote = _quote(calculate_price(price_request, state.snapshot), request_hash, canonical, now, expires_at)
         if quote_insert(quote, unless_changed=state):

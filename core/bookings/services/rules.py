@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import connection
+from django.utils import timezone
 
 from core.bookings.errors import (
     BookingValidationError,
@@ -17,12 +19,14 @@ from core.bookings.models import (
 from core.bookings.requests import BookingRequest
 from core.catalog import availability
 from core.catalog.models import ServiceDay
-from core.catalog.pricing import PriceBreakdown, calculate_price
+from core.catalog.pricing import PriceBreakdown, SpecialtyInfo, calculate_price
 from core.catalog.selectors import (
     ServiceDayState,
     catalog_snapshot,
+    catalog_static,
     service_day_state,
 )
+from core.common.text import text_problem
 from core.customers.services import (
     validate_address,
     validate_customer,
@@ -53,6 +57,11 @@ def validate_request(request: BookingRequest, *, require_contact: bool, now: dt.
             errors[prefix] = ["Enter the address."]
     if len(request.notes) > NOTES_MAX_LENGTH:
         errors["notes"] = [f"Keep notes under {NOTES_MAX_LENGTH:,} characters."]
+    texts = [("package", request.package), ("notes", request.notes), ("quote_id", request.quote_id),
+             *((f"specialty_items.{i}.code", code) for i, (code, _qty) in enumerate(request.specialty_items))]
+    for field, value in texts:
+        if value and (problem := text_problem(value)):
+            errors[field] = [problem]
     if errors:
         raise BookingValidationError("The booking request is not valid.", fields=errors)
 
@@ -78,28 +87,88 @@ def suggesting_alternatives(fn, request: BookingRequest, *, now: dt.datetime):
     try:
         return fn()
     except DateUnavailable as exc:
-        result = availability.check_date(request.pickup_date, request.booking_type, now=now)
-        exc.fields["alternatives"] = [d.isoformat() for d in result.alternatives]
+        alternatives = request_alternatives(request, items=catalog_static()["specialty_items"], now=now)
+        exc.fields["alternatives"] = [d.isoformat() for d in alternatives]
         raise
 
 
-def check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
-    """Inside the service-day lock: is there still a slot on the date, for this service type? (one query)"""
-    state = service_day_state(request.pickup_date, now=now, exclude_booking_id=exclude_booking_id)
+def _needs_specialty_van(request: BookingRequest, items: dict[str, SpecialtyInfo]) -> bool:
+    """Some requested item requires van availability (an unknown code is left to pricing to refuse)."""
+    return any(code in items and items[code].requires_van_availability for code, _qty in request.specialty_items)
+
+
+def request_alternatives(request: BookingRequest, *, items: dict[str, SpecialtyInfo], now: dt.datetime
+                         ) -> tuple[dt.date, ...]:
+    """The nearest dates the request could be booked on instead (one query)."""
+    return availability.check_date(request.pickup_date, request.booking_type, now=now,
+                                   needs_specialty_van=_needs_specialty_van(request, items)).alternatives
+
+
+def unbookable_reasons(request: BookingRequest, *, van, used: int, items: dict[str, SpecialtyInfo],
+                       now: dt.datetime) -> list[str]:
+    """Why the request cannot be booked on its date (empty when it can): the date's own rules, and specialty
+    items that require van availability on a date without specialty vans (items that don't, may be booked).
+    `items`: the active specialty items by code (an unknown code is left to pricing to refuse)."""
     result = availability.evaluate(
-        request.pickup_date, request.booking_type, van=state.van, used=state.used,
+        request.pickup_date, request.booking_type, van=van, used=used, van_free_specialty=True,
         first=availability.first_bookable_date(now), last=availability.last_bookable_date(now),
     )
     reasons = list(result.reasons)
-    if request.specialty_items and not result.specialty_items_available and "specialty_unavailable" not in reasons:
+    if not result.specialty_vans and _needs_specialty_van(request, items):
         reasons.append("specialty_unavailable")
+    return reasons
+
+
+def check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
+    """Inside the service-day lock: is there still a slot on the date, for this request? (one query)"""
+    state = service_day_state(request.pickup_date, now=now, exclude_booking_id=exclude_booking_id)
+    items = catalog_static(version=state.catalog_version)["specialty_items"]
+    reasons = unbookable_reasons(request, van=state.van, used=state.used, items=items, now=now)
     if reasons:
         raise DateUnavailable(f"{request.pickup_date:%A, %B %-d, %Y} cannot be booked ({', '.join(reasons)}).",
                               fields={"pickup_date": reasons})
     return state
 
 
+@dataclass(frozen=True)
+class Bookability:
+    """Whether a request could be booked on its date as things stand: read outside the service-day lock, so a
+    hint for the customer (booking re-checks under the lock)."""
+
+    reasons: tuple[str, ...] = ()  # availability's codes: lead_time, beyond_horizon, closed, fully_booked, …
+    alternatives: tuple[dt.date, ...] = ()  # when not bookable: the nearest bookable dates, soonest first
+
+    @property
+    def bookable(self) -> bool:
+        return not self.reasons
+
+    def as_json(self) -> dict:
+        return {"bookable": self.bookable, "reasons": list(self.reasons),
+                "alternatives": [day.isoformat() for day in self.alternatives]}
+
+
+def request_bookability(request: BookingRequest, *, items: dict[str, SpecialtyInfo], now: dt.datetime
+                        ) -> Bookability:
+    """One read (and one more for the alternatives when the date cannot be booked)."""
+    on = request.pickup_date
+    state = availability.window_state(on, None, None, now=now)
+    reasons = unbookable_reasons(request, van=state.vans.get(on), used=state.used.get(on, 0), items=items, now=now)
+    if not reasons:
+        return Bookability()
+    return Bookability(tuple(reasons), request_alternatives(request, items=items, now=now))
+
+
 def price_booking_request(request: BookingRequest, *, now: dt.datetime | None = None) -> PriceBreakdown:
-    """Price a request with the catalog as it is now for its date (used by calculate-price and preview)."""
+    """Price a request with the catalog as it is now for its date."""
     validate_request(request, require_contact=False, now=now)
     return calculate_price(request.price_request(), catalog_snapshot(request.pickup_date))
+
+
+def price_and_check(request: BookingRequest, *, now: dt.datetime | None = None
+                    ) -> tuple[PriceBreakdown, Bookability]:
+    """calculate-price: the price with the catalog as it is now, and whether the date can be booked (two reads)."""
+    now = now or timezone.now()
+    validate_request(request, require_contact=False, now=now)
+    snapshot = catalog_snapshot(request.pickup_date)
+    breakdown = calculate_price(request.price_request(), snapshot)
+    return breakdown, request_bookability(request, items=snapshot.specialty_items, now=now)

@@ -16,7 +16,7 @@ from core.bookings.models import (
     BookingStatusChange,
 )
 from core.bookings.status import HOLD_EXPIRED_REASON, check_transition
-from core.common.audit import set_actor
+from core.common.services import model_update
 
 
 def booking_transition(*, booking: Booking, to_status: str, actor=None, reason: str = "",
@@ -29,14 +29,10 @@ def booking_transition(*, booking: Booking, to_status: str, actor=None, reason: 
             return locked  # idempotent: a retried task or a double click changes nothing
         check_transition(locked.status, to_status)
         from_status = locked.status
-        locked.status = to_status
-        fields = ["status", "updated_at"]
+        data = {"status": to_status}
         if to_status == BookingStatus.CANCELLED:
-            locked.cancelled_at = now
-            locked.cancellation_reason = reason
-            fields += ["cancelled_at", "cancellation_reason"]
-        set_actor(locked, actor)
-        locked.save(update_fields=fields)
+            data.update(cancelled_at=now, cancellation_reason=reason)
+        model_update(instance=locked, fields=list(data), data=data, actor=actor)
         BookingStatusChange.objects.create(booking=locked, from_status=from_status, to_status=to_status,
                                            actor=actor, reason=reason)
     return locked

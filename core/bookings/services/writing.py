@@ -46,7 +46,8 @@ from core.catalog.selectors import (
     catalog_snapshot,
     catalog_static,
 )
-from core.common.audit import set_actor
+from core.common.audit import bulk_create_audited, set_actor
+from core.common.services import model_update
 from core.customers.services import (
     addresses_create,
     customer_upsert_for_booking,
@@ -55,37 +56,58 @@ from core.customers.services import (
 _RETRY_ATTEMPTS = 5
 
 
-def _apply_price(booking: Booking, breakdown: dict) -> None:
-    booking.base_price = Decimal(breakdown["base_price"])
-    booking.specialty_items_total = Decimal(breakdown["specialty_items_total"])
-    booking.surcharges = breakdown["surcharges"]
-    booking.surcharge_total = Decimal(breakdown["surcharge_total"])
-    booking.coi_fee = Decimal(breakdown["coi_fee"])
-    booking.total_price = Decimal(breakdown["total_price"])
-    booking.price_breakdown = breakdown
+def _price_fields(breakdown: dict) -> dict:
+    """The booking's price columns from the contract's price JSON."""
+    return {
+        "base_price": Decimal(breakdown["base_price"]),
+        "specialty_items_total": Decimal(breakdown["specialty_items_total"]),
+        "surcharges": breakdown["surcharges"],
+        "surcharge_total": Decimal(breakdown["surcharge_total"]),
+        "coi_fee": Decimal(breakdown["coi_fee"]),
+        "total_price": Decimal(breakdown["total_price"]),
+        "price_breakdown": breakdown,
+    }
 
 
-def _write_specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int]) -> None:
+def _specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int]) -> list[BookingSpecialtyItem]:
     lines = [ln for ln in breakdown["lines"] if ln["kind"] == "specialty_item"]
-    if not lines:
-        return
     missing = [ln["code"] for ln in lines if ln["code"] not in item_ids]
     if missing:  # a quoted item retired since: look it up by code (it still exists, PROTECTed by old bookings)
         item_ids = {**item_ids, **dict(SpecialtyItem.objects.filter(code__in=missing).values_list("code", "pk"))}
-    BookingSpecialtyItem.objects.bulk_create([
-        BookingSpecialtyItem(booking=booking, item_id=item_ids[ln["code"]], quantity=ln["quantity"],
-                             unit_price=Decimal(ln["unit_price"]))
-        for ln in lines
-    ])
+    return [BookingSpecialtyItem(booking=booking, item_id=item_ids[ln["code"]], quantity=ln["quantity"],
+                                 unit_price=Decimal(ln["unit_price"])) for ln in lines]
+
+
+def _write_specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int], actor) -> None:
+    if lines := _specialty_lines(booking, breakdown, item_ids=item_ids):
+        bulk_create_audited(BookingSpecialtyItem, lines, actor=actor)
+
+
+def _replace_specialty_lines(booking: Booking, breakdown: dict, *, item_ids: dict[str, int], actor) -> None:
+    """Make the booking's lines those of `breakdown`, touching only what changed (each change leaves history)."""
+    wanted = {line.item_id: line for line in _specialty_lines(booking, breakdown, item_ids=item_ids)}
+    for line in booking.specialty_lines.all():
+        new = wanted.pop(line.item_id, None)
+        if new is None:
+            set_actor(line, actor)
+            line.delete()  # one at a time: simple-history records a deletion per deleted instance
+        else:
+            model_update(instance=line, fields=["quantity", "unit_price"], actor=actor,
+                         data={"quantity": new.quantity, "unit_price": new.unit_price})
+    if wanted:
+        bulk_create_audited(BookingSpecialtyItem, list(wanted.values()), actor=actor)
 
 
 def _is_retryable(exc: Exception) -> bool:
-    """Serialization failures, deadlocks and a lost unique race (two first bookings for one email)."""
+    """Serialization failures, deadlocks and a lost unique race (two first bookings for one email).
+
+    PostgreSQL only. On SQLite every write transaction is IMMEDIATE (settings), so writers run one at a time
+    and the profile lookup cannot lose a race to a concurrent insert: a unique failure there is not transient,
+    and retrying would only repeat it.
+    """
     cause = exc.__cause__
     sqlstate = getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
-    if sqlstate in {"40001", "40P01", "23505"}:
-        return True
-    return isinstance(exc, IntegrityError) and "UNIQUE constraint failed: customers_customerprofile" in str(exc)
+    return sqlstate in {"40001", "40P01", "23505"}
 
 
 def _with_retries(fn):
@@ -134,10 +156,11 @@ def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, ac
     booking.pickup_address, booking.dropoff_address = addresses_create(
         data=[request.pickup_address, request.dropoff_address], actor=actor)
     booking.booking_number = next_booking_number(timezone.localtime(now).year)
-    _apply_price(booking, breakdown)
+    for name, value in _price_fields(breakdown).items():
+        setattr(booking, name, value)
     set_actor(booking, actor)
     booking.save(force_insert=True)
-    _write_specialty_lines(booking, breakdown, item_ids=static["specialty_ids"])
+    _write_specialty_lines(booking, breakdown, item_ids=static["specialty_ids"], actor=actor)
     BookingStatusChange.objects.create(booking=booking, from_status="", to_status=BookingStatus.PENDING,
                                        actor=actor, reason="created")
     return booking
@@ -200,25 +223,24 @@ def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now
         snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
         breakdown = calculate_price(request.price_request(), snapshot).as_json()
         static = catalog_static(version=state.catalog_version)
-        locked.booking_type = request.booking_type
-        locked.pickup_date = request.pickup_date
-        locked.pickup_window = request.pickup_window
-        locked.package_id = (static["package_ids"][request.package]
-                             if request.booking_type == "mini_move" else None)
-        locked.item_count = request.item_count
-        locked.coi_required = request.coi_required
-        locked.notes = request.notes
-        if request.pickup_address is not None:
-            (locked.pickup_address,) = addresses_create(data=[request.pickup_address], actor=actor)
-        if request.dropoff_address is not None:
-            (locked.dropoff_address,) = addresses_create(data=[request.dropoff_address], actor=actor)
-        _apply_price(locked, breakdown)
-        # A change restarts the hold: the customer is actively completing this booking.
-        locked.hold_expires_at = now + dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"]))
-        set_actor(locked, actor)
-        locked.save()
-        locked.specialty_lines.all().delete()
-        _write_specialty_lines(locked, breakdown, item_ids=static["specialty_ids"])
+        data = {
+            "booking_type": request.booking_type, "pickup_date": request.pickup_date,
+            "pickup_window": request.pickup_window, "item_count": request.item_count,
+            "coi_required": request.coi_required, "notes": request.notes,
+            # ids, not instances: comparing instances would load the old ones, validating them would query
+            "package_id": static["package_ids"][request.package] if request.booking_type == "mini_move" else None,
+            **_price_fields(breakdown),
+        }
+        moved = {f"{name}_id": address for name, address in (("pickup_address", request.pickup_address),
+                                                             ("dropoff_address", request.dropoff_address))
+                 if address is not None}
+        if moved:
+            created = addresses_create(data=list(moved.values()), actor=actor)
+            data.update(zip(moved, (address.pk for address in created), strict=True))
+        # hold_expires_at is left alone: the hold is granted once, at creation. Restarting it on every change
+        # would let one client keep a date full for ever without paying (a PATCH that changes nothing is enough).
+        model_update(instance=locked, fields=list(data), data=data, actor=actor)
+        _replace_specialty_lines(locked, breakdown, item_ids=static["specialty_ids"], actor=actor)
         return locked
 
     return suggesting_alternatives(lambda: _with_retries(work), request, now=now)

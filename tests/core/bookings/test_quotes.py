@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from core.bookings.models import Quote
-from core.bookings.services import quote_create
+from core.bookings.services import quote_create, quote_preview
 from core.catalog import selectors
 from core.catalog.models import MiniMovePackage, SurchargeRule, VanSchedule
 
@@ -88,3 +88,44 @@ def test_the_quote_expires_after_the_configured_minutes(make_request, settings):
     stored = Quote.objects.get(pk=quote.pk)
     assert dt.timedelta(minutes=12) <= stored.expires_at - before < dt.timedelta(minutes=12, seconds=5)
     assert stored.request["pricing_hash"] == stored.request_hash
+
+
+def _quote_preview(make_request, **overrides):
+    with CaptureQueriesContext(connection) as ctx:
+        result = quote_preview(request=make_request(customer=None, pickup_address=None, dropoff_address=None,
+                                                    **overrides))
+    return result, _statements(ctx)
+
+
+def test_a_warm_preview_reads_the_date_once_and_inserts_its_quote(make_request):
+    _quote_preview(make_request)
+    result, statements = _quote_preview(make_request, item_count=12)
+    # the availability read, and the INSERT that checks the price it relied on
+    assert [s.split()[0] for s in statements] == ["SELECT", "INSERT"], statements
+    assert result.bookability.bookable and result.quote is not None
+    assert result.breakdown == Quote.objects.get(pk=result.quote.pk).breakdown
+
+
+@pytest.mark.parametrize(("setup", "reason"), [
+    (lambda day: VanSchedule.objects.create(date=day, capacity_override=0), "closed"),
+    (lambda day: VanSchedule.objects.create(date=day, specialty_items_available=False), "specialty_unavailable"),
+])
+def test_a_date_that_cannot_be_booked_is_priced_and_says_why_but_keeps_no_quote(make_request, future_weekday,
+                                                                               setup, reason):
+    _quote_preview(make_request)  # warm
+    setup(future_weekday)
+    result, _ = _quote_preview(make_request, specialty_items=(("peloton", 1),))
+    assert result.quote is None and not result.bookability.bookable
+    assert result.bookability.reasons == (reason,)
+    assert result.bookability.alternatives and future_weekday not in result.bookability.alternatives
+    assert result.breakdown["total_price"] == "1495.00"
+    assert Quote.objects.count() == 1  # the warm-up's only
+
+
+def test_today_and_beyond_the_horizon_cannot_be_booked(make_request, settings):
+    today = timezone.localdate()
+    beyond = today + dt.timedelta(days=int(settings.TOTETAXI["BOOKING_HORIZON_DAYS"]) + 1)
+    for day, reason in ((today, "lead_time"), (beyond, "beyond_horizon")):
+        result, _ = _quote_preview(make_request, pickup_date=day)
+        assert (result.quote, result.bookability.reasons) == (None, (reason,))
+    assert Quote.objects.count() == 0

@@ -11,7 +11,7 @@ from core.bookings.errors import DateUnavailable
 from core.bookings.models import Booking, BookingStatus
 from core.bookings.services import booking_cancel, booking_create
 from core.catalog.availability import available_dates, check_date, first_bookable_date, last_bookable_date
-from core.catalog.models import VanSchedule
+from core.catalog.models import SpecialtyItem, VanSchedule
 
 NY = ZoneInfo("America/New_York")
 
@@ -65,6 +65,31 @@ def test_capacity_override_replaces_the_default_and_zero_closes(make_request, fu
     # an inactive schedule row is ignored
     VanSchedule.objects.filter(date=future_weekday).update(is_active=False)
     assert check_date(future_weekday, "standard").remaining_capacity == 9
+
+
+@pytest.mark.django_db
+def test_items_that_need_no_specialty_van_are_bookable_on_a_day_without_one(make_request, future_weekday):
+    VanSchedule.objects.create(date=future_weekday, specialty_items_available=False)
+    wardrobe = SpecialtyItem.objects.get(code="wardrobe_box")
+    wardrobe.requires_van_availability = False
+    wardrobe.save()  # as the console does (a queryset update would not move the catalog's version)
+    result = check_date(future_weekday, "specialty")
+    assert result.available and result.specialty_items_available and not result.specialty_vans
+    # the item that needs no van is booked, alone or as an add-on; one that needs a van is still refused
+    booking_create(request=make_request(booking_type="specialty", item_count=0,
+                                        specialty_items=(("wardrobe_box", 2),)))
+    booking_create(request=make_request(specialty_items=(("wardrobe_box", 1),)))
+    for items in ((("peloton", 1),), (("wardrobe_box", 1), ("peloton", 1))):
+        with pytest.raises(DateUnavailable) as exc:
+            booking_create(request=make_request(booking_type="specialty", item_count=0, specialty_items=items))
+        assert exc.value.fields["pickup_date"] == ["specialty_unavailable"]
+    assert Booking.objects.count() == 2
+    # the alternatives offered for the peloton are days that have specialty vans
+    next_day = future_weekday + dt.timedelta(days=1)
+    VanSchedule.objects.create(date=next_day, specialty_items_available=False)
+    with pytest.raises(DateUnavailable) as exc:
+        booking_create(request=make_request(specialty_items=(("peloton", 1),)))
+    assert exc.value.fields["alternatives"] and next_day.isoformat() not in exc.value.fields["alternatives"]
 
 
 @pytest.mark.django_db

@@ -186,6 +186,14 @@ def test_an_override_replaces_the_rules_and_is_what_the_surcharges_endpoint_list
     (dict(booking_type="specialty", specialty_items=(("peloton", 1), ("peloton", 2))), "specialty_items.1.code"),
     (dict(booking_type="specialty", specialty_items=(("peloton", 0),)), "specialty_items.0.quantity"),
     (dict(booking_type="boat"), "booking_type"),
+    # the limits every interface shares (the API's schema shows the same numbers)
+    (dict(booking_type="mini_move", package="full", item_count=501), "item_count"),
+    (dict(booking_type="standard", item_count=501), "item_count"),
+    (dict(booking_type="specialty", specialty_items=(("peloton", 21),)), "specialty_items.0.quantity"),
+    (dict(booking_type="standard", item_count=3, specialty_items=tuple((f"item{i}", 1) for i in range(11))),
+     "specialty_items"),
+    # a specialty booking is priced per item: a count would be stored and shown, never charged
+    (dict(booking_type="specialty", item_count=500, specialty_items=(("surfboard", 1),)), "item_count"),
 ])
 def test_requests_that_cannot_be_priced_name_the_field(request_kwargs, field):
     with pytest.raises(PricingError) as exc:
@@ -267,3 +275,9 @@ def test_an_annual_range_may_wrap_over_new_year_and_is_priced(catalog):
                                        start_date=dt.date(2026, 12, 20), end_date=dt.date(2026, 1, 5),
                                        recurs_annually=False, weekdays=[], applies_to=[])
     assert list(problems) == ["end_date"]
+
+
+def test_the_limits_themselves_can_be_priced():
+    price = calculate_price(PriceRequest("mini_move", WEDNESDAY, package="full", item_count=500,
+                                         specialty_items=(("peloton", 20),)), snapshot())
+    assert price.total_price == D("12490.00")

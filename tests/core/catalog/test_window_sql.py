@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.bookings.models import Booking, BookingStatus
 from core.bookings.services import booking_create, booking_transition
-from core.catalog.availability import _window_state, active_booking_filter
+from core.catalog.availability import active_booking_filter, window_state
 from core.catalog.models import VanSchedule
 
 
@@ -32,7 +32,8 @@ def test_window_sql_matches_the_orm_slot_rule(make_request, future_weekday, sett
     VanSchedule.objects.create(date=days[2], capacity_override=0, is_active=False)
 
     # when
-    vans, used = _window_state(days[0], days[0], days[-1], now=now)
+    state = window_state(days[0], days[0], days[-1], now=now)
+    vans, used = state.vans, state.used
 
     # then
     expected = dict(Booking.objects.filter(active_booking_filter(now), pickup_date__in=days)
@@ -42,4 +43,4 @@ def test_window_sql_matches_the_orm_slot_rule(make_request, future_weekday, sett
     assert set(vans) == {days[1]}  # the inactive schedule is ignored
     assert vans[days[1]].capacity_override == 4 and vans[days[1]].specialty_items_available is False
     # a single date without a range
-    assert _window_state(days[1], None, None, now=now)[1] == {days[1]: expected[days[1]]}
+    assert window_state(days[1], None, None, now=now).used == {days[1]: expected[days[1]]}

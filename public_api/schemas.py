@@ -11,8 +11,8 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Str
 
 from core.bookings.models import NOTES_MAX_LENGTH
 from core.bookings.requests import BookingRequest
-from core.common.errors import ErrorCode
 from core.catalog.pricing import MAX_ITEM_COUNT, MAX_SPECIALTY_LINES, MAX_SPECIALTY_QUANTITY
+from core.common.errors import ErrorCode
 from core.common.text import text_problem
 from core.customers.services import AddressData, CustomerData
 from core.customers.validators import ADDRESS_CHECKS, email_problem, name_problem, phone_problem

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
+from django.utils.text import capfirst
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
@@ -20,6 +21,24 @@ class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     list_per_page = 50
     warn_unsaved_form = True
     compressed_fields = True
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context=extra_context)
+        # Unfold links the list's own actions (top right) without the query string, so "Export this list"
+        # exported the default list whatever the filters and search: carry the list's query along.
+        query = request.GET.urlencode()
+        context = getattr(response, "context_data", None) or {}
+        if query:
+            for item in context.get("actions_list") or ():
+                for entry in [item, *item.get("items", ())]:
+                    if entry.get("path"):
+                        entry["path"] = f"{entry['path']}?{query}"
+        return response
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        data.title = str(capfirst(self.opts.verbose_name_plural))  # the XLSX sheet is named after the list
+        return data
 
     def get_valid_export_item_pks(self, request):
         # import-export's default loads every pk in the table (1M at scale) to validate an "export selected"

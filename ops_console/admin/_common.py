@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-from decimal import Decimal
 
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -12,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.utils import parse_datetime_str
 
-from core.common.money import from_cents
+from ops_console.formatting import cents, money  # noqa: F401  (the admin modules' one formatter)
 
 STATUS_COLOURS = {
     "pending": "warning", "paid": "info", "scheduled": "info", "in_progress": "primary",
@@ -60,14 +59,6 @@ def render_action_page(request, model_admin, *, title, form, objects=(), ids=(),
         "objects_heading": objects_heading,
     }
     return TemplateResponse(request, "ops_console/action_form.html", context)
-
-
-def money(value) -> str:
-    return f"${Decimal(value or 0):,.2f}"
-
-
-def cents(value: int | None) -> str:
-    return money(from_cents(value or 0))
 
 
 def html_table(headers: list[str], rows: list[list], *, empty: str = "None yet.") -> str:

@@ -90,6 +90,8 @@ def field_label(model: type[models.Model], name: str) -> str:
         verbose = str(model._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:
         verbose = name
+    if name.endswith("_cents"):  # shown in dollars (value_text), so the unit leaves the label
+        verbose = verbose.removesuffix(" cents").removesuffix(" (cents)")
     return humanize_code(verbose.replace(" ", "_"))
 
 

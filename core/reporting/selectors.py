@@ -230,7 +230,11 @@ def booking_admin_queryset() -> QuerySet[Booking]:
 
 
 def booking_activity(booking: Booking, *, limit: int = 100) -> list[dict]:
-    """Everything that happened to one booking: its history rows, status changes, notes, payments, messages."""
+    """Everything that happened to one booking: its history rows, status changes, notes, payments, messages.
+
+    Each entry: when, who, what, summary (text), and the raw facts an interface words for people:
+    `changes` [(model, field, old, new)] for a history row, `transition` (from, to, reason) for a status change.
+    """
     from core.payments.models import Payment, Refund
 
     entries: list[dict] = []
@@ -242,9 +246,8 @@ def booking_activity(booking: Booking, *, limit: int = 100) -> list[dict]:
     ):
         entries.extend(_history_entries(model, label, flt, limit=limit))
     for change in booking.status_changes.select_related("actor").order_by("-created_at")[:limit]:
-        entries.append({"when": change.created_at, "who": change.actor, "what": "Status",
-                        "summary": f"{change.from_status or '∅'} → {change.to_status}"
-                                   + (f" ({change.reason})" if change.reason else ""),
+        entries.append({"when": change.created_at, "who": change.actor, "what": "Status", "summary": "",
+                        "transition": (change.from_status, change.to_status, change.reason),
                         "ip": None, "agent": ""})
     for note in booking.staff_notes.select_related("author").order_by("-created_at")[:limit]:
         entries.append({"when": note.created_at, "who": note.author, "what": "Staff note", "summary": note.body,
@@ -264,16 +267,12 @@ def _history_entries(model, label: str, flt: dict, *, limit: int) -> list[dict]:
     out = []
     for row in rows:
         kind = {"+": "created", "~": "changed", "-": "deleted"}.get(row.history_type, row.history_type)
-        changes = ", ".join(f"{c.field}: {_short(c.old)} → {_short(c.new)}" for c in row._changes)
+        # raw values with their model and field: the interface decides how people read them
+        changes = [(model, c.field, c.old, c.new) for c in row._changes]
         out.append({"when": row.history_date, "who": row.history_user, "what": f"{label} {kind}",
-                    "summary": changes or str(row.instance) if kind != "deleted" else str(row.id),
-                    "ip": row.ip_address, "agent": row.user_agent, "object": row})
+                    "summary": "" if changes else (str(row.instance) if kind != "deleted" else str(row.id)),
+                    "changes": changes, "ip": row.ip_address, "agent": row.user_agent, "object": row})
     return out
-
-
-def _short(value) -> str:
-    text = "∅" if value in (None, "") else str(value)
-    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def staff_activity(user, *, limit: int = 100) -> list[dict]:
@@ -300,10 +299,21 @@ def staff_activity(user, *, limit: int = 100) -> list[dict]:
             entries.append(e)
     for change in BookingStatusChange.objects.filter(actor=user).select_related("booking").order_by("-created_at")[:limit]:
         entries.append({"when": change.created_at, "who": user, "what": "Status",
-                        "summary": f"{change.booking.booking_number}: {change.from_status or '∅'} → "
-                                   f"{change.to_status}", "ip": None, "agent": ""})
+                        "summary": f"{change.booking.booking_number}:",
+                        "transition": (change.from_status, change.to_status, change.reason),
+                        "ip": None, "agent": ""})
     for note in BookingNote.objects.filter(author=user).select_related("booking").order_by("-created_at")[:limit]:
         entries.append({"when": note.created_at, "who": user, "what": "Staff note",
                         "summary": f"{note.booking.booking_number}: {note.body}", "ip": None, "agent": ""})
     entries.sort(key=lambda e: e["when"], reverse=True)
     return entries[:limit]
+
+
+def booking_status_history(booking: Booking) -> list:
+    """A booking's status changes, oldest first, with who made them (one query)."""
+    return list(booking.status_changes.select_related("actor").order_by("created_at", "id"))
+
+
+def booking_staff_notes(booking: Booking) -> list:
+    """A booking's staff notes, newest first, with their authors (one query)."""
+    return list(booking.staff_notes.select_related("author").order_by("-created_at"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from import_export.admin import ExportActionMixin
 from unfold.contrib.filters.admin import BooleanRadioFilter, ChoicesDropdownFilter, RangeDateFilter
@@ -12,13 +11,11 @@ from unfold.decorators import action
 
 from core import models as m
 from core.reporting import selectors as reporting
+from ops_console.activity import render_activity
 from ops_console.admin._common import AwareRangeDateTimeFilter
 from ops_console.admin.bookings.actions import BookingActionPageMixin
 from ops_console.admin.bookings.entries import BookingEntriesMixin
 from ops_console.admin.bookings.listing import (
-    BookingNoteInline,
-    BookingSpecialtyItemInline,
-    BookingStatusChangeInline,
     WhenFilter,
     booking_ordering,
     when_requested,
@@ -52,32 +49,35 @@ class BookingAdmin(BookingEntriesMixin, BookingActionPageMixin, BookingSectionsM
                      "pickup_address__line1", "dropoff_address__line1"]
     search_help_text = "Booking number, customer name/email/phone, or street address."
     editable_fields = ["notes", "needs_attention", "attention_reason"]
+    # One row of tabs: the status history, notes and specialty lines are tables inside the tabs, not inlines
+    # (Unfold puts tabbed inlines on a second row above the fieldset tabs).
     fieldsets = [
         ("Summary", {"classes": ["tab"], "fields": [
             ("booking_number", "status_label", "payment_label"),
             ("booking_type", "package", "item_count"),
-            ("pickup_date", "pickup_window", "coi_required"),
+            ("pickup_date", "pickup_window", "coi_required_display"),
             "notes", ("needs_attention", "attention_reason", "attention_due"),
             ("hold_expires_at", "created_at", "updated_at"),
-            ("cancelled_at", "cancellation_reason"), "tracking_url",
+            ("cancelled_at", "cancellation_reason"), "tracking_link",
         ]}),
         ("Customer", {"classes": ["tab"], "fields": ["customer_link", "customer_email", "customer_phone",
                                                       "customer_bookings"]}),
         ("Addresses", {"classes": ["tab"], "fields": ["pickup_address_display", "dropoff_address_display"]}),
-        ("Price", {"classes": ["tab"], "fields": ["price_table", "quote"]}),
+        ("Price", {"classes": ["tab"], "fields": ["price_table", "specialty_table", "quote"]}),
         ("Payments & refunds", {"classes": ["tab"], "fields": ["payments_table", "stripe_payment_intent_id"]}),
         ("Notifications", {"classes": ["tab"], "fields": ["notifications_table"]}),
+        ("Status & notes", {"classes": ["tab"], "fields": ["status_history_table", "staff_notes_table"]}),
         ("History", {"classes": ["tab"], "fields": ["activity_link"]}),
     ]
-    inlines = [BookingSpecialtyItemInline, BookingStatusChangeInline, BookingNoteInline]
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
                "bulk_offline_payment", "bulk_refund", "export_selected"]
     actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_note", "row_resend",
                    "row_offline_payment", "row_refund"]
+    # Three menus, so the header keeps room for the breadcrumb and the booking number.
     actions_detail = [
         {"title": "Status", "icon": "swap_horiz",
          "items": ["detail_schedule", "detail_start", "detail_complete", "detail_cancel"]},
-        "detail_note", "detail_resend",
+        {"title": "Customer", "icon": "forum", "items": ["detail_note", "detail_resend"]},
         {"title": "Money", "icon": "payments", "items": ["detail_offline_payment", "detail_refund"]},
     ]
     actions_list = ["export_all_streamed"]
@@ -137,12 +137,10 @@ class BookingAdmin(BookingEntriesMixin, BookingActionPageMixin, BookingSectionsM
         booking = self.get_object(request, object_id)
         if booking is None or not self.has_view_permission(request, booking):
             raise Http404
-        context = {**self.admin_site.each_context(request), "opts": self.opts,
-                   "title": f"Activity — {booking.booking_number}",
-                   "entries": reporting.booking_activity(booking),
-                   "back_url": reverse("admin:core_booking_change", args=[booking.pk]),
-                   "back_label": booking.booking_number}
-        return TemplateResponse(request, "ops_console/activity.html", context)
+        return render_activity(request, self, title=f"Activity — {booking.booking_number}",
+                               entries=reporting.booking_activity(booking),
+                               back_url=reverse("admin:core_booking_change", args=[booking.pk]),
+                               back_label=booking.booking_number)
 
     # --- list actions ----------------------------------------------------------------------------------
     @action(description="Export this list (CSV, streamed)", icon="download", permissions=["export"])

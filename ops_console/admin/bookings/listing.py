@@ -1,4 +1,4 @@
-"""The booking list's pickup filter and ordering, and the read-only inlines of the change form."""
+"""The booking list's pickup filter and ordering."""
 
 from __future__ import annotations
 
@@ -6,39 +6,7 @@ from django.contrib import admin
 from django.db.models import Case, F, When
 from django.utils import timezone
 
-from core import models as m
-from ops_console.base import ReadOnlyTabularInline
-
 WHEN_PARAM = "when"
-
-
-class BookingSpecialtyItemInline(ReadOnlyTabularInline):
-    model = m.BookingSpecialtyItem
-    verbose_name_plural = "Specialty items"
-    fields = readonly_fields = ["item", "quantity", "unit_price"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("item")
-
-
-class BookingStatusChangeInline(ReadOnlyTabularInline):
-    model = m.BookingStatusChange
-    verbose_name_plural = "Status history"
-    fields = readonly_fields = ["created_at", "from_status", "to_status", "actor", "reason"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
-
-
-class BookingNoteInline(ReadOnlyTabularInline):
-    model = m.BookingNote
-    verbose_name_plural = "Staff notes"
-    fields = readonly_fields = ["created_at", "author", "body"]
-
-    # notes are added through the "Add staff note" action (booking_add_note), never inline
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
 
 
 def when_requested(request) -> str:

@@ -1,0 +1,78 @@
+"""What staff read: New York time one way on every tab, labels instead of codes, history without None."""
+
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from core.bookings.models import BookingStatus
+from core.notifications.models import Notification
+from core.payments.models import Payment
+from ops_console.formatting import local_datetime
+
+pytestmark = pytest.mark.django_db
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_payments_and_notifications_tabs_show_new_york_time(role_client, make_booking):
+    booking = make_booking(BookingStatus.PAID)
+    payment = Payment.objects.create(booking=booking, stripe_payment_intent_id="pi_tz", amount_cents=249000,
+                                     status="succeeded")
+    notification = Notification.objects.create(booking=booking, notification_type="booking_confirmation",
+                                               channel="email", recipients=["a@example.com"], dedupe_key="tz-test",
+                                               sent_at=timezone.now())
+    client = role_client("admin")
+    page = _text(client.get(reverse("admin:core_booking_change", args=[booking.pk])).content.decode())
+    for moment in (payment.created_at, notification.created_at, notification.sent_at):
+        assert local_datetime(moment) in page
+        assert f"{moment:%Y-%m-%d %H:%M}" not in page  # the UTC rendering of before
+    assert "$2,490.00" in page
+
+
+def test_one_row_of_tabs_and_no_object_reprs(role_client, make_booking):
+    booking = make_booking(BookingStatus.SCHEDULED)
+    client = role_client("operations")
+    client.post(reverse("admin:core_booking_action", args=["note"]),
+                {"ids": [str(booking.pk)], "confirm": "yes", "body": "Call the doorman\nthen the customer"})
+    html = client.get(reverse("admin:core_booking_change", args=[booking.pk])).content.decode()
+    page = _text(html)
+    assert "BookingNote object" not in page and "BookingStatusChange object" not in page
+    assert "Created as Pending payment" in page and "Paid → Scheduled" in page
+    assert "ø" not in page and "∅" not in page
+    assert "Call the doorman\nthen the customer" in html and "whitespace-pre-line" in html
+    assert "COI required" in page and "Coi required" not in page
+    assert 'class="inline-group' not in html  # no inline tabs: the fieldset tabs are the only row
+
+
+def test_activity_page_words_changes_in_new_york_time(role_client, make_booking):
+    booking = make_booking(BookingStatus.PAID)
+    payment = Payment.objects.create(booking=booking, stripe_payment_intent_id="pi_act", amount_cents=249000,
+                                     status="succeeded")
+    payment.refunded_cents, payment.failed_at = 25000, timezone.now()
+    payment.save()
+    client = role_client("admin")
+    html = client.get(reverse("admin:core_booking_activity", args=[booking.pk])).content.decode()
+    page = _text(html)
+    assert "When (New York)" in page
+    assert local_datetime(booking.created_at) in page
+    assert not re.search(r"\d{2}:\d{2}:\d{2}\.\d{6}", page)  # no raw timestamps with microseconds
+    assert "Status: Pending payment → Paid" in page
+    assert "Refunded: $0.00 → $250.00" in page
+    assert f"Failed at: — → {local_datetime(payment.failed_at)}" in page
+    assert "_cents" not in page and "refunded_cents" not in page and "None" not in page
+    assert "Stripe payment of $2,490.00 (succeeded)" in page
+
+
+def test_field_history_uses_labels_and_no_none(role_client, make_booking):
+    booking = make_booking(BookingStatus.PAID)
+    client = role_client("admin")
+    html = client.get(reverse("admin:core_booking_history", args=[booking.pk])).content.decode()
+    page = _text(html)
+    assert "IP address" in page and "Browser (user agent)" in page
+    assert "ip_address" not in html and "user_agent" not in html
+    assert " None " not in page and "<code>None</code>" not in html
+    assert "Pending payment" in page and "Paid" in page

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import formats, timezone
+from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from core.common.money import from_cents
@@ -127,6 +128,16 @@ def value_text(model: type[models.Model], name: str, value) -> str:
     if field is not None and field.choices:
         return choice_label(model, name, value)
     return str(value)
+
+
+def multiline(text: str):
+    """Text whose line breaks people wrote (notes, plain-text emails), kept as lines.
+
+    An inline style: Unfold ships a prebuilt stylesheet without Tailwind's whitespace-pre-* classes.
+    """
+    if not text:
+        return EMPTY
+    return format_html('<div style="white-space:pre-line">{}</div>', text)
 
 
 def local_iso(value: dt.datetime | None) -> str:

@@ -43,7 +43,7 @@ def test_one_row_of_tabs_and_no_object_reprs(role_client, make_booking):
     assert "BookingNote object" not in page and "BookingStatusChange object" not in page
     assert "Created as Pending payment" in page and "Paid → Scheduled" in page
     assert "ø" not in page and "∅" not in page
-    assert "Call the doorman\nthen the customer" in html and "whitespace-pre-line" in html
+    assert '<div style="white-space:pre-line">Call the doorman\nthen the customer</div>' in html
     assert "COI required" in page and "Coi required" not in page
     assert 'class="inline-group' not in html  # no inline tabs: the fieldset tabs are the only row
 
@@ -76,3 +76,32 @@ def test_field_history_uses_labels_and_no_none(role_client, make_booking):
     assert "ip_address" not in html and "user_agent" not in html
     assert " None " not in page and "<code>None</code>" not in html
     assert "Pending payment" in page and "Paid" in page
+
+
+def test_notification_detail_reads_like_a_message(role_client, make_booking):
+    import html as html_lib
+
+    booking = make_booking(BookingStatus.PAID)
+    notification = Notification.objects.create(
+        booking=booking, notification_type="coi_reminder", channel="email", dedupe_key="coi-read",
+        recipients=["a@example.com", "b@example.com"], subject="Certificate needed",
+        body_text="Hi Alex,\nplease send the certificate.", body_html='<p style="color:red">Hi <b>Alex</b></p>')
+    client = role_client("admin")
+    html = client.get(reverse("admin:core_notification_change", args=[notification.pk])).content.decode()
+    page = _text(html)
+    assert "COI reminder by email (pending)" in page and "a@example.com, b@example.com" in page
+    assert "coi_reminder via email" not in page
+    assert '"a@example.com"' not in html and "[" not in page.split("Recipients", 1)[1][:40]
+    assert '<div style="white-space:pre-line">Hi Alex,\nplease send the certificate.</div>' in html
+    srcdoc = re.search(r'data-testid="email-frame"[^>]*srcdoc="([^"]*)"', html).group(1)
+    assert html_lib.unescape(srcdoc) == notification.body_html  # rendered in a frame, not shown as source
+    assert "&lt;p style=&quot;color:red&quot;&gt;" not in html.replace(srcdoc, "")
+
+
+def test_third_party_sections_read_like_the_sidebar(superuser_client):
+    client = superuser_client
+    page = _text(client.get(reverse("admin:axes_accessattempt_changelist")).content.decode())
+    assert "Staff &amp; Access" in page or "Staff & Access" in page
+    assert "Axes" not in page
+    groups = _text(client.get(reverse("admin:auth_group_changelist")).content.decode())
+    assert "Authentication and Authorization" not in groups

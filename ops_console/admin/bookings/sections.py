@@ -13,7 +13,7 @@ from core.payments.selectors import payment_list_for_booking
 from core.reporting import selectors as reporting
 from ops_console.activity import transition_text
 from ops_console.admin._common import PAYMENT_COLOURS, STATUS_COLOURS, cents, html_table, money
-from ops_console.formatting import EMPTY, local_datetime
+from ops_console.formatting import EMPTY, local_datetime, multiline
 
 
 class BookingSectionsMixin:
@@ -105,8 +105,8 @@ class BookingSectionsMixin:
 
     @display(description="Staff notes")
     def staff_notes_table(self, obj):
-        rows = [[local_datetime(n.created_at), n.author or "System", format_html(
-            '<span class="whitespace-pre-line">{}</span>', n.body)] for n in reporting.booking_staff_notes(obj)]
+        rows = [[local_datetime(n.created_at), n.author or "System", multiline(n.body)]
+                for n in reporting.booking_staff_notes(obj)]
         return html_table(["When", "By", "Note"], rows, empty="No staff notes. Add one with “Add staff note”.")
 
     @display(description="Tracking link")

@@ -317,3 +317,14 @@ def booking_status_history(booking: Booking) -> list:
 def booking_staff_notes(booking: Booking) -> list:
     """A booking's staff notes, newest first, with their authors (one query)."""
     return list(booking.staff_notes.select_related("author").order_by("-created_at"))
+
+
+def quote_admin_queryset() -> QuerySet:
+    """Quotes for the console's list, each with the number of the booking made from it, if any.
+
+    A correlated subquery on bookings.quote_id (a foreign key, so indexed), evaluated only for the shown page.
+    """
+    from core.bookings.models import Quote
+
+    converted = Booking.objects.filter(quote=OuterRef("pk")).values("booking_number")[:1]
+    return Quote.objects.annotate(booking_number=Subquery(converted))

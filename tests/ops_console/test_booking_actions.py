@@ -179,7 +179,11 @@ def test_price_simulator_uses_the_api_calculator(role_client, catalog, future_we
     expected = price_booking_request(booking_request(pickup_date=future_weekday, coi_required=True))
     assert response.status_code == 200
     assert response.context["breakdown"].total_price == expected.total_price
-    assert f"${expected.total_price}".encode() in response.content
+    page = response.content.decode()
+    assert f"${expected.total_price:,.2f}" in page  # the console's one money format
+    # where the page sits, with the way back; the date field brings the admin calendar's scripts
+    assert 'data-testid="trail"' in page and reverse("admin:core_surchargerule_changelist") in page
+    assert "admin/js/calendar.js" in page and reverse("admin:jsi18n") in page
 
 
 @pytest.mark.django_db

@@ -105,3 +105,50 @@ def test_third_party_sections_read_like_the_sidebar(superuser_client):
     assert "Axes" not in page
     groups = _text(client.get(reverse("admin:auth_group_changelist")).content.decode())
     assert "Authentication and Authorization" not in groups
+
+
+def test_lists_show_money_one_way_and_codes_as_words(role_client, make_booking, django_assert_max_num_queries):
+    import datetime as dt
+    from decimal import Decimal
+
+    from core.payments.models import PaymentAudit, Refund
+    from core.reporting.models import DailyMetrics
+
+    booking = make_booking(BookingStatus.PAID)
+    payment = Payment.objects.create(booking=booking, stripe_payment_intent_id="pi_list", amount_cents=249000,
+                                     status="succeeded")
+    Refund.objects.create(payment=payment, amount_cents=2500, reason="requested_by_customer", status="succeeded")
+    PaymentAudit.objects.create(payment=payment, booking=booking, action="payment_recovered_from_stripe")
+    DailyMetrics.objects.create(date=dt.date(2026, 11, 2), bookings_created=3, revenue=Decimal("2490"),
+                                refunds=Decimal("25"))
+    client = role_client("admin")
+
+    def page(name):
+        return _text(client.get(reverse(f"admin:core_{name}_changelist"), {"when": "all"} if name == "booking"
+                                else {}).content.decode())
+
+    assert f"${booking.total_price:,.2f}" in page("booking")
+    refunds = page("refund")
+    assert "Requested by customer" in refunds and "requested_by_customer" not in refunds
+    audit = page("paymentaudit")
+    assert "Payment recovered from Stripe" in audit and "payment_recovered_from_stripe" not in audit
+    metrics = page("dailymetrics")
+    assert "$2,490.00" in metrics and "$25.00" in metrics
+
+
+def test_quotes_list_is_readable(role_client, make_request, future_weekday):
+    from core.bookings.services import booking_create, quote_create
+    from tests.factories import booking_request
+
+    open_quote = quote_create(request=booking_request(pickup_date=future_weekday))
+    used_quote = quote_create(request=booking_request(pickup_date=future_weekday, booking_type="standard",
+                                                      package=None, item_count=3))
+    booking, _ = booking_create(request=make_request(pickup_date=future_weekday, booking_type="standard",
+                                                     package=None, item_count=3, quote_id=str(used_quote.id)))
+    client = role_client("admin")
+    html = client.get(reverse("admin:core_quote_changelist")).content.decode()
+    page = _text(html)
+    assert "Mini Move" in page and "Standard delivery" in page
+    assert f"${open_quote.total_price:,.2f}" in page
+    assert f"Open until {local_datetime(open_quote.expires_at)}" in page
+    assert booking.booking_number in page and "Not booked" in page

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils import timezone
 from import_export.admin import ExportActionMixin
 from unfold.contrib.filters.admin import BooleanRadioFilter, ChoicesDropdownFilter, RangeDateFilter
-from unfold.decorators import action
+from unfold.decorators import action, display
 
 from core import models as m
 from core.reporting import selectors as reporting
 from ops_console.activity import render_activity
-from ops_console.admin._common import AwareRangeDateTimeFilter
+from ops_console.admin._common import AwareRangeDateTimeFilter, money
 from ops_console.admin.bookings.actions import BookingActionPageMixin
 from ops_console.admin.bookings.entries import BookingEntriesMixin
 from ops_console.admin.bookings.listing import (
@@ -23,6 +26,7 @@ from ops_console.admin.bookings.listing import (
 from ops_console.admin.bookings.sections import BookingSectionsMixin
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
 from ops_console.exports import StreamingExportMixin
+from ops_console.formatting import EMPTY, choice_label, local_date, local_datetime
 from ops_console.resources import BookingResource
 
 
@@ -31,7 +35,7 @@ class BookingAdmin(BookingEntriesMixin, BookingActionPageMixin, BookingSectionsM
                    OpsModelAdmin):
     resource_classes = [BookingResource]
     list_display = ["booking_number", "customer_name", "booking_type", "pickup_date", "pickup_window",
-                    "status_badge", "total_price", "payment_badge"]
+                    "status_badge", "total", "payment_badge"]
     list_display_links = ["booking_number"]
     list_filter = [
         WhenFilter,
@@ -156,8 +160,38 @@ class BookingAdmin(BookingEntriesMixin, BookingActionPageMixin, BookingSectionsM
 
 @admin.register(m.Quote)
 class QuoteAdmin(ReadOnlyOpsModelAdmin):
-    list_display = ["id", "total_price", "expires_at", "created_at"]
+    """Prices given by the API's preview; a quote is honoured until it expires, and may become a booking."""
+
+    list_display = ["created_at", "quoted_type", "quoted_pickup", "total", "expiry", "converted"]
     search_fields = ["id"]
+    search_help_text = "Quote id."
+
+    def get_queryset(self, request):
+        return reporting.quote_admin_queryset()
 
     def has_export_permission(self, request):
         return False
+
+    @display(description="Booking type")
+    def quoted_type(self, obj):
+        return choice_label(m.Booking, "booking_type", (obj.request or {}).get("booking_type"))
+
+    @display(description="Pickup date")
+    def quoted_pickup(self, obj):
+        day = (obj.request or {}).get("pickup_date")
+        return local_date(dt.date.fromisoformat(day)) if day else EMPTY
+
+    @display(description="Total", ordering="total_price")
+    def total(self, obj):
+        return money(obj.total_price)
+
+    @display(description="Expires", ordering="expires_at", label={"expired": "danger", "open": "info"})
+    def expiry(self, obj):
+        state = "expired" if obj.expires_at <= timezone.now() else "open"
+        return state, f"{'Expired' if state == 'expired' else 'Open until'} {local_datetime(obj.expires_at)}"
+
+    @display(description="Booked as")
+    def converted(self, obj):
+        if not obj.booking_number:
+            return "Not booked"
+        return obj.booking_number

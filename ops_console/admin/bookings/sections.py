@@ -22,6 +22,10 @@ class BookingSectionsMixin:
     def customer_name(self, obj):
         return obj.customer.name
 
+    @display(description="Total", ordering="total_price")
+    def total(self, obj):
+        return money(obj.total_price)
+
     @display(description="Status", ordering="status", label=STATUS_COLOURS)
     def status_badge(self, obj):
         return obj.status, obj.get_status_display()

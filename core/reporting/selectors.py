@@ -168,22 +168,59 @@ def bookings_by_service_type(*, series: list[DayFigures]) -> dict[str, int]:
     return totals
 
 
-def upcoming_pickups(*, days: int = 7, now: dt.datetime | None = None) -> list[dict]:
-    """Pickups per day and window for the next `days` days (one grouped query), soonest first."""
+@dataclass(frozen=True)
+class PickupDay:
+    """One service day of the coming week: confirmed pickups per window, live holds, and the van capacity left."""
+
+    date: dt.date
+    morning: int = 0
+    afternoon: int = 0
+    flexible: int = 0
+    holds: int = 0  # unpaid bookings still holding a slot (they count against capacity until they expire)
+    capacity: int = 0
+
+    @property
+    def booked(self) -> int:
+        return self.morning + self.afternoon + self.flexible
+
+    @property
+    def remaining(self) -> int:
+        return max(self.capacity - self.booked - self.holds, 0)
+
+
+def upcoming_pickups(*, days: int = 7, now: dt.datetime | None = None) -> list[PickupDay]:
+    """Every day of the next `days` days, soonest first, days without pickups included (2 queries).
+
+    Slots are counted by the same rule the booking API uses (availability.active_booking_filter): cancelled
+    bookings and expired holds free theirs; capacity is the van schedule's override or the default.
+    """
+    from core.catalog.availability import active_booking_filter
+    from core.catalog.models import VanSchedule
+
     now = now or timezone.now()
     today = timezone.localdate(now)
+    window = {"pickup_date__gte": today, "pickup_date__lt": today + dt.timedelta(days=days)}
     rows = (
-        Booking.objects.filter(pickup_date__gte=today, pickup_date__lt=today + dt.timedelta(days=days))
-        .exclude(status__in=[BookingStatus.CANCELLED, BookingStatus.PENDING])
-        .values("pickup_date", "pickup_window").annotate(n=Count("pk")).order_by("pickup_date", "pickup_window")
+        Booking.objects.filter(active_booking_filter(now), **window)
+        .values("pickup_date", "pickup_window")
+        .annotate(booked=Count("pk", filter=~Q(status=BookingStatus.PENDING)),
+                  holds=Count("pk", filter=Q(status=BookingStatus.PENDING)))
+        .order_by()
     )
-    by_day: dict[dt.date, dict] = {}
+    overrides = dict(VanSchedule.objects.filter(is_active=True, date__gte=today,
+                                                date__lt=today + dt.timedelta(days=days))
+                     .exclude(capacity_override=None).values_list("date", "capacity_override"))
+    default_capacity = int(settings.TOTETAXI["DEFAULT_DAILY_CAPACITY"])
+    counts: dict[dt.date, dict] = {}
     for r in rows:
-        entry = by_day.setdefault(r["pickup_date"], {"date": r["pickup_date"], "morning": 0, "afternoon": 0,
-                                                      "flexible": 0, "total": 0})
-        entry[r["pickup_window"]] = r["n"]
-        entry["total"] += r["n"]
-    return [by_day[d] for d in sorted(by_day)]
+        day = counts.setdefault(r["pickup_date"], {"holds": 0})
+        day[r["pickup_window"]] = r["booked"]
+        day["holds"] += r["holds"]
+    out = []
+    for i in range(days):
+        d = today + dt.timedelta(days=i)
+        out.append(PickupDay(d, capacity=overrides.get(d, default_capacity), **counts.get(d, {})))
+    return out
 
 
 def daily_figures(*, day: dt.date) -> dict:

@@ -33,7 +33,7 @@ def safe_next(request, fallback: str) -> str:
 
 
 def render_action_page(request, model_admin, *, title, form, objects=(), ids=(), next_url="", action_url="",
-                       description="", submit_label="Confirm", objects_heading=""):
+                       description="", submit_label="Confirm", objects_heading="", disabled_reason=""):
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
@@ -46,6 +46,7 @@ def render_action_page(request, model_admin, *, title, form, objects=(), ids=(),
         "description": description,
         "submit_label": submit_label,
         "objects_heading": objects_heading,
+        "disabled_reason": disabled_reason,
     }
     return TemplateResponse(request, "ops_console/action_form.html", context)
 

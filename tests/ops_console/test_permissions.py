@@ -171,3 +171,24 @@ def test_every_registered_changelist_and_change_form_answers_each_role_without_e
         if obj is not None:
             change = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
             assert change.status_code == (200 if may_see else 403), (role, opts.label, change.status_code)
+
+
+@pytest.mark.django_db
+def test_forbidden_page_is_styled_and_shows_the_way_back(role_client, make_booking):
+    from django.test import override_settings
+
+    booking = make_booking()
+    client = role_client("operations")
+    client.raise_request_exception = False
+    with override_settings(DEBUG=False):
+        response = client.get(reverse("admin:core_booking_detail_refund", args=[booking.pk]),
+                              HTTP_REFERER=f"http://testserver/admin/core/booking/{booking.pk}/change/")
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "unfold/css/styles.css" in page and "You don’t have access to this page" in page
+    assert f'href="http://testserver/admin/core/booking/{booking.pk}/change/"' in page and 'href="/admin/"' in page
+    assert "operations_user" in page
+    with override_settings(DEBUG=False):
+        elsewhere = client.get(reverse("admin:core_booking_detail_refund", args=[booking.pk]),
+                               HTTP_REFERER="https://evil.example/")
+    assert "evil.example" not in elsewhere.content.decode()

@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from core.bookings.models import Booking
 from core.notifications.models import Notification
 from core.payments.models import Payment, Refund
-from ops_console.formatting import EMPTY, cents, choice_label, field_label, value_text
+from ops_console.formatting import EMPTY, cents, choice_label, field_label, reason_text, value_text
 
 MAX_VALUE = 60
 
@@ -20,7 +20,7 @@ def transition_text(from_status: str, to_status: str, reason: str = "") -> str:
     """A status change in labels on both sides: "Paid → Scheduled", "Created as Pending payment"."""
     to_label = choice_label(Booking, "status", to_status)
     text = f"{choice_label(Booking, 'status', from_status)} → {to_label}" if from_status else f"Created as {to_label}"
-    return f"{text} — {reason}" if reason and reason != "created" else text
+    return f"{text} — {reason_text(reason)}" if reason and reason != "created" else text
 
 
 def change_text(model, field: str, old, new) -> str:

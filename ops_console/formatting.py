@@ -45,6 +45,7 @@ CODE_LABELS = {
     "ip_address": "IP address",
 }
 _WORD = re.compile(r"[A-Za-z0-9]+")
+_CODE = re.compile(r"[a-z]+(_[a-z]+)*")
 
 
 def zone_name() -> str:
@@ -83,6 +84,13 @@ def humanize_code(code) -> str:
         return CODE_LABELS[text]
     words = [ACRONYMS.get(w.lower(), w.lower()) for w in _WORD.findall(text)]
     return capfirst(" ".join(words)) if words else text
+
+
+def reason_text(reason: str) -> str:
+    """A recorded reason: a system code ("hold_expired") in words, a person's text as they wrote it."""
+    if not reason:
+        return EMPTY
+    return humanize_code(reason) if _CODE.fullmatch(reason) else reason
 
 
 def field_label(model: type[models.Model], name: str) -> str:

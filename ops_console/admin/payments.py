@@ -10,6 +10,7 @@ from core import models as m
 from core.common.errors import DomainError
 from core.payments.selectors import reconciliation_mismatch_list
 from core.payments.services import reconciliation_mismatch_resolve
+from ops_console.activity import OBJECT_TEXT
 from ops_console.admin._common import PAYMENT_COLOURS, AwareRangeDateTimeFilter, cents
 from ops_console.base import ReadOnlyOpsModelAdmin
 from ops_console.formatting import humanize_code
@@ -93,7 +94,7 @@ class AuditActionFilter(admin.SimpleListFilter):
 
 @admin.register(m.PaymentAudit)
 class PaymentAuditAdmin(ReadOnlyOpsModelAdmin):
-    list_display = ["created_at", "action_label", "booking", "payment", "who", "ip_address"]
+    list_display = ["created_at", "action_label", "booking", "payment_text", "who", "ip"]
     list_filter = [AuditActionFilter]
     list_select_related = ["booking", "payment", "user"]
     search_fields = ["booking__booking_number", "action"]
@@ -105,6 +106,14 @@ class PaymentAuditAdmin(ReadOnlyOpsModelAdmin):
     @display(description="By", ordering="user")
     def who(self, obj):
         return obj.user or "System"
+
+    @display(description="Payment")
+    def payment_text(self, obj):
+        return OBJECT_TEXT[m.Payment](obj.payment) if obj.payment_id else "—"
+
+    @display(description="IP address")
+    def ip(self, obj):
+        return obj.ip_address or "—"
 
 
 @admin.register(m.ProviderEvent)

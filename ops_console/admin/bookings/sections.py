@@ -13,7 +13,7 @@ from core.payments.selectors import payment_list_for_booking
 from core.reporting import selectors as reporting
 from ops_console.activity import transition_text
 from ops_console.admin._common import PAYMENT_COLOURS, STATUS_COLOURS, cents, html_table, money
-from ops_console.formatting import EMPTY, local_datetime, multiline
+from ops_console.formatting import EMPTY, local_datetime, multiline, reason_text
 
 
 class BookingSectionsMixin:
@@ -104,7 +104,7 @@ class BookingSectionsMixin:
     @display(description="Status history")
     def status_history_table(self, obj):
         rows = [[local_datetime(c.created_at), transition_text(c.from_status, c.to_status),
-                 c.actor or "System", c.reason or EMPTY] for c in reporting.booking_status_history(obj)]
+                 c.actor or "System", reason_text(c.reason)] for c in reporting.booking_status_history(obj)]
         return html_table(["When", "Change", "By", "Reason"], rows, empty="No status changes.")
 
     @display(description="Staff notes")

@@ -18,7 +18,6 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import escape, format_html
-from unfold.admin import TabularInline
 from unfold.decorators import action
 
 from core.common.errors import DomainError
@@ -31,17 +30,15 @@ from core.notifications.services import (
     email_template_send_test,
     notification_resend,
 )
+from ops_console.base import ReadOnlyTabularInline
 
 TEMPLATE_DIR = "ops_console/notifications"
 
 
-class DeliveryLogInline(TabularInline):
+class DeliveryLogInline(ReadOnlyTabularInline):
     """What the providers told us about one notification, oldest first (written only by services)."""
 
     model = DeliveryLog
-    extra = 0
-    can_delete = False
-    tab = True
     verbose_name_plural = "Delivery log"
     fields = readonly_fields = ["created_at", "event", "provider", "provider_event_id", "details"]
     ordering = ["created_at", "id"]
@@ -49,12 +46,6 @@ class DeliveryLogInline(TabularInline):
     def has_view_permission(self, request, obj=None):
         # The log is part of the notification: whoever may see the notification sees how it went.
         return request.user.has_perm("core.view_notification")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -11,10 +11,10 @@ import pytest
 from django.utils import timezone
 
 from core.bookings.models import BookingStatus
-from core.notifications.models import Notification
 from core.payments.models import Payment
 from ops_console.formatting import local_datetime
 from tests.browser.conftest import ARTIFACTS, shot
+from tests.ops_console.conftest import add_payment_and_notification
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -52,11 +52,7 @@ def test_streamed_export_has_exactly_the_rows_the_filtered_list_shows(live_serve
 
 def test_every_booking_tab_shows_new_york_time(live_server, page, login, make_booking):
     booking = make_booking(BookingStatus.PAID)
-    payment = Payment.objects.create(booking=booking, stripe_payment_intent_id="pi_browser", amount_cents=249000,
-                                     status="succeeded")
-    notification = Notification.objects.create(booking=booking, notification_type="booking_confirmation",
-                                               channel="email", recipients=["a@example.com"], dedupe_key="tz-browser",
-                                               sent_at=timezone.now())
+    payment, notification = add_payment_and_notification(booking)
     login("admin")
     page.goto(f"{live_server.url}/admin/core/booking/{booking.pk}/change/")
     tabs = {"Payments & refunds": [payment.created_at], "Notifications": [notification.created_at,

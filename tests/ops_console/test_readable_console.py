@@ -10,6 +10,7 @@ from core.bookings.models import BookingStatus
 from core.notifications.models import Notification
 from core.payments.models import Payment
 from ops_console.formatting import local_datetime
+from tests.ops_console.conftest import add_payment_and_notification
 
 pytestmark = pytest.mark.django_db
 
@@ -20,11 +21,7 @@ def _text(html: str) -> str:
 
 def test_payments_and_notifications_tabs_show_new_york_time(role_client, make_booking):
     booking = make_booking(BookingStatus.PAID)
-    payment = Payment.objects.create(booking=booking, stripe_payment_intent_id="pi_tz", amount_cents=249000,
-                                     status="succeeded")
-    notification = Notification.objects.create(booking=booking, notification_type="booking_confirmation",
-                                               channel="email", recipients=["a@example.com"], dedupe_key="tz-test",
-                                               sent_at=timezone.now())
+    payment, notification = add_payment_and_notification(booking)
     client = role_client("admin")
     page = _text(client.get(reverse("admin:core_booking_change", args=[booking.pk])).content.decode())
     for moment in (payment.created_at, notification.created_at, notification.sent_at):

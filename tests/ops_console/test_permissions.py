@@ -112,7 +112,7 @@ def test_bulk_actions_are_offered_only_to_roles_that_may_run_them(role_client, r
         elif role in allowed:  # refund: no refundable payment yet → greyed out, with the reason
             page = response.content.decode()
             assert response.status_code == 200 and 'data-testid="action-disabled"' in page, (role, name)
-            assert "no payment with a refundable amount." in page
+            assert "not applicable: nothing to refund (unpaid)." in page
         else:
             assert b'name="confirm"' not in getattr(response, "content", b""), (role, name)
 

@@ -31,6 +31,7 @@ from core.notifications.services import (
     notification_resend,
 )
 from ops_console.base import ReadOnlyTabularInline
+from ops_console.formatting import choice_label
 
 TEMPLATE_DIR = "ops_console/notifications"
 
@@ -165,7 +166,8 @@ class EmailTemplatePreviewMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Preview — {template.name} (v{template.version})",
+            "title": f"Preview — {template_label(template)} (v{template.version})",
+            "template_label": template_label(template),
             "template_obj": template,
             "form": form,
             "problems": problems,
@@ -207,6 +209,11 @@ class EmailTemplatePreviewMixin:
 
 
 # --- notifications ---------------------------------------------------------------------------------------
+
+def template_label(template: EmailTemplate) -> str:
+    """A template is named after its notification type's code: show that type's label."""
+    return choice_label(Notification, "notification_type", template.name)
+
 
 def email_preview_frame(html: str):
     """A rendered email in a sandboxed frame (no scripts, no same-origin access to the console).

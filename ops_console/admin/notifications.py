@@ -17,12 +17,17 @@ from ops_console.notifications_console import (
     Titled,
     email_preview_frame,
     notification_title,
+    template_label,
 )
 
 
 @admin.register(m.EmailTemplate)
 class EmailTemplateAdmin(EmailTemplatePreviewMixin, OpsModelAdmin):
-    list_display = ["name", "subject_template", "version", "is_active", "updated_at"]
+    list_display = ["label", "name", "subject_template", "version", "is_active", "updated_at"]
+
+    @display(description="Notification", ordering="name")
+    def label(self, obj):
+        return template_label(obj)
     readonly_fields = ["version"]
     search_fields = ["name", "subject_template"]
     list_filter = ["is_active"]

@@ -149,3 +149,24 @@ def test_quotes_list_is_readable(role_client, make_request, future_weekday):
     assert f"${open_quote.total_price:,.2f}" in page
     assert f"Open until {local_datetime(open_quote.expires_at)}" in page
     assert booking.booking_number in page and "Not booked" in page
+
+
+def test_booking_page_queries_do_not_grow_with_its_records(role_client, make_booking):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    booking = make_booking(BookingStatus.SCHEDULED)
+    client = role_client("admin")
+    url = reverse("admin:core_booking_change", args=[booking.pk])
+    client.get(url)  # warm per-process caches
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    add_payment_and_notification(booking)
+    for n in range(3):
+        client.post(reverse("admin:core_booking_action", args=["note"]),
+                    {"ids": [str(booking.pk)], "confirm": "yes", "body": f"note {n}"})
+    with CaptureQueriesContext(connection) as many:
+        client.get(url)
+    print(f"booking change page: {len(few)} -> {len(many)} queries")
+    assert len(many) <= len(few) + 1  # the payments' refunds prefetch runs once there are payments
+    assert len(many) <= 12

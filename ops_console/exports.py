@@ -23,7 +23,8 @@ from django.urls import path
 from django.utils import timezone
 
 from core.bookings.models import Booking
-from ops_console.resources import CURRENCY, BookingResource, escape_formula
+from ops_console.formulas import escape_formula
+from ops_console.resources import CURRENCY, BookingResource
 
 CHUNK_SIZE = 2000
 

@@ -13,6 +13,7 @@ from core.payments.services import reconciliation_mismatch_resolve
 from ops_console.activity import OBJECT_TEXT
 from ops_console.admin._common import PAYMENT_COLOURS, AwareRangeDateTimeFilter, cents
 from ops_console.base import ReadOnlyOpsModelAdmin
+from ops_console.export_resources import RefundResource
 from ops_console.formatting import humanize_code
 from ops_console.resources import PaymentResource
 
@@ -54,6 +55,7 @@ class PaymentAdmin(ReadOnlyOpsModelAdmin):
 
 @admin.register(m.Refund)
 class RefundAdmin(ReadOnlyOpsModelAdmin):
+    resource_classes = [RefundResource]
     list_display = ["created_at", "booking_ref", "amount", "reason_label", "status_badge", "processed_by",
                     "stripe_refund_id"]
     list_filter = [("status", ChoicesDropdownFilter), ("created_at", AwareRangeDateTimeFilter)]

@@ -5,11 +5,13 @@ from unfold.decorators import display
 
 from core import models as m
 from ops_console.base import ReadOnlyOpsModelAdmin
+from ops_console.export_resources import DailyMetricsResource
 from ops_console.formatting import money
 
 
 @admin.register(m.DailyMetrics)
 class DailyMetricsAdmin(ReadOnlyOpsModelAdmin):
+    resource_classes = [DailyMetricsResource]
     list_display = ["date", "bookings_created", "paid_bookings", "revenue_display", "refunds_display", "pickups",
                     "cancellations", "computed_at"]
     ordering = ["-date"]

@@ -13,6 +13,12 @@ def _messages(response):
     return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
 
 
+def _deliver(capture_on_commit, client, name, bookings, **data):
+    """Run an action that sends, then what it queued after commit (the send, to the fake provider)."""
+    with capture_on_commit(execute=True):
+        return _run(client, name, bookings, **data)
+
+
 def _run(client, name, bookings, **data):
     return client.post(reverse("admin:core_booking_action", args=[name]),
                        {"ids": [str(b.pk) for b in bookings], "confirm": "yes", **data})
@@ -131,8 +137,11 @@ def test_offline_payment_and_admin_refund(role_client, make_booking, client):
     finance = role_client("finance")
     # a check without its number is refused with the service's message
     response = _run(finance, "offline_payment", [booking], amount="100.00", method="check", reference="")
-    assert response.status_code == 200 and "The payment is not valid." in response.content.decode()  # on the form
-    assert response.context["form"].non_field_errors() == ["The payment is not valid."]
+    # shown on the form: the service's message above it, what to fix on the field it names
+    assert response.status_code == 200 and "The payment is not valid." in response.content.decode()
+    form = response.context["form"]
+    assert form.non_field_errors() == ["The payment is not valid."]
+    assert form.errors["reference"] == ["Enter the check number."]
     response = _run(finance, "offline_payment", [booking], amount=str(booking.total_price), method="cash",
                     reference="R-1")
     assert ("success", f"{booking.booking_number}: cash payment of ${booking.total_price:,.2f} recorded"
@@ -161,8 +170,7 @@ def test_resend_confirmation_reaches_the_customer(role_client, make_booking, ema
                                                   django_capture_on_commit_callbacks):
     booking = make_booking(BookingStatus.PAID)
     client = role_client("operations")
-    with django_capture_on_commit_callbacks(execute=True):
-        response = _run(client, "resend", [booking])
+    response = _deliver(django_capture_on_commit_callbacks, client, "resend", [booking])
     assert _messages(response) == [("success", f"{booking.booking_number}: confirmation queued (pending).")]
     [sent] = postmark.messages
     assert sent["To"] == booking.customer.email and booking.booking_number in sent["Subject"]
@@ -313,3 +321,36 @@ def test_booking_list_defaults_to_upcoming_pickups_in_date_order(role_client, ma
     assert listed() == [sooner.pk, later.pk]
     assert listed(when="past") == [past.pk]
     assert listed(when="all") == [sooner.pk, later.pk, past.pk]
+
+
+@pytest.mark.django_db
+def test_send_message_reaches_the_customer_by_email_and_sms(role_client, make_booking, postmark, twilio,
+                                                             django_capture_on_commit_callbacks):
+    booking = make_booking(BookingStatus.PAID)
+    client = role_client("operations")
+    response = _deliver(django_capture_on_commit_callbacks, client, "message", [booking], channels=["email", "sms"],
+                        subject="Gate code", body="Hi <Alex>, the gate code is 1234.")
+    assert _messages(response) == [("success", f"{booking.booking_number}: message queued (Email pending, SMS pending).")]
+    [email] = postmark.messages
+    assert (email["To"], email["Subject"]) == (booking.customer.email, "Gate code")
+    assert "Hi &lt;Alex&gt;, the gate code is 1234." in email["HtmlBody"]
+    [sms] = twilio.messages
+    assert (sms["to"], sms["body"]) == (booking.customer.phone, "Hi <Alex>, the gate code is 1234.")
+    sent = Notification.objects.filter(booking=booking, notification_type="custom")
+    assert {(n.channel, n.status) for n in sent} == {("email", NotificationStatus.SENT), ("sms", NotificationStatus.SENT)}
+    assert {n.history.earliest().history_user for n in sent} == {client.user}
+
+
+@pytest.mark.django_db
+def test_send_message_refusals_say_why_and_send_nothing(role_client, make_booking, postmark):
+    booking = make_booking(BookingStatus.PAID)
+    client = role_client("operations")
+    no_subject = _run(client, "message", [booking], channels=["email"], subject=" ", body="Hello")
+    # refused on the form, with what to fix on the field it names
+    assert no_subject.status_code == 200 and "The message is not valid." in no_subject.content.decode()
+    assert no_subject.context["form"].errors["subject"] == ["An email needs a subject."]
+    no_channel = _run(client, "message", [booking], subject="Hi", body="Hello")
+    assert no_channel.status_code == 200 and b"This field is required" in no_channel.content
+    assert postmark.messages == [] and not Notification.objects.filter(notification_type="custom").exists()
+    assert _run(role_client("finance"), "message", [booking], channels=["email"], subject="Hi",
+                body="Hello").status_code == 403

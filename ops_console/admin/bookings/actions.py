@@ -19,9 +19,9 @@ from core.bookings.models import BookingStatus, PaymentState
 from core.bookings.services import booking_add_note, booking_cancel, booking_transition
 from core.bookings.status import can_transition
 from core.common.audit import client_ip
-from core.common.errors import DomainError
+from core.common.errors import DomainError, ValidationError
 from core.common.money import to_cents
-from core.notifications.services import notification_resend
+from core.notifications.services import notification_resend, notification_send_custom
 from core.payments.selectors import payment_list_for_booking, payment_refundable_cents
 from core.payments.services import payment_record_offline, refund_issue
 from core.reporting import selectors as reporting
@@ -38,7 +38,7 @@ class BookingAction:
     permission: str  # has_<permission>_permission on the admin
     icon: str
     form: type[forms.Form] = ops_forms.ConfirmForm
-    single: bool = False  # needs one booking (refund, offline payment)
+    single: bool = False  # needs one booking (message, refund, offline payment)
     description: str = ""
 
 
@@ -53,14 +53,15 @@ CANCEL = BookingAction("cancel", "Cancel booking", "operate", "cancel", form=ops
 NOTE = BookingAction("note", "Add staff note", "note", "sticky_note_2", form=ops_forms.NoteForm)
 RESEND = BookingAction("resend", "Resend confirmation", "resend", "forward_to_inbox",
                        description="Sends the booking confirmation again to the customer.")
+MESSAGE = BookingAction("message", "Send message", "message", "mail", form=ops_forms.MessageForm, single=True,
+                        description="A message written by you to this booking's customer, by email and/or SMS.")
 OFFLINE_PAYMENT = BookingAction("offline_payment", "Record offline payment", "offline_payment", "point_of_sale",
                                 form=ops_forms.OfflinePaymentForm, single=True)
-REFUND = BookingAction("refund", "Issue refund", "refund", "undo", form=ops_forms.RefundForm,
-                       single=True,
+REFUND = BookingAction("refund", "Issue refund", "refund", "undo", form=ops_forms.RefundForm, single=True,
                        description="Refunds go back to the original payment method. Admins only.")
 
 ACTIONS: dict[str, BookingAction] = {a.name: a for a in (
-    SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, OFFLINE_PAYMENT, REFUND)}
+    SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, MESSAGE, OFFLINE_PAYMENT, REFUND)}
 TRANSITION_TARGETS = {"schedule": BookingStatus.SCHEDULED, "start": BookingStatus.IN_PROGRESS,
                       "complete": BookingStatus.COMPLETED}
 REFUNDABLE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED)
@@ -90,11 +91,14 @@ def refusal(spec: BookingAction, booking) -> str:
 
 def add_domain_error(form, exc: DomainError) -> None:
     """A refused action's reason on its form: on the fields it names, else above the form."""
-    named = {f: msgs for f, msgs in (exc.fields or {}).items() if f in form.fields}
-    for field, msgs in named.items():
+    elsewhere = []
+    for field, msgs in (exc.fields or {}).items():
         for msg in msgs if isinstance(msgs, (list, tuple)) else [msgs]:
-            form.add_error(field, str(msg))
-    form.add_error(None, exc.message)
+            if field in form.fields:
+                form.add_error(field, str(msg))
+            else:
+                elsewhere.append(str(msg))
+    form.add_error(None, " ".join([exc.message, *elsewhere]))
 
 
 class BookingActionPageMixin:
@@ -174,7 +178,11 @@ class BookingActionPageMixin:
             try:
                 result = self._run_one(spec, booking, data, actor=actor, ip=ip)
             except DomainError as exc:
-                self.message_user(request, f"{booking.booking_number}: {exc.message}", messages.ERROR)
+                # "The payment is not valid." alone does not say what to fix; the field messages do.
+                details = " ".join(problem for problems in exc.fields.values() for problem in problems
+                                   if isinstance(problem, str)) if isinstance(exc, ValidationError) else ""
+                self.message_user(request, f"{booking.booking_number}: {exc.message} {details}".rstrip(),
+                                  messages.ERROR)
                 continue
             done += 1
             self.message_user(request, f"{booking.booking_number}: {result}", messages.SUCCESS)
@@ -197,6 +205,11 @@ class BookingActionPageMixin:
             notification = notification_resend(booking=booking, notification_type="booking_confirmation",
                                                actor=actor)
             return f"confirmation queued ({notification.get_status_display().lower()})."
+        if spec.name == "message":
+            sent = notification_send_custom(booking=booking, subject=data["subject"], body=data["body"],
+                                            channels=data["channels"], actor=actor)
+            states = ", ".join(f"{n.get_channel_display()} {n.get_status_display().lower()}" for n in sent)
+            return f"message queued ({states})."
         if spec.name == "offline_payment":
             payment = payment_record_offline(booking=booking, amount=data["amount"], method=data["method"],
                                              reference=data.get("reference", ""), actor=actor, request_ip=ip)

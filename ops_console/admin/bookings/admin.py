@@ -17,6 +17,7 @@ from core.reporting import selectors as reporting
 from ops_console.activity import render_activity
 from ops_console.admin._common import AwareRangeDateTimeFilter, money
 from ops_console.admin.bookings.actions import BookingActionPageMixin
+from ops_console.admin.bookings.editing import BookingEditMixin
 from ops_console.admin.bookings.entries import BookingEntriesMixin
 from ops_console.admin.bookings.listing import (
     WhenFilter,
@@ -31,8 +32,8 @@ from ops_console.resources import BookingResource
 
 
 @admin.register(m.Booking)
-class BookingAdmin(BookingEntriesMixin, BookingActionPageMixin, BookingSectionsMixin, StreamingExportMixin,
-                   OpsModelAdmin):
+class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin, BookingSectionsMixin,
+                   StreamingExportMixin, OpsModelAdmin):
     resource_classes = [BookingResource]
     list_display = ["booking_number", "customer_name", "booking_type", "pickup_date", "pickup_window",
                     "status_badge", "total", "payment_badge"]
@@ -76,12 +77,12 @@ class BookingAdmin(BookingEntriesMixin, BookingActionPageMixin, BookingSectionsM
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
                "bulk_offline_payment", "bulk_refund", "export_selected"]
     actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_note", "row_resend",
-                   "row_offline_payment", "row_refund"]
+                   "row_message", "row_offline_payment", "row_refund"]
     # Three menus, so the header keeps room for the breadcrumb and the booking number.
     actions_detail = [
         {"title": "Status", "icon": "swap_horiz",
          "items": ["detail_schedule", "detail_start", "detail_complete", "detail_cancel"]},
-        {"title": "Customer", "icon": "forum", "items": ["detail_note", "detail_resend"]},
+        {"title": "Customer", "icon": "forum", "items": ["detail_note", "detail_message", "detail_resend"]},
         {"title": "Money", "icon": "payments", "items": ["detail_offline_payment", "detail_refund"]},
     ]
     actions_list = ["export_all_streamed"]
@@ -120,6 +121,9 @@ class BookingAdmin(BookingEntriesMixin, BookingActionPageMixin, BookingSectionsM
 
     def has_resend_permission(self, request, obj=None):
         return request.user.has_perm("core.change_notification")  # same rule as the message log's resend
+
+    def has_message_permission(self, request, obj=None):
+        return request.user.has_perm("core.add_notification")
 
     def has_offline_payment_permission(self, request, obj=None):
         return request.user.has_perm("core.add_payment")

@@ -1,5 +1,6 @@
 """The booking desk's buttons, declared one by one so each can be found by name: a row button and a detail
-button open the action's confirmation page for one booking, a bulk action for the selected ones."""
+button open the action's confirmation page for one booking, a bulk action for the selected ones. Sending a
+message has no bulk form: each message is written to one customer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ops_console.admin.bookings.actions import (
     CANCEL,
     COMPLETE,
     MAX_BULK,
+    MESSAGE,
     NOTE,
     OFFLINE_PAYMENT,
     REFUND,
@@ -89,6 +91,10 @@ class BookingEntriesMixin:
     def row_resend(self, request, object_id):
         return self.open_row(request, RESEND, object_id)
 
+    @desk_action(MESSAGE, "row")
+    def row_message(self, request, object_id):
+        return self.open_row(request, MESSAGE, object_id)
+
     @desk_action(OFFLINE_PAYMENT, "row")
     def row_offline_payment(self, request, object_id):
         return self.open_row(request, OFFLINE_PAYMENT, object_id)
@@ -121,6 +127,10 @@ class BookingEntriesMixin:
     @desk_action(RESEND, "detail")
     def detail_resend(self, request, object_id):
         return self.open_detail(request, RESEND, object_id)
+
+    @desk_action(MESSAGE, "detail")
+    def detail_message(self, request, object_id):
+        return self.open_detail(request, MESSAGE, object_id)
 
     @desk_action(OFFLINE_PAYMENT, "detail")
     def detail_offline_payment(self, request, object_id):

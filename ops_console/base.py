@@ -1,17 +1,32 @@
 """The one base every ModelAdmin derives from: Unfold + simple-history + import/export."""
 
+import dataclasses
+
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.html import conditional_escape
+from django.utils.text import capfirst
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
+from simple_history.template_utils import HistoricalRecordContextHelper
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
+from ops_console.formatting import field_label, value_text
 from ops_console.paginator import EstimatedCountPaginator
+
+
+class ReadableHistoryHelper(HistoricalRecordContextHelper):
+    """Field-by-field history in people's words: field labels, choice labels, money, New York time, "—" for none."""
+
+    def format_delta_change(self, change):
+        changed = super().format_delta_change(change)
+        old, new = (conditional_escape(value_text(self.model, change.field, v)) for v in (change.old, change.new))
+        return dataclasses.replace(changed, field=field_label(self.model, change.field), old=old, new=new)
 
 
 class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
@@ -23,6 +38,24 @@ class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     list_per_page = 50
     warn_unsaved_form = True
     compressed_fields = True
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context=extra_context)
+        # Unfold links the list's own actions (top right) without the query string, so "Export this list"
+        # exported the default list whatever the filters and search: carry the list's query along.
+        query = request.GET.urlencode()
+        context = getattr(response, "context_data", None) or {}
+        if query:
+            for item in context.get("actions_list") or ():
+                for entry in [item, *item.get("items", ())]:
+                    if entry.get("path"):
+                        entry["path"] = f"{entry['path']}?{query}"
+        return response
+
+    def get_data_for_export(self, request, queryset, **kwargs):
+        data = super().get_data_for_export(request, queryset, **kwargs)
+        data.title = str(capfirst(self.opts.verbose_name_plural))  # the XLSX sheet is named after the list
+        return data
 
     def export_action(self, request):
         try:
@@ -40,11 +73,17 @@ class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
         return self.get_export_queryset(request).filter(pk__in=submitted).values_list("pk", flat=True)
     # Every history row carries who (simple-history), from where and with which browser (core.common.audit).
     history_list_display = ["ip_address", "user_agent"]
+    object_history_list_template = "ops_console/history_list.html"
+
+    def get_historical_record_context_helper(self, request, historical_record):
+        return ReadableHistoryHelper(self.model, historical_record)
 
     def history_view(self, request, object_id, extra_context=None):
         """simple-history's view for audited models; Django's LogEntry view for the few without a history table."""
         if not hasattr(self.model._meta, "simple_history_manager_attribute"):
             return ModelAdmin.history_view(self, request, object_id, extra_context=extra_context)
+        columns = [(name, field_label(self.model.history.model, name)) for name in self.history_list_display]
+        extra_context = {"history_columns": columns, **(extra_context or {})}
         return super().history_view(request, object_id, extra_context=extra_context)
 
     def revert_disabled(self, request, obj=None):

@@ -21,6 +21,23 @@ def _url(name: str, **params) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
+def chart_options(*, x_title: str, y_title: str) -> dict:
+    """Chart.js options with titled axes and the values on the y axis (Unfold's defaults hide both).
+
+    Plain JSON: Unfold hands data-options to Chart.js as is, in place of its own defaults.
+    """
+    axis = {"border": {"display": False}, "grid": {"color": "rgba(156,163,175,.2)"}, "ticks": {"color": "#6b7280"}}
+    return {
+        "maintainAspectRatio": False,
+        "plugins": {"legend": {"display": False}, "tooltip": {"enabled": True}},
+        "scales": {
+            "x": {**axis, "title": {"display": True, "text": x_title, "color": "#6b7280"}},
+            "y": {**axis, "beginAtZero": True, "title": {"display": True, "text": y_title, "color": "#6b7280"},
+                  "ticks": {"color": "#6b7280", "precision": 0}},
+        },
+    }
+
+
 def dashboard_callback(request, context):
     user = request.user
     if not user.has_perm("core.view_booking"):
@@ -71,7 +88,7 @@ def dashboard_callback(request, context):
     type_chart = {
         "labels": [label for _v, label in ServiceType.choices],
         "datasets": [{"label": "Bookings, 30 days", "data": [by_type.get(v, 0) for v, _l in ServiceType.choices],
-                      "backgroundColor": "var(--color-primary-600)"}],
+                      "backgroundColor": "var(--color-primary-600)", "maxBarThickness": 48}],
     }
     revenue_chart = None
     if show_money:
@@ -83,16 +100,19 @@ def dashboard_callback(request, context):
         }
     upcoming = reporting.upcoming_pickups(now=now)
     upcoming_table = {
-        "headers": ["Day", "Morning", "Afternoon", "Flexible", "Total"],
-        "rows": [[f"{row['date']:%a %b %-d}", row["morning"], row["afternoon"], row["flexible"], row["total"]]
-                 for row in upcoming],
+        "headers": ["Day", "Morning", "Afternoon", "Flexible", "Booked", "Pending holds", "Capacity", "Remaining"],
+        "rows": [[f"{day.date:%a %b %-d}", day.morning, day.afternoon, day.flexible, day.booked, day.holds,
+                  day.capacity, day.remaining] for day in upcoming],
     }
+    context["title"] = "Today"
     context["ops_dashboard"] = {
         "cards": cards,
         "issues": issues,
         "open_issues": kpis.open_issues,
         "type_chart": json.dumps(type_chart),
+        "type_chart_options": json.dumps(chart_options(x_title="Service type", y_title="Bookings")),
         "revenue_chart": json.dumps(revenue_chart) if revenue_chart else "",
+        "revenue_chart_options": json.dumps(chart_options(x_title="Day (New York)", y_title="Revenue (USD)")),
         "upcoming_table": upcoming_table,
         "today": today,
     }

@@ -9,12 +9,15 @@ from __future__ import annotations
 from import_export import fields, widgets
 
 from core import models as m
+from ops_console.formatting import humanize_code
 from ops_console.resources import (
     CentsAsDollarsWidget,
     ExportOnlyResource,
-    IsoDateTimeWidget,
     IsoDateWidget,
     MoneyWidget,
+    currency_field,
+    label_field,
+    local_time_field,
 )
 
 
@@ -30,14 +33,15 @@ class UserResource(ExportOnlyResource):
     first_name = _column("first_name")
     last_name = _column("last_name")
     role = _column("role")
+    role_label = label_field("role")
     is_active = _column("is_active", widget=widgets.BooleanWidget())
     is_staff = _column("is_staff", widget=widgets.BooleanWidget())
-    last_login = _column("last_login", widget=IsoDateTimeWidget())
-    date_joined = _column("date_joined", widget=IsoDateTimeWidget())
+    last_login = local_time_field("last_login")
+    date_joined = local_time_field("date_joined")
 
     class Meta:
         model = m.User
-        fields = ("username", "email", "first_name", "last_name", "role", "is_active", "is_staff", "last_login",
+        fields = ("username", "email", "first_name", "last_name", "role", "role_label", "is_active", "is_staff", "last_login",
                   "date_joined")
 
 
@@ -45,19 +49,23 @@ class RefundResource(ExportOnlyResource):
     booking_number = _column("booking_number", "payment__booking__booking_number")
     stripe_payment_intent_id = _column("stripe_payment_intent_id", "payment__stripe_payment_intent_id")
     stripe_refund_id = _column("stripe_refund_id")
+    currency = currency_field()
     amount = _column("amount", "amount_cents", widget=CentsAsDollarsWidget())
     reason = _column("reason")
+    reason_label = fields.Field(column_name="reason_label", readonly=True,
+                                dehydrate_method=lambda refund: humanize_code(refund.reason))
     status = _column("status")
+    status_label = label_field("status")
     processed_by = _column("processed_by", "processed_by__username")
     notes = _column("notes")
     failure_reason = _column("failure_reason")
-    processed_at = _column("processed_at", widget=IsoDateTimeWidget())
-    created_at = _column("created_at", widget=IsoDateTimeWidget())
+    processed_at = local_time_field("processed_at")
+    created_at = local_time_field("created_at")
 
     class Meta:
         model = m.Refund
-        fields = ("booking_number", "stripe_payment_intent_id", "stripe_refund_id", "amount", "reason", "status",
-                  "processed_by", "notes", "failure_reason", "processed_at", "created_at")
+        fields = ("booking_number", "stripe_payment_intent_id", "stripe_refund_id", "currency", "amount", "reason",
+                  "reason_label", "status", "status_label", "processed_by", "notes", "failure_reason", "processed_at", "created_at")
 
     def filter_export(self, queryset, **kwargs):
         return queryset.select_related("payment__booking", "processed_by")
@@ -67,13 +75,14 @@ class DailyMetricsResource(ExportOnlyResource):
     date = _column("date", widget=IsoDateWidget())
     bookings_created = _column("bookings_created")
     paid_bookings = _column("paid_bookings")
+    currency = currency_field()
     revenue = _column("revenue", widget=MoneyWidget())
     refunds = _column("refunds", widget=MoneyWidget())
     pickups = _column("pickups")
     cancellations = _column("cancellations")
-    computed_at = _column("computed_at", widget=IsoDateTimeWidget())
+    computed_at = local_time_field("computed_at")
 
     class Meta:
         model = m.DailyMetrics
-        fields = ("date", "bookings_created", "paid_bookings", "revenue", "refunds", "pickups", "cancellations",
+        fields = ("date", "bookings_created", "paid_bookings", "currency", "revenue", "refunds", "pickups", "cancellations",
                   "computed_at")

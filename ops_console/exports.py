@@ -22,8 +22,9 @@ from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 
+from core.bookings.models import Booking
 from ops_console.formulas import escape_formula
-from ops_console.resources import BookingResource
+from ops_console.resources import CURRENCY, BookingResource
 
 CHUNK_SIZE = 2000
 
@@ -55,21 +56,26 @@ def booking_rows(values: Iterator[tuple]) -> Iterator[list]:
     """Turn booking values_list tuples into CSV rows (text exactly as BookingResource renders it).
 
     This loop is the export's hot path (~10 µs a row with the csv writer), so it avoids per-row lookups:
-    the time zone is resolved once, locals are bound once.
+    the time zone and the choice labels are resolved once, locals are bound once.
     """
     esc = escape_formula
     address = _address
     money = _money
     tz = timezone.get_current_timezone()
+    status_label, payment_label, type_label, window_label = (
+        dict(Booking._meta.get_field(name).flatchoices)
+        for name in ("status", "payment_status", "booking_type", "pickup_window"))
     for (number, status, payment_status, booking_type, pickup_date, window, name, email, phone,
          p1, p2, p3, p4, p5, d1, d2, d3, d4, d5, package, items, coi, base, specialty, surcharge, coi_fee,
          total, intent, notes, created_at) in values:
         yield (
-            number, status, payment_status, booking_type, pickup_date.isoformat() if pickup_date else "", window,
+            number, status, status_label.get(status, status), payment_status,
+            payment_label.get(payment_status, payment_status), booking_type, type_label.get(booking_type, booking_type),
+            pickup_date.isoformat() if pickup_date else "", window, window_label.get(window, window),
             esc(name) if name else "", esc(email) if email else "", esc(phone) if phone else "",
             address(p1, p2, p3, p4, p5), address(d1, d2, d3, d4, d5), esc(package) if package else "", items,
-            "1" if coi else "0", money(base), money(specialty), money(surcharge), money(coi_fee), money(total),
-            esc(intent) if intent else "", esc(notes) if notes else "",
+            "1" if coi else "0", CURRENCY, money(base), money(specialty), money(surcharge), money(coi_fee),
+            money(total), esc(intent) if intent else "", esc(notes) if notes else "",
             created_at.astimezone(tz).isoformat(timespec="seconds") if created_at else "",
         )
 

@@ -18,7 +18,7 @@ from unfold.widgets import (
 )
 
 from core.catalog.models import ServiceType
-from core.common.money import from_cents
+from ops_console.formatting import cents, local_date, local_datetime, money
 
 
 class ConfirmForm(forms.Form):
@@ -73,7 +73,8 @@ class RefundForm(forms.Form):
         """`payments`: (payment, refundable cents) pairs, from core.payments.selectors."""
         super().__init__(*args, **kwargs)
         self.fields["payment"].choices = [
-            (p.pk, f"{p} — refundable ${from_cents(refundable)}") for p, refundable in payments
+            (p.pk, f"{p.get_method_display()} payment of {cents(p.amount_cents)}, {local_datetime(p.created_at)}"
+                   f" — refundable {cents(refundable)}") for p, refundable in payments
         ]
         if len(payments) == 1:
             self.fields["payment"].initial = payments[0][0].pk
@@ -86,7 +87,7 @@ class MergeForm(forms.Form):
     def __init__(self, *args, customers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target"].choices = [
-            (c.pk, f"{c.name} <{c.email}> · {c.total_bookings_count} bookings · since {c.created_at:%Y-%m-%d}")
+            (c.pk, f"{c.name} <{c.email}> · {c.total_bookings_count} bookings · since {local_date(c.created_at.date())}")
             for c in customers
         ]
 
@@ -107,8 +108,8 @@ class PriceSimulatorForm(forms.Form):
 
     def __init__(self, *args, packages=(), items=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["package"].choices = [("", "—")] + [(p.code, f"{p.name} (${p.base_price})") for p in packages]
-        item_choices = [("", "—")] + [(i.code, f"{i.name} (${i.base_price})") for i in items]
+        self.fields["package"].choices = [("", "—")] + [(p.code, f"{p.name} ({money(p.base_price)})") for p in packages]
+        item_choices = [("", "—")] + [(i.code, f"{i.name} ({money(i.base_price)})") for i in items]
         self.fields["specialty_item_1"].choices = item_choices
         self.fields["specialty_item_2"].choices = item_choices
 

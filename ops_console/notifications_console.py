@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from unfold.admin import TabularInline
+from django.utils.html import escape, format_html
 from unfold.decorators import action
 
 from core.common.errors import DomainError
@@ -30,17 +30,16 @@ from core.notifications.services import (
     email_template_send_test,
     notification_resend,
 )
+from ops_console.base import ReadOnlyTabularInline
+from ops_console.formatting import choice_label
 
 TEMPLATE_DIR = "ops_console/notifications"
 
 
-class DeliveryLogInline(TabularInline):
+class DeliveryLogInline(ReadOnlyTabularInline):
     """What the providers told us about one notification, oldest first (written only by services)."""
 
     model = DeliveryLog
-    extra = 0
-    can_delete = False
-    tab = True
     verbose_name_plural = "Delivery log"
     fields = readonly_fields = ["created_at", "event", "provider", "provider_event_id", "details"]
     ordering = ["created_at", "id"]
@@ -48,12 +47,6 @@ class DeliveryLogInline(TabularInline):
     def has_view_permission(self, request, obj=None):
         # The log is part of the notification: whoever may see the notification sees how it went.
         return request.user.has_perm("core.view_notification")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -85,6 +78,15 @@ class EmailTemplateForm(forms.ModelForm):
         return cleaned
 
 
+class PrettyJSONField(forms.JSONField):
+    """Test data shown once-encoded and indented (an initial dict, not a JSON string encoded a second time)."""
+
+    def prepare_value(self, value):
+        if isinstance(value, forms.fields.InvalidJSONInput):
+            return value
+        return json.dumps(value, indent=2, ensure_ascii=False, cls=self.encoder)
+
+
 class PreviewForm(forms.Form):
     """The live preview's editor: render unsaved changes against the template's test data."""
 
@@ -92,7 +94,7 @@ class PreviewForm(forms.Form):
     html_template = forms.CharField(widget=forms.Textarea(attrs={"rows": 14}))
     text_template = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}))
     sms_template = forms.CharField(required=False, max_length=320, widget=forms.Textarea(attrs={"rows": 3}))
-    test_data = forms.JSONField(required=False, widget=forms.Textarea(attrs={"rows": 8}))
+    test_data = PrettyJSONField(required=False, widget=forms.Textarea(attrs={"rows": 8}))
 
 
 class EmailTemplatePreviewMixin:
@@ -156,7 +158,7 @@ class EmailTemplatePreviewMixin:
                                           test_data=form.cleaned_data["test_data"] or {})
         else:
             form = PreviewForm(initial={**{f: getattr(template, f) for f in rendering.TEMPLATE_FIELDS},
-                                        "test_data": json.dumps(template.test_data, indent=2)})
+                                        "test_data": template.test_data})
         problems = email_template_form_errors(template=candidate) if form.is_valid() or request.method == "GET" \
             else {}
         # validation has already rendered the candidate (a failing render is one of its problems)
@@ -164,11 +166,13 @@ class EmailTemplatePreviewMixin:
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
-            "title": f"Preview — {template.name} (v{template.version})",
+            "title": f"Preview — {template_label(template)} (v{template.version})",
+            "template_label": template_label(template),
             "template_obj": template,
             "form": form,
             "problems": problems,
             "preview": preview,
+            "preview_frame": email_preview_frame(preview["html"]) if preview else "",
             "provided": sorted(rendering.PROVIDED_VARIABLES.get(template.name, ())),
             "change_url": reverse(f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_change",
                                   args=[template.pk]),
@@ -205,6 +209,40 @@ class EmailTemplatePreviewMixin:
 
 
 # --- notifications ---------------------------------------------------------------------------------------
+
+def template_label(template: EmailTemplate) -> str:
+    """A template is named after its notification type's code: show that type's label."""
+    return choice_label(Notification, "notification_type", template.name)
+
+
+def email_preview_frame(html: str):
+    """A rendered email in a sandboxed frame (no scripts, no same-origin access to the console).
+
+    The whole document goes into srcdoc escaped, so its quotes cannot end the attribute early.
+    """
+    return format_html('<iframe sandbox="" title="Email as the customer sees it" data-testid="email-frame" '
+                       'class="w-full bg-white rounded border border-base-200" style="min-height:480px" '
+                       'srcdoc="{}"></iframe>', escape(html))  # escape(): even a safe string
+
+
+def notification_title(notification: Notification) -> str:
+    """"Booking reminder by email (sent)" rather than the model's code-speaking __str__ (recipients are on the page)."""
+    return (f"{notification.get_notification_type_display()} by {notification.get_channel_display().lower()} "
+            f"({notification.get_status_display().lower()})")
+
+
+class Titled:
+    """An object that reads as `title` in the console's header but is otherwise the object itself."""
+
+    def __init__(self, obj, title: str):
+        self._obj, self._title = obj, title
+
+    def __getattr__(self, name):
+        return getattr(self._obj, name)
+
+    def __str__(self) -> str:
+        return self._title
+
 
 class NotificationResendMixin:
     """ModelAdmin mixin for Notification: "Resend" (a new, audited attempt) from the list and the detail page."""

@@ -33,7 +33,11 @@ from core.catalog.validation import surcharge_rule_problems
 from core.common.errors import DomainError
 from core.common.money import from_cents
 from core.customers.validators import normalize_phone
+from ops_console.formatting import zone_name
 from ops_console.formulas import escape_formula, unescape_formula
+
+CURRENCY = "USD"  # every amount in the domain is in US dollars
+
 
 # --- Widgets ---------------------------------------------------------------------------------------------
 
@@ -85,7 +89,7 @@ class IsoDateTimeWidget(widgets.Widget):
             return None if kwargs.get("force_native_type") else ""
         local = timezone.localtime(value)
         if kwargs.get("force_native_type"):
-            return local.replace(tzinfo=None)  # openpyxl cannot store aware datetimes
+            return local.replace(tzinfo=None, microsecond=0)  # openpyxl cannot store aware datetimes; text has seconds
         return local.isoformat(timespec="seconds")
 
 
@@ -158,6 +162,21 @@ class ListWidget(widgets.Widget):
         return json.dumps(list(value or []))
 
 
+def local_time_field(name: str, **kwargs) -> fields.Field:
+    """A timestamp column in New York time; the header names the zone (the cells carry the offset in text)."""
+    return fields.Field(attribute=name, column_name=f"{name} ({zone_name()})", widget=IsoDateTimeWidget(),
+                        **kwargs)
+
+
+def label_field(name: str) -> fields.Field:
+    """The choice's label beside its code: people read the label, scripts match the code."""
+    return fields.Field(attribute=f"get_{name}_display", column_name=f"{name}_label", readonly=True)
+
+
+def currency_field() -> fields.Field:
+    return fields.Field(column_name="currency", readonly=True, dehydrate_method=lambda _obj: CURRENCY)
+
+
 # --- Bases -----------------------------------------------------------------------------------------------
 
 
@@ -204,10 +223,14 @@ class BookingResource(ExportOnlyResource):
 
     booking_number = fields.Field(attribute="booking_number", column_name="booking_number")
     status = fields.Field(attribute="status", column_name="status")
+    status_label = label_field("status")
     payment_status = fields.Field(attribute="payment_status", column_name="payment_status")
+    payment_status_label = label_field("payment_status")
     booking_type = fields.Field(attribute="booking_type", column_name="booking_type")
+    booking_type_label = label_field("booking_type")
     pickup_date = fields.Field(attribute="pickup_date", column_name="pickup_date", widget=IsoDateWidget())
     pickup_window = fields.Field(attribute="pickup_window", column_name="pickup_window")
+    pickup_window_label = label_field("pickup_window")
     customer_name = fields.Field(attribute="customer__name", column_name="customer_name")
     customer_email = fields.Field(attribute="customer__email", column_name="customer_email")
     customer_phone = fields.Field(attribute="customer__phone", column_name="customer_phone")
@@ -217,6 +240,7 @@ class BookingResource(ExportOnlyResource):
     item_count = fields.Field(attribute="item_count", column_name="item_count", widget=widgets.IntegerWidget())
     coi_required = fields.Field(attribute="coi_required", column_name="coi_required",
                                 widget=widgets.BooleanWidget())
+    currency = currency_field()
     base_price = fields.Field(attribute="base_price", column_name="base_price", widget=MoneyWidget())
     specialty_items_total = fields.Field(attribute="specialty_items_total", column_name="specialty_items_total",
                                          widget=MoneyWidget())
@@ -226,15 +250,16 @@ class BookingResource(ExportOnlyResource):
     stripe_payment_intent_id = fields.Field(attribute="stripe_payment_intent_id",
                                             column_name="stripe_payment_intent_id")
     notes = fields.Field(attribute="notes", column_name="notes")
-    created_at = fields.Field(attribute="created_at", column_name="created_at", widget=IsoDateTimeWidget())
+    created_at = local_time_field("created_at")
 
     class Meta:
         model = m.Booking
         import_id_fields = ["booking_number"]
         fields = (  # the declared columns only, in this order
-            "booking_number", "status", "payment_status", "booking_type", "pickup_date", "pickup_window",
+            "booking_number", "status", "status_label", "payment_status", "payment_status_label", "booking_type",
+            "booking_type_label", "pickup_date", "pickup_window", "pickup_window_label",
             "customer_name", "customer_email", "customer_phone", "pickup_address", "dropoff_address", "package",
-            "item_count", "coi_required", "base_price", "specialty_items_total", "surcharge_total", "coi_fee",
+            "item_count", "coi_required", "currency", "base_price", "specialty_items_total", "surcharge_total", "coi_fee",
             "total_price", "stripe_payment_intent_id", "notes", "created_at",
         )
 
@@ -264,21 +289,23 @@ class PaymentResource(ExportOnlyResource):
     stripe_fee = fields.Field(attribute="stripe_fee_cents", column_name="stripe_fee", widget=CentsAsDollarsWidget())
     currency = fields.Field(attribute="currency", column_name="currency")
     status = fields.Field(attribute="status", column_name="status")
+    status_label = label_field("status")
     method = fields.Field(attribute="method", column_name="method")
+    method_label = label_field("method")
     payment_method_type = fields.Field(attribute="payment_method_type", column_name="payment_method_type")
     stripe_charge_id = fields.Field(attribute="stripe_charge_id", column_name="stripe_charge_id")
     reference = fields.Field(attribute="reference", column_name="reference")
-    succeeded_at = fields.Field(attribute="succeeded_at", column_name="succeeded_at", widget=IsoDateTimeWidget())
-    failed_at = fields.Field(attribute="failed_at", column_name="failed_at", widget=IsoDateTimeWidget())
+    succeeded_at = local_time_field("succeeded_at")
+    failed_at = local_time_field("failed_at")
     failure_reason = fields.Field(attribute="failure_reason", column_name="failure_reason")
-    created_at = fields.Field(attribute="created_at", column_name="created_at", widget=IsoDateTimeWidget())
+    created_at = local_time_field("created_at")
 
     class Meta:
         model = m.Payment
         import_id_fields = ["stripe_payment_intent_id"]
         fields = (
             "booking_number", "stripe_payment_intent_id", "amount", "refunded", "stripe_fee", "currency", "status",
-            "method", "payment_method_type", "stripe_charge_id", "reference", "succeeded_at", "failed_at",
+            "status_label", "method", "method_label", "payment_method_type", "stripe_charge_id", "reference", "succeeded_at", "failed_at",
             "failure_reason", "created_at",
         )
 
@@ -306,8 +333,7 @@ class CustomerResource(OpsResource):
     staff_notes = fields.Field(attribute="staff_notes", column_name="staff_notes", widget=widgets.CharWidget())
     total_bookings_count = fields.Field(attribute="total_bookings_count", column_name="total_bookings_count",
                                         readonly=True, widget=widgets.IntegerWidget())
-    created_at = fields.Field(attribute="created_at", column_name="created_at", readonly=True,
-                              widget=IsoDateTimeWidget())
+    created_at = local_time_field("created_at", readonly=True)
 
     class Meta:
         model = m.CustomerProfile

@@ -168,22 +168,59 @@ def bookings_by_service_type(*, series: list[DayFigures]) -> dict[str, int]:
     return totals
 
 
-def upcoming_pickups(*, days: int = 7, now: dt.datetime | None = None) -> list[dict]:
-    """Pickups per day and window for the next `days` days (one grouped query), soonest first."""
+@dataclass(frozen=True)
+class PickupDay:
+    """One service day of the coming week: confirmed pickups per window, live holds, and the van capacity left."""
+
+    date: dt.date
+    morning: int = 0
+    afternoon: int = 0
+    flexible: int = 0
+    holds: int = 0  # unpaid bookings still holding a slot (they count against capacity until they expire)
+    capacity: int = 0
+
+    @property
+    def booked(self) -> int:
+        return self.morning + self.afternoon + self.flexible
+
+    @property
+    def remaining(self) -> int:
+        return max(self.capacity - self.booked - self.holds, 0)
+
+
+def upcoming_pickups(*, days: int = 7, now: dt.datetime | None = None) -> list[PickupDay]:
+    """Every day of the next `days` days, soonest first, days without pickups included (2 queries).
+
+    Slots are counted by the same rule the booking API uses (availability.active_booking_filter): cancelled
+    bookings and expired holds free theirs; capacity is the van schedule's override or the default.
+    """
+    from core.catalog.availability import active_booking_filter
+    from core.catalog.models import VanSchedule
+
     now = now or timezone.now()
     today = timezone.localdate(now)
+    window = {"pickup_date__gte": today, "pickup_date__lt": today + dt.timedelta(days=days)}
     rows = (
-        Booking.objects.filter(pickup_date__gte=today, pickup_date__lt=today + dt.timedelta(days=days))
-        .exclude(status__in=[BookingStatus.CANCELLED, BookingStatus.PENDING])
-        .values("pickup_date", "pickup_window").annotate(n=Count("pk")).order_by("pickup_date", "pickup_window")
+        Booking.objects.filter(active_booking_filter(now), **window)
+        .values("pickup_date", "pickup_window")
+        .annotate(booked=Count("pk", filter=~Q(status=BookingStatus.PENDING)),
+                  holds=Count("pk", filter=Q(status=BookingStatus.PENDING)))
+        .order_by()
     )
-    by_day: dict[dt.date, dict] = {}
+    overrides = dict(VanSchedule.objects.filter(is_active=True, date__gte=today,
+                                                date__lt=today + dt.timedelta(days=days))
+                     .exclude(capacity_override=None).values_list("date", "capacity_override"))
+    default_capacity = int(settings.TOTETAXI["DEFAULT_DAILY_CAPACITY"])
+    counts: dict[dt.date, dict] = {}
     for r in rows:
-        entry = by_day.setdefault(r["pickup_date"], {"date": r["pickup_date"], "morning": 0, "afternoon": 0,
-                                                      "flexible": 0, "total": 0})
-        entry[r["pickup_window"]] = r["n"]
-        entry["total"] += r["n"]
-    return [by_day[d] for d in sorted(by_day)]
+        day = counts.setdefault(r["pickup_date"], {"holds": 0})
+        day[r["pickup_window"]] = r["booked"]
+        day["holds"] += r["holds"]
+    out = []
+    for i in range(days):
+        d = today + dt.timedelta(days=i)
+        out.append(PickupDay(d, capacity=overrides.get(d, default_capacity), **counts.get(d, {})))
+    return out
 
 
 def daily_figures(*, day: dt.date) -> dict:
@@ -230,7 +267,11 @@ def booking_admin_queryset() -> QuerySet[Booking]:
 
 
 def booking_activity(booking: Booking, *, limit: int = 100) -> list[dict]:
-    """Everything that happened to one booking: its history rows, status changes, notes, payments, messages."""
+    """Everything that happened to one booking: its history rows, status changes, notes, payments, messages.
+
+    Each entry: when, who, what, summary (text), and the raw facts an interface words for people:
+    `changes` [(model, field, old, new)] for a history row, `transition` (from, to, reason) for a status change.
+    """
     from core.payments.models import Payment, Refund
 
     entries: list[dict] = []
@@ -242,9 +283,8 @@ def booking_activity(booking: Booking, *, limit: int = 100) -> list[dict]:
     ):
         entries.extend(_history_entries(model, label, flt, limit=limit))
     for change in booking.status_changes.select_related("actor").order_by("-created_at")[:limit]:
-        entries.append({"when": change.created_at, "who": change.actor, "what": "Status",
-                        "summary": f"{change.from_status or '∅'} → {change.to_status}"
-                                   + (f" ({change.reason})" if change.reason else ""),
+        entries.append({"when": change.created_at, "who": change.actor, "what": "Status", "summary": "",
+                        "transition": (change.from_status, change.to_status, change.reason),
                         "ip": None, "agent": ""})
     for note in booking.staff_notes.select_related("author").order_by("-created_at")[:limit]:
         entries.append({"when": note.created_at, "who": note.author, "what": "Staff note", "summary": note.body,
@@ -264,16 +304,12 @@ def _history_entries(model, label: str, flt: dict, *, limit: int) -> list[dict]:
     out = []
     for row in rows:
         kind = {"+": "created", "~": "changed", "-": "deleted"}.get(row.history_type, row.history_type)
-        changes = ", ".join(f"{c.field}: {_short(c.old)} → {_short(c.new)}" for c in row._changes)
+        # raw values with their model and field: the interface decides how people read them
+        changes = [(model, c.field, c.old, c.new) for c in row._changes]
         out.append({"when": row.history_date, "who": row.history_user, "what": f"{label} {kind}",
-                    "summary": changes or str(row.instance) if kind != "deleted" else str(row.id),
-                    "ip": row.ip_address, "agent": row.user_agent, "object": row})
+                    "summary": "" if changes else (str(row.instance) if kind != "deleted" else str(row.id)),
+                    "changes": changes, "ip": row.ip_address, "agent": row.user_agent, "object": row})
     return out
-
-
-def _short(value) -> str:
-    text = "∅" if value in (None, "") else str(value)
-    return text if len(text) <= 60 else text[:57] + "…"
 
 
 def staff_activity(user, *, limit: int = 100) -> list[dict]:
@@ -300,10 +336,32 @@ def staff_activity(user, *, limit: int = 100) -> list[dict]:
             entries.append(e)
     for change in BookingStatusChange.objects.filter(actor=user).select_related("booking").order_by("-created_at")[:limit]:
         entries.append({"when": change.created_at, "who": user, "what": "Status",
-                        "summary": f"{change.booking.booking_number}: {change.from_status or '∅'} → "
-                                   f"{change.to_status}", "ip": None, "agent": ""})
+                        "summary": f"{change.booking.booking_number}:",
+                        "transition": (change.from_status, change.to_status, change.reason),
+                        "ip": None, "agent": ""})
     for note in BookingNote.objects.filter(author=user).select_related("booking").order_by("-created_at")[:limit]:
         entries.append({"when": note.created_at, "who": user, "what": "Staff note",
                         "summary": f"{note.booking.booking_number}: {note.body}", "ip": None, "agent": ""})
     entries.sort(key=lambda e: e["when"], reverse=True)
     return entries[:limit]
+
+
+def booking_status_history(booking: Booking) -> list:
+    """A booking's status changes, oldest first, with who made them (one query)."""
+    return list(booking.status_changes.select_related("actor").order_by("created_at", "id"))
+
+
+def booking_staff_notes(booking: Booking) -> list:
+    """A booking's staff notes, newest first, with their authors (one query)."""
+    return list(booking.staff_notes.select_related("author").order_by("-created_at"))
+
+
+def quote_admin_queryset() -> QuerySet:
+    """Quotes for the console's list, each with the number of the booking made from it, if any.
+
+    A correlated subquery on bookings.quote_id (a foreign key, so indexed), evaluated only for the shown page.
+    """
+    from core.bookings.models import Quote
+
+    converted = Booking.objects.filter(quote=OuterRef("pk")).values("booking_number")[:1]
+    return Quote.objects.annotate(booking_number=Subquery(converted))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -11,7 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from unfold.contrib.filters.admin import RangeDateTimeFilter
 from unfold.utils import parse_datetime_str
 
-from core.common.money import from_cents
+from ops_console.formatting import cents, money  # noqa: F401  (the admin modules' one formatter)
 
 STATUS_COLOURS = {
     "pending": "warning", "paid": "info", "scheduled": "info", "in_progress": "primary",
@@ -35,7 +33,7 @@ def safe_next(request, fallback: str) -> str:
 
 
 def render_action_page(request, model_admin, *, title, form, objects=(), ids=(), next_url="", action_url="",
-                       description="", submit_label="Confirm", objects_heading=""):
+                       description="", submit_label="Confirm", objects_heading="", disabled_reason=""):
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,
@@ -48,16 +46,9 @@ def render_action_page(request, model_admin, *, title, form, objects=(), ids=(),
         "description": description,
         "submit_label": submit_label,
         "objects_heading": objects_heading,
+        "disabled_reason": disabled_reason,
     }
     return TemplateResponse(request, "ops_console/action_form.html", context)
-
-
-def money(value) -> str:
-    return f"${Decimal(value or 0):,.2f}"
-
-
-def cents(value: int | None) -> str:
-    return money(from_cents(value or 0))
 
 
 def html_table(headers: list[str], rows: list[list], *, empty: str = "None yet.") -> str:

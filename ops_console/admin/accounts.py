@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.http import Http404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from unfold.decorators import display
@@ -12,6 +11,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 
 from core import models as m
 from core.reporting.selectors import staff_activity
+from ops_console.activity import render_activity
 from ops_console.base import OpsModelAdmin
 from ops_console.export_resources import UserResource
 
@@ -59,11 +59,9 @@ class UserAdmin(DjangoUserAdmin, OpsModelAdmin):
         user = m.User.objects.filter(pk=user_id).first()
         if user is None or not self.has_view_permission(request, user):
             raise Http404
-        context = {**self.admin_site.each_context(request), "opts": self.opts,
-                   "title": f"Activity — {user.get_full_name() or user.username}",
-                   "entries": staff_activity(user),
-                   "back_url": reverse("admin:core_user_change", args=[user.pk]), "back_label": user.username}
-        return TemplateResponse(request, "ops_console/activity.html", context)
+        return render_activity(request, self, title=f"Activity — {user.get_full_name() or user.username}",
+                               entries=staff_activity(user),
+                               back_url=reverse("admin:core_user_change", args=[user.pk]), back_label=user.username)
 
 
 @admin.register(m.StaffProfile)

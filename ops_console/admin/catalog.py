@@ -23,6 +23,7 @@ from core.catalog.validation import surcharge_rule_problems, van_schedule_proble
 from core.common.errors import DomainError
 from ops_console import forms as ops_forms
 from ops_console.base import OpsModelAdmin
+from ops_console.formatting import money
 from ops_console.resources import (
     MiniMovePackageResource,
     SpecialtyItemResource,
@@ -110,7 +111,7 @@ class SurchargeRuleAdmin(OpsModelAdmin):
 
     @display(description="Amount", ordering="amount")
     def amount_display(self, obj):
-        return f"{obj.amount}%" if obj.is_percentage else f"${obj.amount}"
+        return f"{obj.amount}%" if obj.is_percentage else money(obj.amount)
 
     def get_urls(self):
         return [path("simulator/", self.admin_site.admin_view(self.simulator_view), name="core_price_simulator"),
@@ -141,7 +142,9 @@ class SurchargeRuleAdmin(OpsModelAdmin):
                 error = exc
         context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "Price simulator",
                    "form": form, "breakdown": breakdown, "error": error, "availability": avail,
-                   "bookability": bookability}
+                   "bookability": bookability,
+                   "trail": [("Catalog & Pricing", ""), ("Surcharge rules", reverse("admin:core_surchargerule_changelist")),
+                             ("Price simulator", "")]}
         return TemplateResponse(request, "ops_console/price_simulator.html", context)
 
 

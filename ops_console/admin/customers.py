@@ -16,6 +16,7 @@ from core.reporting import selectors as reporting
 from ops_console import forms as ops_forms
 from ops_console.admin._common import html_table, money, render_action_page, safe_next
 from ops_console.base import OpsModelAdmin
+from ops_console.formatting import local_date
 from ops_console.resources import CustomerResource
 
 HISTORY_ROWS = 50
@@ -60,7 +61,7 @@ class CustomerProfileAdmin(OpsModelAdmin):
         bookings = list(reporting.customer_booking_history_queryset().filter(customer_id=obj.pk)[:HISTORY_ROWS])
         rows = [[format_html('<a class="text-primary-600" href="{}">{}</a>',
                              reverse("admin:core_booking_change", args=[b.pk]), b.booking_number),
-                 b.get_booking_type_display(), b.pickup_date, b.get_pickup_window_display(),
+                 b.get_booking_type_display(), local_date(b.pickup_date), b.get_pickup_window_display(),
                  b.get_status_display(), money(b.total_price), b.get_payment_status_display()] for b in bookings]
         table = html_table(["Booking", "Type", "Pickup", "Window", "Status", "Total", "Payment"], rows,
                            empty="No bookings.")

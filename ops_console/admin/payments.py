@@ -10,9 +10,11 @@ from core import models as m
 from core.common.errors import DomainError
 from core.payments.selectors import reconciliation_mismatch_list
 from core.payments.services import reconciliation_mismatch_resolve
+from ops_console.activity import OBJECT_TEXT
 from ops_console.admin._common import PAYMENT_COLOURS, AwareRangeDateTimeFilter, cents
 from ops_console.base import ReadOnlyOpsModelAdmin
 from ops_console.export_resources import RefundResource
+from ops_console.formatting import humanize_code
 from ops_console.resources import PaymentResource
 
 
@@ -54,7 +56,7 @@ class PaymentAdmin(ReadOnlyOpsModelAdmin):
 @admin.register(m.Refund)
 class RefundAdmin(ReadOnlyOpsModelAdmin):
     resource_classes = [RefundResource]
-    list_display = ["created_at", "booking_ref", "amount", "reason", "status_badge", "processed_by",
+    list_display = ["created_at", "booking_ref", "amount", "reason_label", "status_badge", "processed_by",
                     "stripe_refund_id"]
     list_filter = [("status", ChoicesDropdownFilter), ("created_at", AwareRangeDateTimeFilter)]
     list_filter_submit = True
@@ -65,6 +67,10 @@ class RefundAdmin(ReadOnlyOpsModelAdmin):
     def booking_ref(self, obj):
         return _booking_link(obj.payment.booking)
 
+    @display(description="Reason", ordering="reason")
+    def reason_label(self, obj):
+        return humanize_code(obj.reason)
+
     @display(description="Amount", ordering="amount_cents")
     def amount(self, obj):
         return cents(obj.amount_cents)
@@ -74,12 +80,42 @@ class RefundAdmin(ReadOnlyOpsModelAdmin):
         return obj.status, obj.get_status_display()
 
 
+class AuditActionFilter(admin.SimpleListFilter):
+    """The audit's actions in words (the stored codes are free-form, so the choices come from the data)."""
+
+    title = "action"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        codes = model_admin.get_queryset(request).order_by("action").values_list("action", flat=True).distinct()
+        return [(code, humanize_code(code)) for code in codes]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(m.PaymentAudit)
 class PaymentAuditAdmin(ReadOnlyOpsModelAdmin):
-    list_display = ["created_at", "action", "booking", "payment", "user", "ip_address"]
-    list_filter = ["action"]
+    list_display = ["created_at", "action_label", "booking", "payment_text", "who", "ip"]
+    list_filter = [AuditActionFilter]
     list_select_related = ["booking", "payment", "user"]
     search_fields = ["booking__booking_number", "action"]
+
+    @display(description="Action", ordering="action")
+    def action_label(self, obj):
+        return humanize_code(obj.action)
+
+    @display(description="By", ordering="user")
+    def who(self, obj):
+        return obj.user or "System"
+
+    @display(description="Payment")
+    def payment_text(self, obj):
+        return OBJECT_TEXT[m.Payment](obj.payment) if obj.payment_id else "—"
+
+    @display(description="IP address")
+    def ip(self, obj):
+        return obj.ip_address or "—"
 
 
 @admin.register(m.ProviderEvent)

@@ -65,16 +65,37 @@ def test_filter_search_open_booking_and_run_an_action(live_server, page, login, 
     assert "operations_user" in history and "127.0.0.1" in history
     shot(page, "booking_history")
     page.goto(f"{live_server.url}/admin/core/booking/{target.pk}/activity/")
-    assert "paid → scheduled" in page.get_by_test_id("activity").inner_text()
+    assert "Paid → Scheduled" in page.get_by_test_id("activity").inner_text()
 
 
 def test_refused_action_shows_the_reason(live_server, page, login, make_booking):
     pending = make_booking()
     login("operations")
+    # the booking's menu does not offer it
+    page.goto(f"{live_server.url}/admin/core/booking/{pending.pk}/change/")
+    assert page.locator(f'a[href$="/{pending.pk}/detail-complete/"]').count() == 0
+    # and a stale link lands on a page that greys it out with the reason
     page.goto(f"{live_server.url}/admin/core/booking/{pending.pk}/detail-complete/")
+    assert page.get_by_test_id("action-disabled").is_disabled()
+    assert "a pending payment booking cannot become completed." in page.get_by_test_id("action-objects").inner_text()
+    shot(page, "action_refused")
+    assert Booking.objects.get(pk=pending.pk).status == BookingStatus.PENDING
+
+
+def test_refund_error_is_shown_on_the_refund_form(live_server, page, login, make_booking):
+    from core.payments.services import payment_record_offline
+
+    booking = make_booking()
+    admin = login("admin")
+    payment_record_offline(booking=booking, amount=booking.total_price, method="cash", reference="R-1", actor=admin)
+    page.goto(f"{live_server.url}/admin/core/booking/{booking.pk}/detail-refund/")
+    page.fill("input[name=amount]", str(booking.total_price + 100))
     page.locator("#ops-action button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/change/"))
-    assert "A pending payment booking cannot become completed." in page.content()
+    page.wait_for_load_state()
+    assert "/action/refund/" in page.url  # still on the form
+    assert "can still be refunded" in page.locator("#ops-action").inner_text()
+    assert page.locator("input[name=amount]").input_value() == str(booking.total_price + 100)
+    shot(page, "refund_refused")
 
 
 def test_customer_import_with_a_bad_row_shows_the_preview_error(live_server, page, login, tmp_path):

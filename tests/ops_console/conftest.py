@@ -71,3 +71,18 @@ def make_booking(make_request):
         return create_booking(make_request, status, **request_overrides)
 
     return _make
+
+
+def add_payment_and_notification(booking, *, amount_cents: int = 249000):
+    """A succeeded payment and a sent confirmation on `booking` (records the tabs show), as (payment, notification)."""
+    from django.utils import timezone
+
+    from core.notifications.models import Notification
+    from core.payments.models import Payment
+
+    payment = Payment.objects.create(booking=booking, stripe_payment_intent_id=f"pi_{booking.pk.hex}",
+                                     amount_cents=amount_cents, status="succeeded")
+    notification = Notification.objects.create(
+        booking=booking, notification_type="booking_confirmation", channel="email", recipients=["a@example.com"],
+        dedupe_key=f"confirmation:{booking.pk}", sent_at=timezone.now())
+    return payment, notification

@@ -76,3 +76,37 @@ def test_every_card_links_to_a_list_filtered_to_its_figure(role_client, make_boo
         if card["title"] in ("Bookings today", "Bookings this week", "Pickups next 7 days", "Pending payments"):
             assert response.context["cl"].result_count == card["value"], card["title"]
     assert {c["title"]: c["value"] for c in dash["cards"]}["Pickups next 7 days"] == 1
+
+
+@pytest.mark.django_db
+def test_upcoming_pickups_show_every_day_with_capacity_and_holds_apart(role_client, make_booking):
+    from core.catalog.models import VanSchedule
+
+    today = timezone.localdate()
+    in_two, in_four = today + dt.timedelta(days=2), today + dt.timedelta(days=4)
+    make_booking(BookingStatus.PAID, pickup_date=in_two, pickup_window="morning")
+    make_booking(BookingStatus.SCHEDULED, pickup_date=in_two, pickup_window="afternoon")
+    make_booking(pickup_date=in_two)  # an unpaid hold: holds a slot, not a pickup yet
+    make_booking(BookingStatus.CANCELLED, pickup_date=in_two)  # frees its slot
+    VanSchedule.objects.create(date=in_four, capacity_override=3)
+    response = role_client("operations").get(reverse("admin:index"))
+    table = response.context["ops_dashboard"]["upcoming_table"]
+    assert table["headers"] == ["Day", "Morning", "Afternoon", "Flexible", "Booked", "Pending holds", "Capacity",
+                                "Remaining"]
+    rows = {row[0]: row[1:] for row in table["rows"]}
+    assert list(rows) == [f"{today + dt.timedelta(days=i):%a %b %-d}" for i in range(7)]  # zero days included
+    assert rows[f"{in_two:%a %b %-d}"] == [1, 1, 0, 2, 1, 10, 7]
+    assert rows[f"{in_four:%a %b %-d}"] == [0, 0, 0, 0, 0, 3, 3]
+    assert rows[f"{today:%a %b %-d}"] == [0, 0, 0, 0, 0, 10, 10]
+
+
+@pytest.mark.django_db
+def test_charts_have_titled_axes_with_values(role_client):
+    import json
+
+    dash = role_client("admin").get(reverse("admin:index")).context["ops_dashboard"]
+    for key, y_title in (("revenue_chart_options", "Revenue (USD)"), ("type_chart_options", "Bookings")):
+        scales = json.loads(dash[key])["scales"]
+        assert scales["y"]["title"] == {"display": True, "text": y_title, "color": "#6b7280"}
+        assert scales["x"]["title"]["display"] and scales["x"]["title"]["text"]
+        assert scales["y"]["ticks"].get("display", True) is not False

@@ -14,6 +14,7 @@ from django.http import StreamingHttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from import_export.formats.base_formats import CSV, XLSX
 
 from core.bookings.models import Booking
@@ -279,7 +280,12 @@ def test_booking_export_columns_are_readable(make_booking):
     assert record["pickup_date"] == booking.pickup_date.isoformat()
     assert record["total_price"] == f"{booking.total_price:.2f}"
     assert record["notes"] == "'+1 call first"
-    assert dt.datetime.fromisoformat(record["created_at"]).tzinfo is not None
+    created = dt.datetime.fromisoformat(record["created_at (America/New_York)"])
+    assert created.utcoffset() == timezone.localtime(booking.created_at).utcoffset()
+    # people read labels, scripts match codes: both columns; plain amounts beside their currency
+    assert (record["status"], record["status_label"]) == ("pending", "Pending payment")
+    assert (record["booking_type"], record["booking_type_label"]) == ("mini_move", "Mini Move")
+    assert record["currency"] == "USD"
 
 
 @pytest.mark.django_db
@@ -428,6 +434,14 @@ def test_console_booking_export_respects_filters_and_opens_as_xlsx(staff_client,
     assert [r[header.index("booking_number")] for r in rows[1:]] == [paid.booking_number]
     name_cell = sheet.cell(2, header.index("customer_name") + 1)
     assert name_cell.value == "'" + EVIL and name_cell.data_type == "s"
+    # the sheet is named after the list, and dates are dates a spreadsheet can sort and compute with
+    assert sheet.title == "Bookings"
+    pickup = sheet.cell(2, header.index("pickup_date") + 1)
+    created = sheet.cell(2, header.index("created_at (America/New_York)") + 1)
+    assert pickup.is_date and pickup.value.date() == paid.pickup_date
+    assert created.is_date
+    assert created.value == timezone.localtime(paid.created_at).replace(tzinfo=None, microsecond=0)
+    assert rows[1][header.index("status_label")] == "Paid"
 
 
 @pytest.mark.django_db

@@ -113,8 +113,10 @@ def test_bulk_actions_are_offered_only_to_roles_that_may_run_them(role_client, r
                                {"action": f"bulk_{name}", "_selected_action": [str(booking.pk)]})
         if role in allowed and name not in ("refund",):
             assert response.status_code == 200 and b'name="confirm"' in response.content, (role, name)
-        elif role in allowed:  # refund: no refundable payment yet → back to the list with the reason
-            assert response.status_code == 302
+        elif role in allowed:  # refund: no refundable payment yet → greyed out, with the reason
+            page = response.content.decode()
+            assert response.status_code == 200 and 'data-testid="action-disabled"' in page, (role, name)
+            assert "not applicable: nothing to refund (unpaid)." in page
         else:
             assert b'name="confirm"' not in getattr(response, "content", b""), (role, name)
 
@@ -175,3 +177,24 @@ def test_every_registered_changelist_and_change_form_answers_each_role_without_e
         if obj is not None:
             change = client.get(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk]))
             assert change.status_code == (200 if may_see else 403), (role, opts.label, change.status_code)
+
+
+@pytest.mark.django_db
+def test_forbidden_page_is_styled_and_shows_the_way_back(role_client, make_booking):
+    from django.test import override_settings
+
+    booking = make_booking()
+    client = role_client("operations")
+    client.raise_request_exception = False
+    with override_settings(DEBUG=False):
+        response = client.get(reverse("admin:core_booking_detail_refund", args=[booking.pk]),
+                              HTTP_REFERER=f"http://testserver/admin/core/booking/{booking.pk}/change/")
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "unfold/css/styles.css" in page and "You don’t have access to this page" in page
+    assert f'href="http://testserver/admin/core/booking/{booking.pk}/change/"' in page and 'href="/admin/"' in page
+    assert "operations_user" in page
+    with override_settings(DEBUG=False):
+        elsewhere = client.get(reverse("admin:core_booking_detail_refund", args=[booking.pk]),
+                               HTTP_REFERER="https://evil.example/")
+    assert "evil.example" not in elsewhere.content.decode()

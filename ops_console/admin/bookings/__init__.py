@@ -1,6 +1,6 @@
 """The booking desk: list, tabs, and actions that call core services (never the ORM) for every change.
 
-listing: pickup filter, ordering and the read-only inlines; sections: the list columns and change-form tabs;
+listing: pickup filter and ordering; sections: the list columns and change-form tabs;
 actions: the action specs and the one confirmation page they all land on; entries: the row, detail and bulk
 buttons, one declared method each; admin: the ModelAdmins themselves (registered on import).
 """

@@ -12,10 +12,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.text import capfirst
 
 from core import models as m
-from core.bookings.models import BookingStatus
+from core.bookings.models import BookingStatus, PaymentState
 from core.bookings.services import booking_add_note, booking_cancel, booking_transition
+from core.bookings.status import can_transition
 from core.common.audit import client_ip
 from core.common.errors import DomainError, ValidationError
 from core.common.money import to_cents
@@ -62,6 +64,7 @@ ACTIONS: dict[str, BookingAction] = {a.name: a for a in (
     SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, MESSAGE, OFFLINE_PAYMENT, REFUND)}
 TRANSITION_TARGETS = {"schedule": BookingStatus.SCHEDULED, "start": BookingStatus.IN_PROGRESS,
                       "complete": BookingStatus.COMPLETED}
+REFUNDABLE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED)
 
 
 def parse_ids(raw) -> list[uuid.UUID]:
@@ -73,6 +76,29 @@ def parse_ids(raw) -> list[uuid.UUID]:
             except ValueError:
                 continue
     return ids[:MAX_BULK]
+
+
+def refusal(spec: BookingAction, booking) -> str:
+    """Why `spec` cannot apply to `booking` ("" when it can), by the core status machine's rules."""
+    target = TRANSITION_TARGETS.get(spec.name) or (BookingStatus.CANCELLED if spec.name == "cancel" else None)
+    if target and booking.status != target and not can_transition(booking.status, target):
+        return (f"a {booking.get_status_display().lower()} booking cannot become "
+                f"{BookingStatus(target).label.lower()}.")
+    if spec.name == "refund" and booking.payment_status not in REFUNDABLE_PAYMENT_STATES:
+        return f"nothing to refund ({booking.get_payment_status_display().lower()})."
+    return ""
+
+
+def add_domain_error(form, exc: DomainError) -> None:
+    """A refused action's reason on its form: on the fields it names, else above the form."""
+    elsewhere = []
+    for field, msgs in (exc.fields or {}).items():
+        for msg in msgs if isinstance(msgs, (list, tuple)) else [msgs]:
+            if field in form.fields:
+                form.add_error(field, str(msg))
+            else:
+                elsewhere.append(str(msg))
+    form.add_error(None, " ".join([exc.message, *elsewhere]))
 
 
 class BookingActionPageMixin:
@@ -88,8 +114,9 @@ class BookingActionPageMixin:
             raise Http404
         if not getattr(self, f"has_{spec.permission}_permission")(request):
             raise PermissionDenied
-        changelist = reverse("admin:core_booking_changelist")
-        next_url = safe_next(request, changelist)
+        # a bulk action is posted to the list itself, filters and search in its query string: go back there
+        fallback = request.get_full_path() if ids is not None else reverse("admin:core_booking_changelist")
+        next_url = safe_next(request, fallback)
         if ids is None:
             ids = parse_ids(request.POST.getlist("ids") or [request.GET.get("ids", "")])
         bookings = list(reporting.booking_admin_queryset().filter(pk__in=ids).order_by("pickup_date"))
@@ -100,33 +127,51 @@ class BookingActionPageMixin:
             self.message_user(request, f"{spec.label} works on one booking at a time; select exactly one.",
                               messages.ERROR)
             return HttpResponseRedirect(next_url)
+        refused = {b.pk: reason for b in bookings if (reason := refusal(spec, b))}
+        applicable = [b for b in bookings if b.pk not in refused]
         form_kwargs = {}
-        if spec.name == "refund":
+        if spec.name == "refund" and applicable:
             form_kwargs["payments"] = [
-                (p, refundable) for p in payment_list_for_booking(booking=bookings[0])
+                (p, refundable) for p in payment_list_for_booking(booking=applicable[0])
                 if (refundable := payment_refundable_cents(payment=p)) > 0
             ]
             if not form_kwargs["payments"]:
-                self.message_user(request, f"{bookings[0].booking_number}: no payment with a refundable amount.",
-                                  messages.ERROR)
-                return HttpResponseRedirect(next_url)
+                refused[applicable[0].pk] = "no payment with a refundable amount."
+                applicable = []
         if spec.name == "offline_payment":
             form_kwargs["initial"] = {"amount": bookings[0].total_price}
-        confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
+        confirmed = request.method == "POST" and request.POST.get("confirm") == "yes" and bool(applicable)
         form = spec.form(request.POST if confirmed else None, **form_kwargs)
         if confirmed and form.is_valid():
-            self._run(request, spec, bookings, form.cleaned_data)
-            return HttpResponseRedirect(next_url)
-        objects = [f"{b.booking_number} · {b.customer.name} · {b.pickup_date:%a %b %-d} · {b.get_status_display()}"
-                   f" · {money(b.total_price)}" for b in bookings]
+            if len(bookings) == 1:
+                try:
+                    result = self._run_one(spec, applicable[0], form.cleaned_data, actor=request.user,
+                                           ip=client_ip(request))
+                except DomainError as exc:
+                    add_domain_error(form, exc)  # shown on the form, with what was typed kept
+                else:
+                    self.message_user(request, f"{applicable[0].booking_number}: {result}", messages.SUCCESS)
+                    return HttpResponseRedirect(next_url)
+            else:
+                for booking in bookings:
+                    if booking.pk in refused:
+                        self.message_user(request, f"{booking.booking_number}: {capfirst(refused[booking.pk])}",
+                                          messages.ERROR)
+                self._run(request, spec, applicable, form.cleaned_data, skipped=len(refused))
+                return HttpResponseRedirect(next_url)
+        objects = [{"text": f"{b.booking_number} · {b.customer.name} · {b.pickup_date:%a %b %-d} · "
+                            f"{b.get_status_display()} · {money(b.total_price)}",
+                    "refused": refused.get(b.pk, "")} for b in bookings]
         return render_action_page(
-            request, self, title=spec.label, form=form, objects=objects, ids=[str(b.pk) for b in bookings],
+            request, self, title=spec.label, form=form, objects=objects, ids=[str(b.pk) for b in applicable],
             next_url=next_url, action_url=reverse("admin:core_booking_action", args=[name]),
             description=spec.description, submit_label=spec.label,
-            objects_heading=f"{len(bookings)} booking(s)",
+            objects_heading=f"{len(applicable)} of {len(bookings)} booking(s)" if refused
+            else f"{len(bookings)} booking(s)",
+            disabled_reason="" if applicable else f"{spec.label} applies to none of the selected bookings.",
         )
 
-    def _run(self, request, spec: BookingAction, bookings, data) -> None:
+    def _run(self, request, spec: BookingAction, bookings, data, *, skipped: int = 0) -> None:
         actor, ip = request.user, client_ip(request)
         done = 0
         for booking in bookings:
@@ -141,9 +186,9 @@ class BookingActionPageMixin:
                 continue
             done += 1
             self.message_user(request, f"{booking.booking_number}: {result}", messages.SUCCESS)
-        if len(bookings) > 1:
-            self.message_user(request, f"{spec.label}: {done} of {len(bookings)} booking(s) done.",
-                              messages.INFO)
+        total = len(bookings) + skipped
+        self.message_user(request, f"{spec.label}: {done} of {total} booking(s) done"
+                                   + (f", {skipped} not applicable." if skipped else "."), messages.INFO)
 
     def _run_one(self, spec, booking, data, *, actor, ip) -> str:
         if spec.name in TRANSITION_TARGETS:

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin
 from django.http import Http404, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from import_export.admin import ExportActionMixin
 from unfold.contrib.filters.admin import BooleanRadioFilter, ChoicesDropdownFilter, RangeDateFilter
-from unfold.decorators import action
+from unfold.decorators import action, display
 
 from core import models as m
 from core.reporting import selectors as reporting
-from ops_console.admin._common import AwareRangeDateTimeFilter
+from ops_console.activity import render_activity
+from ops_console.admin._common import AwareRangeDateTimeFilter, money
 from ops_console.admin.bookings.actions import BookingActionPageMixin
 from ops_console.admin.bookings.editing import BookingEditMixin
 from ops_console.admin.bookings.entries import BookingEntriesMixin
 from ops_console.admin.bookings.listing import (
-    BookingNoteInline,
-    BookingSpecialtyItemInline,
-    BookingStatusChangeInline,
     WhenFilter,
     booking_ordering,
     when_requested,
@@ -27,6 +27,7 @@ from ops_console.admin.bookings.listing import (
 from ops_console.admin.bookings.sections import BookingSectionsMixin
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
 from ops_console.exports import StreamingExportMixin
+from ops_console.formatting import EMPTY, choice_label, local_date, local_datetime
 from ops_console.resources import BookingResource
 
 
@@ -35,7 +36,7 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
                    StreamingExportMixin, OpsModelAdmin):
     resource_classes = [BookingResource]
     list_display = ["booking_number", "customer_name", "booking_type", "pickup_date", "pickup_window",
-                    "status_badge", "total_price", "payment_badge"]
+                    "status_badge", "total", "payment_badge"]
     list_display_links = ["booking_number"]
     list_filter = [
         WhenFilter,
@@ -53,33 +54,35 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
                      "pickup_address__line1", "dropoff_address__line1"]
     search_help_text = "Booking number, customer name/email/phone, or street address."
     editable_fields = ["notes", "needs_attention", "attention_reason"]
+    # One row of tabs: the status history, notes and specialty lines are tables inside the tabs, not inlines
+    # (Unfold puts tabbed inlines on a second row above the fieldset tabs).
     fieldsets = [
         ("Summary", {"classes": ["tab"], "fields": [
             ("booking_number", "status_label", "payment_label"),
             ("booking_type", "package", "item_count"),
-            ("pickup_date", "pickup_window", "coi_required"),
+            ("pickup_date", "pickup_window", "coi_required_display"),
             "notes", ("needs_attention", "attention_reason", "attention_due"),
             ("hold_expires_at", "created_at", "updated_at"),
-            ("cancelled_at", "cancellation_reason"), "tracking_url",
+            ("cancelled_at", "cancellation_reason"), "tracking_link",
         ]}),
         ("Customer", {"classes": ["tab"], "fields": ["customer_link", "customer_email", "customer_phone",
                                                       "customer_bookings"]}),
         ("Addresses", {"classes": ["tab"], "fields": ["pickup_address_display", "dropoff_address_display"]}),
-        ("Price", {"classes": ["tab"], "fields": ["price_table", "quote"]}),
+        ("Price", {"classes": ["tab"], "fields": ["price_table", "specialty_table", "quote"]}),
         ("Payments & refunds", {"classes": ["tab"], "fields": ["payments_table", "stripe_payment_intent_id"]}),
         ("Notifications", {"classes": ["tab"], "fields": ["notifications_table"]}),
+        ("Status & notes", {"classes": ["tab"], "fields": ["status_history_table", "staff_notes_table"]}),
         ("History", {"classes": ["tab"], "fields": ["activity_link"]}),
     ]
-    inlines = [BookingSpecialtyItemInline, BookingStatusChangeInline, BookingNoteInline]
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
                "bulk_offline_payment", "bulk_refund", "export_selected"]
     actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_note", "row_resend",
                    "row_message", "row_offline_payment", "row_refund"]
+    # Three menus, so the header keeps room for the breadcrumb and the booking number.
     actions_detail = [
         {"title": "Status", "icon": "swap_horiz",
          "items": ["detail_schedule", "detail_start", "detail_complete", "detail_cancel"]},
-        "detail_note",
-        {"title": "Customer", "icon": "mail", "items": ["detail_message", "detail_resend"]},
+        {"title": "Customer", "icon": "forum", "items": ["detail_note", "detail_message", "detail_resend"]},
         {"title": "Money", "icon": "payments", "items": ["detail_offline_payment", "detail_refund"]},
     ]
     actions_list = ["export_all_streamed"]
@@ -142,12 +145,10 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
         booking = self.get_object(request, object_id)
         if booking is None or not self.has_view_permission(request, booking):
             raise Http404
-        context = {**self.admin_site.each_context(request), "opts": self.opts,
-                   "title": f"Activity — {booking.booking_number}",
-                   "entries": reporting.booking_activity(booking),
-                   "back_url": reverse("admin:core_booking_change", args=[booking.pk]),
-                   "back_label": booking.booking_number}
-        return TemplateResponse(request, "ops_console/activity.html", context)
+        return render_activity(request, self, title=f"Activity — {booking.booking_number}",
+                               entries=reporting.booking_activity(booking),
+                               back_url=reverse("admin:core_booking_change", args=[booking.pk]),
+                               back_label=booking.booking_number)
 
     # --- list actions ----------------------------------------------------------------------------------
     @action(description="Export this list (CSV, streamed)", icon="download", permissions=["export"])
@@ -163,8 +164,38 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
 
 @admin.register(m.Quote)
 class QuoteAdmin(ReadOnlyOpsModelAdmin):
-    list_display = ["id", "total_price", "expires_at", "created_at"]
+    """Prices given by the API's preview; a quote is honoured until it expires, and may become a booking."""
+
+    list_display = ["created_at", "quoted_type", "quoted_pickup", "total", "expiry", "converted"]
     search_fields = ["id"]
+    search_help_text = "Quote id."
+
+    def get_queryset(self, request):
+        return reporting.quote_admin_queryset()
 
     def has_export_permission(self, request):
         return False
+
+    @display(description="Booking type")
+    def quoted_type(self, obj):
+        return choice_label(m.Booking, "booking_type", (obj.request or {}).get("booking_type"))
+
+    @display(description="Pickup date")
+    def quoted_pickup(self, obj):
+        day = (obj.request or {}).get("pickup_date")
+        return local_date(dt.date.fromisoformat(day)) if day else EMPTY
+
+    @display(description="Total", ordering="total_price")
+    def total(self, obj):
+        return money(obj.total_price)
+
+    @display(description="Expires", ordering="expires_at", label={"expired": "danger", "open": "info"})
+    def expiry(self, obj):
+        state = "expired" if obj.expires_at <= timezone.now() else "open"
+        return state, f"{'Expired' if state == 'expired' else 'Open until'} {local_datetime(obj.expires_at)}"
+
+    @display(description="Booked as")
+    def converted(self, obj):
+        if not obj.booking_number:
+            return "Not booked"
+        return obj.booking_number

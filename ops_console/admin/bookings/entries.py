@@ -4,11 +4,15 @@ message has no bulk form: each message is written to one customer."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from unfold.decorators import action
 
 from ops_console.admin.bookings.actions import (
+    ACTIONS,
     CANCEL,
     COMPLETE,
     MAX_BULK,
@@ -20,6 +24,7 @@ from ops_console.admin.bookings.actions import (
     SCHEDULE,
     START,
     BookingAction,
+    refusal,
 )
 
 
@@ -29,9 +34,29 @@ def desk_action(spec: BookingAction, kind: str):
                   url_path=f"{kind}-{spec.name.replace('_', '-')}")
 
 
+def list_with_filters(request) -> str:
+    """The booking list as the user left it (filters, search, page): the page a row button was clicked on."""
+    changelist = reverse("admin:core_booking_changelist")
+    referer = request.META.get("HTTP_REFERER", "")
+    if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        parts = urlsplit(referer)
+        if parts.path == changelist:
+            return f"{parts.path}?{parts.query}" if parts.query else parts.path
+    return changelist
+
+
 class BookingEntriesMixin:
+    def get_actions_detail(self, request, object_id):
+        """Only the actions the booking's status allows (the confirmation page still explains a refusal)."""
+        actions = super().get_actions_detail(request, object_id)
+        booking = self.get_object(request, object_id)
+        if booking is None:
+            return actions
+        return [a for a in actions
+                if not ((spec := ACTIONS.get(a.method.__name__.removeprefix("detail_"))) and refusal(spec, booking))]
+
     def open_row(self, request, spec: BookingAction, object_id):
-        next_url = request.GET.get("next") or reverse("admin:core_booking_changelist")
+        next_url = request.GET.get("next") or list_with_filters(request)
         return HttpResponseRedirect(self.action_url(spec.name, [object_id], next_url))
 
     def open_detail(self, request, spec: BookingAction, object_id):

@@ -1,4 +1,4 @@
-"""The booking list's pickup filter and ordering, and the read-only inlines of the change form."""
+"""The booking list's pickup filter and ordering."""
 
 from __future__ import annotations
 
@@ -6,40 +6,7 @@ from django.contrib import admin
 from django.db.models import Case, F, When
 from django.utils import timezone
 
-from core import models as m
-from ops_console.base import ReadOnlyTabularInline
-
 WHEN_PARAM = "when"
-
-
-class BookingInline(ReadOnlyTabularInline):
-    related: tuple[str, ...] = ()  # select_related for what the columns show (one query per tab, not per row)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related(*self.related)
-
-
-class BookingSpecialtyItemInline(BookingInline):
-    model = m.BookingSpecialtyItem
-    verbose_name_plural = "Specialty items"
-    fields = readonly_fields = ["item", "quantity", "unit_price"]
-    related = ("item",)
-
-
-class BookingStatusChangeInline(BookingInline):
-    model = m.BookingStatusChange
-    verbose_name_plural = "Status history"
-    fields = readonly_fields = ["created_at", "from_status", "to_status", "actor", "reason"]
-    related = ("actor",)
-
-
-class BookingNoteInline(BookingInline):
-    """Notes are added through the "Add staff note" action (booking_add_note), never inline."""
-
-    model = m.BookingNote
-    verbose_name_plural = "Staff notes"
-    fields = readonly_fields = ["created_at", "author", "body"]
-    related = ("author",)
 
 
 def when_requested(request) -> str:

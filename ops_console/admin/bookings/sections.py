@@ -10,7 +10,10 @@ from unfold.utils import display_for_label
 
 from core.notifications.selectors import booking_notifications
 from core.payments.selectors import payment_list_for_booking
+from core.reporting import selectors as reporting
+from ops_console.activity import transition_text
 from ops_console.admin._common import PAYMENT_COLOURS, STATUS_COLOURS, cents, html_table, money
+from ops_console.formatting import EMPTY, local_datetime, multiline, reason_text
 
 
 class BookingSectionsMixin:
@@ -18,6 +21,10 @@ class BookingSectionsMixin:
     @display(description="Customer", ordering="customer__name")
     def customer_name(self, obj):
         return obj.customer.name
+
+    @display(description="Total", ordering="total_price")
+    def total(self, obj):
+        return money(obj.total_price)
 
     @display(description="Status", ordering="status", label=STATUS_COLOURS)
     def status_badge(self, obj):
@@ -70,23 +77,52 @@ class BookingSectionsMixin:
                                                                          money(obj.total_price))])
         return html_table(["Line", "Qty", "Amount"], rows)
 
+    @display(description="Specialty items")
+    def specialty_table(self, obj):
+        rows = [[line.item.name, line.quantity, money(line.unit_price)]
+                for line in obj.specialty_lines.select_related("item")]
+        return html_table(["Item", "Qty", "Unit price"], rows, empty="No specialty items.")
+
     @display(description="Payments")
     def payments_table(self, obj):
         rows = []
         for p in payment_list_for_booking(booking=obj):
-            refunds = ", ".join(f"{cents(r.amount_cents)} {r.status}" for r in p.refunds.all()) or "—"
-            rows.append([p.created_at.strftime("%Y-%m-%d %H:%M"), p.get_method_display(), cents(p.amount_cents),
-                         p.get_status_display(), cents(p.refunded_cents), refunds, p.reference or ""])
+            refunds = ", ".join(f"{cents(r.amount_cents)} {r.get_status_display().lower()}" for r in p.refunds.all())
+            rows.append([local_datetime(p.created_at), p.get_method_display(), cents(p.amount_cents),
+                         p.get_status_display(), cents(p.refunded_cents), refunds or EMPTY, p.reference or EMPTY])
         return html_table(["When", "Method", "Amount", "Status", "Refunded", "Refunds", "Reference"], rows,
                           empty="No payments recorded.")
 
     @display(description="Notifications")
     def notifications_table(self, obj):
-        rows = [[n.created_at.strftime("%Y-%m-%d %H:%M"), n.get_notification_type_display(), n.get_channel_display(),
-                 n.get_status_display(), n.sent_at.strftime("%Y-%m-%d %H:%M") if n.sent_at else "",
-                 n.last_error[:80]] for n in booking_notifications(booking=obj)]
+        rows = [[local_datetime(n.created_at), n.get_notification_type_display(), n.get_channel_display(),
+                 n.get_status_display(), local_datetime(n.sent_at), n.last_error[:80] or EMPTY]
+                for n in booking_notifications(booking=obj)]
         return html_table(["Created", "Type", "Channel", "Status", "Sent", "Last error"], rows,
                           empty="No notifications.")
+
+    @display(description="Status history")
+    def status_history_table(self, obj):
+        rows = [[local_datetime(c.created_at), transition_text(c.from_status, c.to_status),
+                 c.actor or "System", reason_text(c.reason)] for c in reporting.booking_status_history(obj)]
+        return html_table(["When", "Change", "By", "Reason"], rows, empty="No status changes.")
+
+    @display(description="Staff notes")
+    def staff_notes_table(self, obj):
+        rows = [[local_datetime(n.created_at), n.author or "System", multiline(n.body)]
+                for n in reporting.booking_staff_notes(obj)]
+        return html_table(["When", "By", "Note"], rows, empty="No staff notes. Add one with “Add staff note”.")
+
+    @display(description="Tracking link")
+    def tracking_link(self, obj):
+        if not obj.tracking_url:
+            return EMPTY
+        return format_html('<a class="text-primary-600" href="{}" target="_blank" rel="noopener">{}</a>',
+                           obj.tracking_url, obj.tracking_url)
+
+    @display(description="COI required", boolean=True)
+    def coi_required_display(self, obj):
+        return obj.coi_required
 
     @display(description="Audit trail")
     def activity_link(self, obj):

@@ -152,3 +152,20 @@ def test_resend_needs_change_notification(console, client, booking):
 
     assert client.post(f"/admin/core/notification/{original.pk}/resend/").status_code == 403
     assert Notification.objects.count() == 1
+
+
+def test_preview_keeps_the_whole_email_inside_the_iframe_and_test_data_encoded_once(console, staff_client,
+                                                                                    email_templates):
+    import html as html_lib
+    import json
+    import re
+
+    template = EmailTemplate.objects.get(name="booking_confirmation")
+
+    page = staff_client.get(f"/admin/core/emailtemplate/{template.pk}/preview/").content.decode()
+
+    srcdoc = re.search(r'srcdoc="([^"]*)"', page).group(1)
+    rendered = html_lib.unescape(srcdoc)
+    assert rendered.count("<") > 5 and "TT-2027-000123" in rendered  # the full email, not cut at a quote
+    textarea = re.search(r'<textarea[^>]*name="test_data"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    assert json.loads(html_lib.unescape(textarea)) == template.test_data  # a JSON object, not a JSON string

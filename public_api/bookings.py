@@ -1,5 +1,7 @@
 """`/bookings/`: quotes, creating a booking, and the customer's token-protected view of it."""
 
+import uuid
+
 from django.utils import timezone
 from ninja import Header, Router, Status
 
@@ -140,17 +142,17 @@ def create(request, payload: BookingRequestIn,
     return Status(201, render_created(booking, token))
 
 
-@router.get("{booking_id}/", response={200: BookingOut, 404: ErrorOut}, summary="The booking (token)")
-def detail(request, booking_id: str, x_booking_token: str | None = TOKEN_HEADER):
+@router.get("{uuid:booking_id}/", response={200: BookingOut, 404: ErrorOut}, summary="The booking (token)")
+def detail(request, booking_id: uuid.UUID, x_booking_token: str | None = TOKEN_HEADER):
     """Status, price, addresses, customer, payment status and tracking url. Wrong or missing token: 404."""
     booking = booking_get_for_customer(booking_id=booking_id, token=x_booking_token)
     return Status(200, render_booking(booking))
 
 
-@router.patch("{booking_id}/", response={200: BookingOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
+@router.patch("{uuid:booking_id}/", response={200: BookingOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut,
                                          429: ErrorOut},
               summary="Change a pending booking (token)")
-def update(request, booking_id: str, payload: BookingUpdateIn, x_booking_token: str | None = TOKEN_HEADER):
+def update(request, booking_id: uuid.UUID, payload: BookingUpdateIn, x_booking_token: str | None = TOKEN_HEADER):
     """Date, window, addresses, notes or items, while the booking is pending; re-priced and re-checked for
     capacity. Otherwise 409 `invalid_transition`."""
     check_request_rate_limit(request, route="bookings.update")
@@ -173,9 +175,9 @@ def update(request, booking_id: str, payload: BookingUpdateIn, x_booking_token: 
     return Status(200, render_booking(fresh))
 
 
-@router.get("{booking_id}/confirm/", response={200: ConfirmationOut, 404: ErrorOut},
+@router.get("{uuid:booking_id}/confirm/", response={200: ConfirmationOut, 404: ErrorOut},
             summary="Confirmation page data (token)")
-def confirmation(request, booking_id: str, x_booking_token: str | None = TOKEN_HEADER):
+def confirmation(request, booking_id: uuid.UUID, x_booking_token: str | None = TOKEN_HEADER):
     """Booking number, status, service summary, date and window, addresses, price, payment status and what the
     customer still has to do (`next_steps`: payment_needed, coi_needed …)."""
     booking = booking_get_for_customer(booking_id=booking_id, token=x_booking_token)

@@ -1,5 +1,15 @@
 """Every write to documents, one module per concern; import from here."""
 
+from core.documents.services.buildings import building_save
+from core.documents.services.coi import (
+    coi_approve,
+    coi_extract,
+    coi_reject,
+    coi_update_fields,
+    coi_validate,
+    coi_waive,
+    coi_waive_building,
+)
 from core.documents.services.uploads import (
     CUSTOMER_TYPES,
     coi_create_for,
@@ -9,5 +19,6 @@ from core.documents.services.uploads import (
     document_upload,
 )
 
-__all__ = ["CUSTOMER_TYPES", "coi_create_for", "document_download_url", "document_purge",
-           "document_soft_delete", "document_upload"]
+__all__ = ["CUSTOMER_TYPES", "building_save", "coi_approve", "coi_create_for", "coi_extract", "coi_reject",
+           "coi_update_fields", "coi_validate", "coi_waive", "coi_waive_building", "document_download_url",
+           "document_purge", "document_soft_delete", "document_upload"]

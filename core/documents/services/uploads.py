@@ -87,14 +87,21 @@ def document_upload(*, file: IO[bytes], filename: str | None, document_type: str
 
 
 def coi_create_for(*, document: Document, actor=None) -> COI:
-    """A pending COI for an uploaded certificate."""
+    """A pending COI for an uploaded certificate; its fields are read after commit."""
+    from core.documents.tasks import extract_coi
+
     coi = COI(document=document, booking=document.booking)
-    if document.booking_id and document.building_role:
+    if document.booking_id:
         from core.documents.buildings import booking_buildings
 
-        coi.building = booking_buildings(document.booking).get(document.building_role)
+        requiring = {r: b for r, b in booking_buildings(document.booking).items() if b.requires_coi}
+        if document.building_role:
+            coi.building = requiring.get(document.building_role)
+        elif len(requiring) == 1:  # only one building asks for a certificate: it is for that one
+            coi.building = next(iter(requiring.values()))
     set_actor(coi, actor)
     coi.save(force_insert=True)
+    extract_coi(str(coi.pk))
     return coi
 
 

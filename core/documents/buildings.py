@@ -38,3 +38,40 @@ def booking_buildings(booking) -> dict[str, Building]:
 
 def allows_moves_on(building: Building, day: dt.date) -> bool:
     return not building.move_weekdays or day.isoweekday() in building.move_weekdays
+
+
+def check_move_day(request, *, booking_id=None) -> None:
+    """Inside booking create/update: a building on the request that does not allow moves that day refuses it
+    (409 building_closed, alternatives added after the transaction). One query (two when moving a booking)."""
+    from core.bookings.models import Booking
+    from core.documents.errors import BuildingClosed
+
+    addresses = [request.pickup_address, request.dropoff_address]
+    if booking_id is not None and None in addresses:  # a change that keeps an address: the booking's own
+        booking = Booking.objects.select_related("pickup_address", "dropoff_address").get(pk=booking_id)
+        addresses = [addresses[0] or booking.pickup_address, addresses[1] or booking.dropoff_address]
+    keys = [normalize_address(a.line1, a.zip_code) for a in addresses if a is not None]
+    if not keys:
+        return
+    closed = [b for b in Building.objects.filter(normalized_address__in=keys).exclude(move_weekdays=[])
+              if not allows_moves_on(b, request.pickup_date)]
+    if closed:
+        names = " and ".join(b.name for b in closed)
+        raise BuildingClosed(f"{names} does not allow moves on {request.pickup_date:%A, %B %-d, %Y}.",
+                             fields={"pickup_date": ["building_closed"]}, buildings=closed)
+
+
+def building_alternatives(request, buildings: list[Building], *, now: dt.datetime, count: int = 3
+                          ) -> list[dt.date]:
+    """The nearest later dates every building allows and that still have room (outside any lock)."""
+    from core.catalog import availability
+
+    found: list[dt.date] = []
+    day = max(request.pickup_date, availability.first_bookable_date(now))
+    last = availability.last_bookable_date(now)
+    while day <= last and len(found) < count:
+        if all(allows_moves_on(b, day) for b in buildings) and availability.check_date(
+                day, request.booking_type, now=now, with_alternatives=False).available:
+            found.append(day)
+        day += dt.timedelta(days=1)
+    return found

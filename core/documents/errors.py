@@ -1,3 +1,4 @@
+from core.bookings.errors import DateUnavailable
 from core.common.errors import Conflict, DomainError, NotFound, ValidationError
 
 
@@ -25,17 +26,32 @@ class DocumentValidationError(ValidationError):
     """The upload is not valid."""
 
 
+class COIGateClosed(Conflict):
+    """The building's certificate of insurance is not in order yet."""
+
+    code = "coi_required"
+
+
 class DocumentNotFound(NotFound):
     """No such document."""
 
     code = "not_found"
 
 
-class BuildingClosed(Conflict):
+class BuildingClosed(DateUnavailable):
     """The building does not allow moves on that day."""
 
     code = "building_closed"
 
+    def __init__(self, message: str = "", *, buildings=(), **kwargs):
+        super().__init__(message, **kwargs)
+        self.buildings = list(buildings)
 
-__all__ = ["BuildingClosed", "DocumentNotFound", "DocumentValidationError", "FileTooLarge", "InvalidDocument",
+    def suggest_alternatives(self, request, *, now):
+        from core.documents.buildings import building_alternatives
+
+        return building_alternatives(request, self.buildings, now=now)
+
+
+__all__ = ["BuildingClosed", "COIGateClosed", "DocumentNotFound", "DocumentValidationError", "FileTooLarge", "InvalidDocument",
            "UnsupportedFileType"]

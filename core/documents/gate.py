@@ -54,4 +54,14 @@ def coi_gate_passed(booking) -> bool:
     return not coi_gate_blockers(booking)
 
 
-__all__ = ["Blocker", "BuildingRole", "coi_gate_blockers", "coi_gate_passed"]
+def coi_gate_check(booking) -> None:
+    """Raise COIGateClosed (409 coi_required) listing what is missing, unless the gate is passed."""
+    from core.documents.errors import COIGateClosed
+
+    blockers = coi_gate_blockers(booking)
+    if blockers:
+        raise COIGateClosed(" ".join(b.message for b in blockers),
+                            fields={"coi": [b.code for b in blockers]})
+
+
+__all__ = ["Blocker", "BuildingRole", "coi_gate_blockers", "coi_gate_check", "coi_gate_passed"]

@@ -7,6 +7,34 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# Staff groups get the new models (0002_staff_groups explains why permissions are created here first).
+GRANTS = {
+    "Operations": {"document": ["view", "add", "change"], "coi": ["view", "change"], "building": ["view", "add", "change"],
+                   "coiwaiver": ["view"], "documentaccess": ["view"]},
+    "Finance": {"document": ["view"], "coi": ["view"], "building": ["view"]},
+    "Admin": {m: ["view", "add", "change", "delete"] for m in ("document", "coi", "building", "coiwaiver", "documentaccess")},
+}
+
+
+def grant(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.contenttypes.management import create_contenttypes
+
+    config = apps.get_app_config("core")
+    config.models_module = True
+    create_contenttypes(config, apps=apps, verbosity=0)
+    create_permissions(config, apps=apps, verbosity=0)
+    config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, spec in GRANTS.items():
+        group = Group.objects.filter(name=name).first()
+        if group is None:
+            continue
+        codenames = [f"{action}_{model}" for model, actions in spec.items() for action in actions]
+        group.permissions.add(*Permission.objects.filter(content_type__app_label="core", codename__in=codenames))
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -315,4 +343,5 @@ class Migration(migrations.Migration):
             model_name='coi',
             constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'valid', 'invalid', 'expired', 'waived'])), name='coi_status_valid'),
         ),
+        migrations.RunPython(grant, migrations.RunPython.noop),
     ]

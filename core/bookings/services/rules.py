@@ -78,13 +78,19 @@ def suggesting_alternatives(fn, request: BookingRequest, *, now: dt.datetime):
     try:
         return fn()
     except DateUnavailable as exc:
-        result = availability.check_date(request.pickup_date, request.booking_type, now=now)
-        exc.fields["alternatives"] = [d.isoformat() for d in result.alternatives]
+        suggest = getattr(exc, "suggest_alternatives", None)  # a building's move days (core.documents)
+        alternatives = suggest(request, now=now) if suggest else availability.check_date(
+            request.pickup_date, request.booking_type, now=now).alternatives
+        exc.fields["alternatives"] = [d.isoformat() for d in alternatives]
         raise
 
 
 def check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
-    """Inside the service-day lock: is there still a slot on the date, for this service type? (one query)"""
+    """Inside the service-day lock: is there still a slot on the date, for this service type? (one query)
+    First: do the buildings at its addresses allow moves that day? (one query)"""
+    from core.documents.buildings import check_move_day
+
+    check_move_day(request, booking_id=exclude_booking_id)
     state = service_day_state(request.pickup_date, now=now, exclude_booking_id=exclude_booking_id)
     result = availability.evaluate(
         request.pickup_date, request.booking_type, van=state.van, used=state.used,

@@ -122,3 +122,17 @@ def test_a_booking_without_coi_required_is_never_gated(make_request, building):
 
     booking, _ = booking_create(request=make_request(coi_required=False))
     assert coi_gate_passed(booking)
+
+
+def test_a_coi_booking_cannot_be_scheduled_until_the_gate_passes(coi_booking, certificate_for, upload_certificate):
+    from core.bookings.models import BookingStatus
+    from core.bookings.services import booking_transition
+    from core.documents.errors import COIGateClosed
+
+    booking = booking_transition(booking=coi_booking, to_status=BookingStatus.PAID)
+    with pytest.raises(COIGateClosed) as refused:
+        booking_transition(booking=booking, to_status=BookingStatus.SCHEDULED)
+    assert refused.value.code == "coi_required" and refused.value.fields == {"coi": ["coi_missing"]}
+
+    upload_certificate(booking, acord_corpus.render_flattened(certificate_for(booking)))
+    assert booking_transition(booking=booking, to_status=BookingStatus.SCHEDULED).status == BookingStatus.SCHEDULED

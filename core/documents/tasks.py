@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from huey.contrib.djhuey import on_commit_task
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, lock_task, on_commit_task
 
 from core.common.audit import acting_as
 
@@ -19,3 +20,14 @@ def extract_coi(coi_id: str) -> bool:
     with acting_as(None, user_agent="huey:extract_coi"):
         coi_extract(coi=coi)
     return True
+
+
+@db_periodic_task(crontab(hour="6", minute="15"))
+@lock_task("documents-daily")
+def documents_daily() -> dict:
+    """Daily: expire certificates (re-closing the gate, flagging staff), remind customers, purge old files."""
+    from core.documents.services import coi_mark_expired, coi_send_reminders, documents_purge_expired
+
+    with acting_as(None, user_agent="huey:documents_daily"):
+        return {"expired": coi_mark_expired(), "reminded": coi_send_reminders(),
+                "purged": documents_purge_expired()}

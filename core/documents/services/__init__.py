@@ -10,6 +10,7 @@ from core.documents.services.coi import (
     coi_waive,
     coi_waive_building,
 )
+from core.documents.services.jobs import coi_mark_expired, coi_send_reminders, documents_purge_expired
 from core.documents.services.uploads import (
     CUSTOMER_TYPES,
     coi_create_for,
@@ -20,5 +21,6 @@ from core.documents.services.uploads import (
 )
 
 __all__ = ["CUSTOMER_TYPES", "building_save", "coi_approve", "coi_create_for", "coi_extract", "coi_reject",
-           "coi_update_fields", "coi_validate", "coi_waive", "coi_waive_building", "document_download_url",
-           "document_purge", "document_soft_delete", "document_upload"]
+           "coi_mark_expired", "coi_send_reminders", "coi_update_fields", "coi_validate", "coi_waive",
+           "coi_waive_building", "document_download_url", "document_purge", "document_soft_delete",
+           "documents_purge_expired", "document_upload"]

@@ -53,7 +53,12 @@ def every_kind_of_row(make_booking, future_weekday, private_storage):
 def _documents(booking, staff):
     import io
 
-    from core.documents.services import building_save, coi_waive_building, document_download_url, document_upload
+    from core.documents.services import (
+        building_save,
+        coi_waive_building,
+        document_download_url,
+        document_upload,
+    )
     from tests.core.documents.attack_corpus import pdf_bytes
 
     building_save(building=m.Building(name="Smoke Tower", line1="1 Smoke St", city="New York", state="NY",

@@ -53,7 +53,9 @@ class COIFieldsForm(forms.ModelForm):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000)
+    # optional here (Approve needs none); reject and waive refuse an empty reason in the service
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=1000, required=False,
+                             help_text="Required to reject or waive.")
 
 
 class StaffUploadForm(forms.Form):

@@ -46,3 +46,18 @@ def test_local_signed_url_refuses_tampering_and_expiry(private_storage, client, 
     assert client.get(forged).status_code == 404
     time_machine.move_to("2030-01-01 12:01:01Z")
     assert client.get(url).status_code == 404
+
+
+def test_an_uploaded_document_lands_on_s3_and_downloads_through_a_presigned_url(s3_storage, db):
+    from core.documents.services import document_download_url, document_upload
+    from tests.core.documents.attack_corpus import pdf_bytes
+
+    content = pdf_bytes()
+    document, created = document_upload(file=io.BytesIO(content), filename="rules.pdf", document_type="other",
+                                         source="staff")
+    url = document_download_url(document=document, via="staff")
+
+    assert created and url.startswith("http://127.0.0.1")
+    stored = s3_storage.get_object(Bucket=s3_storage.bucket, Key=f"documents/{document.storage_key}")
+    assert stored["Body"].read() == content and stored["ContentType"] == "application/pdf"
+    assert requests.get(url, timeout=10).content == content

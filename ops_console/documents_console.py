@@ -197,3 +197,19 @@ class DocumentDeskMixin:
 def document_status_of(document: Document) -> tuple[str, str]:
     coi = getattr(document, "coi", None) if document.document_type == DocumentType.COI else None
     return (coi.status, coi.get_status_display()) if coi else ("received", "Received")
+
+
+def coi_issues(user, *, now) -> list[dict]:
+    """The dashboard's "open issues" rows for certificates (core.documents.selectors.coi_dashboard)."""
+    from core.documents.selectors import coi_dashboard
+
+    if not user.has_perm("core.view_coi"):
+        return []
+    figures = coi_dashboard(now=now)
+    queue = reverse("admin:core_coi_changelist")
+    return [
+        {"title": "COIs needed", "value": figures.needed_next_7_days, "hint": "moves in the next 7 days",
+         "link": f"{queue}?status__exact=pending"},
+        {"title": "Certificates expiring", "value": figures.expiring_14_days, "hint": "within 14 days",
+         "link": f"{queue}?expiring=14"},
+    ]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
+from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from core.documents.errors import DocumentNotFound
-from core.documents.models import Document, DocumentType, UploadSource
+from core.documents.models import COI, COIStatus, COIWaiver, Document, DocumentType, UploadSource
 
 
 def customer_documents_queryset(booking) -> QuerySet[Document]:
@@ -28,3 +31,27 @@ def document_status(document: Document) -> str:
     """The COI's validation status for certificates, "received" for everything else."""
     coi = getattr(document, "coi", None) if document.document_type == DocumentType.COI else None
     return coi.status if coi is not None else "received"
+
+
+@dataclass(frozen=True)
+class COIDashboard:
+    needed_next_7_days: int  # coi_required moves within a week with no valid/waived certificate nor waiver
+    expiring_14_days: int  # valid certificates of open bookings whose policy ends within two weeks
+
+
+def coi_dashboard(*, now: dt.datetime | None = None) -> COIDashboard:
+    """The dashboard's COI figures in two queries. "Needed" counts a booking covered once any of its buildings
+    is; the gate itself (per building) is coi_gate_blockers."""
+    from core.bookings.models import Booking
+
+    today = timezone.localdate(now or timezone.now())
+    passing = COI.objects.filter(booking=OuterRef("pk"), status__in=(COIStatus.VALID, COIStatus.WAIVED),
+                                 document__deleted_at=None)
+    needed = (Booking.objects.filter(coi_required=True, status__in=("pending", "paid", "scheduled"),
+                                     pickup_date__gte=today, pickup_date__lte=today + dt.timedelta(days=7))
+              .exclude(Exists(passing)).exclude(Exists(COIWaiver.objects.filter(booking=OuterRef("pk"))))
+              .count())
+    expiring = COI.objects.filter(status=COIStatus.VALID, booking__status__in=("pending", "paid", "scheduled"),
+                                  expiration_date__gte=today,
+                                  expiration_date__lte=today + dt.timedelta(days=14)).count()
+    return COIDashboard(needed_next_7_days=needed, expiring_14_days=expiring)

@@ -17,14 +17,9 @@ GRANTS = {
 
 
 def grant(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.contenttypes.management import create_contenttypes
+    import importlib
 
-    config = apps.get_app_config("core")
-    config.models_module = True
-    create_contenttypes(config, apps=apps, verbosity=0)
-    create_permissions(config, apps=apps, verbosity=0)
-    config.models_module = None
+    importlib.import_module("core.migrations.0002_staff_groups")._create_permissions(apps)
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for name, spec in GRANTS.items():

@@ -86,3 +86,17 @@ def test_retention_purges_soft_deleted_and_old_files(private_storage, coi_bookin
     assert documents_purge_expired() == 1
     assert list(Document.objects.values_list("pk", flat=True)) == [keep.pk]
     assert len(stored_files(private_storage)) == 1
+
+
+def test_dashboard_counts_coi_needed_and_expiring(coi_booking, certificate_for, upload_certificate,
+                                                  django_assert_num_queries, time_machine):
+    from core.documents.selectors import coi_dashboard
+
+    time_machine.move_to(timezone.make_aware(dt.datetime.combine(coi_booking.pickup_date - dt.timedelta(days=3),
+                                                                 dt.time(9))))
+    with django_assert_num_queries(2):
+        assert coi_dashboard().needed_next_7_days == 1
+    upload_certificate(coi_booking, acord_corpus.render_flattened(
+        certificate_for(coi_booking, expiration_date=coi_booking.pickup_date + dt.timedelta(days=5))))
+    figures = coi_dashboard()
+    assert figures.needed_next_7_days == 0 and figures.expiring_14_days == 1

@@ -170,3 +170,22 @@ def test_download_of_unknown_document_is_404(client, booking, private_storage):
     response = client.get(f"/api/v1/bookings/{booking['id']}/documents/{uuid.uuid4()}/download/",
                           headers={"X-Booking-Token": booking["token"]})
     assert response.status_code == 404
+
+
+def test_confirmation_lists_coi_needed_until_the_gate_passes(client, payload, building, certificate_for,
+                                                             upload_certificate):
+    from core.bookings.models import Booking
+    from tests.core.documents import acord_corpus
+
+    created = client.post("/api/v1/bookings/", payload(coi_required=True), content_type="application/json").json()
+    confirm = f"/api/v1/bookings/{created['id']}/confirm/"
+    steps = lambda: [s["code"] for s in client.get(confirm, HTTP_X_BOOKING_TOKEN=created["access_token"])  # noqa: E731
+                     .json()["next_steps"]]
+    assert "coi_needed" in steps()
+
+    booking = Booking.objects.get(pk=created["id"])
+    upload_certificate(booking, acord_corpus.render_flattened(certificate_for(booking)))
+
+    assert "coi_needed" not in steps()
+    listed = client.get(f"/api/v1/bookings/{created['id']}/documents/", HTTP_X_BOOKING_TOKEN=created["access_token"])
+    assert [d["status"] for d in listed.json()] == ["valid"]  # the issued certificate, shown to the customer

@@ -11,7 +11,7 @@ from core.common.errors import PermissionDenied
 from core.common.services import model_update
 from core.documents.errors import DocumentValidationError
 from core.documents.extraction import FIELDS, extract_acord25
-from core.documents.models import COI, COIStatus, COIWaiver
+from core.documents.models import COI, COIStatus, COIWaiver, UploadSource
 from core.documents.validation import validate_certificate
 from core.integrations import storage
 
@@ -54,7 +54,9 @@ def coi_validate(*, coi: COI, actor=None, now: dt.datetime | None = None) -> COI
                                     today=timezone.localdate(now))
     data = {"validation_errors": [p.as_dict() for p in problems]}
     if coi.status not in DECIDED:
-        needs_person = coi.extraction.get("needs_review", True) or coi.building_id is None
+        # A certificate the customer sent (often the building's sample) is never accepted without a person.
+        needs_person = (coi.extraction.get("needs_review", True) or coi.building_id is None
+                        or coi.document.upload_source == UploadSource.CUSTOMER)
         if [p.code for p in problems] == ["fields_missing"]:
             data["status"] = COIStatus.PENDING
         elif problems:

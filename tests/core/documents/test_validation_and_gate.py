@@ -136,3 +136,21 @@ def test_a_coi_booking_cannot_be_scheduled_until_the_gate_passes(coi_booking, ce
 
     upload_certificate(booking, acord_corpus.render_flattened(certificate_for(booking)))
     assert booking_transition(booking=booking, to_status=BookingStatus.SCHEDULED).status == BookingStatus.SCHEDULED
+
+
+def test_a_certificate_the_customer_sent_waits_for_staff_even_when_it_checks_out(coi_booking, certificate_for,
+                                                                                 private_storage,
+                                                                                 django_capture_on_commit_callbacks):
+    import io
+
+    from core.documents.services import document_upload
+
+    with django_capture_on_commit_callbacks(execute=True):
+        document, _ = document_upload(file=io.BytesIO(acord_corpus.render_flattened(certificate_for(coi_booking))),
+                                      filename="coi.pdf", document_type="coi", source="customer",
+                                      booking=coi_booking, building_role="pickup")
+    document.coi.refresh_from_db()
+    assert document.coi.status == COIStatus.PENDING and document.coi.validation_errors == []
+    assert not coi_gate_passed(coi_booking)
+    coi_approve(coi=document.coi, actor=UserFactory())
+    assert coi_gate_passed(coi_booking)

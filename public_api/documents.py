@@ -3,6 +3,7 @@
 import datetime as dt
 
 from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http.multipartparser import MultiPartParserError
 from ninja import Router, Schema, Status
 
 from core.bookings.services import booking_get_for_customer
@@ -61,7 +62,11 @@ def upload(request, booking_id: str, x_booking_token: str | None = TOKEN_HEADER)
     booking = booking_get_for_customer(booking_id=booking_id, token=x_booking_token)
     # The token is checked before a byte of the body is read; the size limit applies while it streams.
     prepare_upload_request(request)
-    upload_file = request.FILES.get("file")
+    try:
+        upload_file = request.FILES.get("file")
+    except MultiPartParserError as exc:
+        raise DocumentValidationError("Send the file as multipart/form-data.",
+                                      fields={"file": ["The upload could not be read."]}) from exc
     if upload_file is None:
         raise DocumentValidationError("Attach the file.", fields={"file": ["Attach the file."]})
     document, created = document_upload(

@@ -189,3 +189,13 @@ def test_confirmation_lists_coi_needed_until_the_gate_passes(client, payload, bu
     assert "coi_needed" not in steps()
     listed = client.get(f"/api/v1/bookings/{created['id']}/documents/", HTTP_X_BOOKING_TOKEN=created["access_token"])
     assert [d["status"] for d in listed.json()] == ["valid"]  # the issued certificate, shown to the customer
+
+
+def test_a_broken_or_non_multipart_body_is_422(client, booking, private_storage):
+    url = f"/api/v1/bookings/{booking['id']}/documents/"
+    broken = client.generic("POST", url, b"--x\r\nnot really multipart", content_type="multipart/form-data",
+                            headers={"X-Booking-Token": booking["token"]})
+    as_json = client.post(url, {"document_type": "coi"}, content_type="application/json",
+                          headers={"X-Booking-Token": booking["token"]})
+    assert broken.status_code == 422 and as_json.status_code == 422
+    assert Document.objects.count() == 0

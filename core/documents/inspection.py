@@ -107,7 +107,7 @@ def inspect_pdf(file: IO[bytes]) -> int:
     eof = tail.rfind(b"%%EOF")
     if eof == -1:
         raise _refuse("malformed", "The PDF is damaged (no end marker).")
-    if tail[eof + 5:].strip():  # another format appended after the PDF (PDF+ZIP/HTML polyglots)
+    if tail[eof + 5:].strip(b" \t\r\n\x00\x0c"):  # another format appended (PDF+ZIP/HTML polyglots)
         raise _refuse("polyglot", "The PDF has data of another kind appended to it.")
     limits = settings.DOCUMENTS
     try:

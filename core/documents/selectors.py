@@ -33,25 +33,33 @@ def document_status(document: Document) -> str:
     return coi.status if coi is not None else "received"
 
 
+OPEN_BOOKING_STATUSES = ("pending", "paid", "scheduled")
+
+
 @dataclass(frozen=True)
 class COIDashboard:
     needed_next_7_days: int  # coi_required moves within a week with no valid/waived certificate nor waiver
     expiring_14_days: int  # valid certificates of open bookings whose policy ends within two weeks
 
 
-def coi_dashboard(*, now: dt.datetime | None = None) -> COIDashboard:
-    """The dashboard's COI figures in two queries. "Needed" counts a booking covered once any of its buildings
-    is; the gate itself (per building) is coi_gate_blockers."""
+def coi_needed_count(*, today: dt.date) -> int:
+    """coi_required moves in the 7 days from `today` with no valid/waived certificate nor waiver (one query).
+    A booking counts as covered once any of its buildings is; the gate itself (per building) is
+    core.documents.gate.coi_gate_blockers."""
     from core.bookings.models import Booking
 
-    today = timezone.localdate(now or timezone.now())
     passing = COI.objects.filter(booking=OuterRef("pk"), status__in=(COIStatus.VALID, COIStatus.WAIVED),
                                  document__deleted_at=None)
-    needed = (Booking.objects.filter(coi_required=True, status__in=("pending", "paid", "scheduled"),
-                                     pickup_date__gte=today, pickup_date__lte=today + dt.timedelta(days=7))
-              .exclude(Exists(passing)).exclude(Exists(COIWaiver.objects.filter(booking=OuterRef("pk"))))
-              .count())
-    expiring = COI.objects.filter(status=COIStatus.VALID, booking__status__in=("pending", "paid", "scheduled"),
+    return (Booking.objects.filter(coi_required=True, status__in=OPEN_BOOKING_STATUSES, pickup_date__gte=today,
+                                   pickup_date__lte=today + dt.timedelta(days=7))
+            .exclude(Exists(passing)).exclude(Exists(COIWaiver.objects.filter(booking=OuterRef("pk"))))
+            .count())
+
+
+def coi_dashboard(*, now: dt.datetime | None = None) -> COIDashboard:
+    """The dashboard's COI figures in two queries."""
+    today = timezone.localdate(now or timezone.now())
+    expiring = COI.objects.filter(status=COIStatus.VALID, booking__status__in=OPEN_BOOKING_STATUSES,
                                   expiration_date__gte=today,
                                   expiration_date__lte=today + dt.timedelta(days=14)).count()
-    return COIDashboard(needed_next_7_days=needed, expiring_14_days=expiring)
+    return COIDashboard(needed_next_7_days=coi_needed_count(today=today), expiring_14_days=expiring)

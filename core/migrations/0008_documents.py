@@ -338,5 +338,10 @@ class Migration(migrations.Migration):
             model_name='coi',
             constraint=models.CheckConstraint(condition=models.Q(('status__in', ['pending', 'valid', 'invalid', 'expired', 'waived'])), name='coi_status_valid'),
         ),
+        migrations.AddField(
+            model_name='dailymetrics',
+            name='outstanding_coi_count',
+            field=models.PositiveIntegerField(default=0, help_text='Moves in the following 7 days still waiting for a certificate of insurance.'),
+        ),
         migrations.RunPython(grant, migrations.RunPython.noop),
     ]

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from core.common.services import model_update
 from core.documents.models import COI, COIStatus, Document, DocumentType, UploadSource
+from core.documents.selectors import OPEN_BOOKING_STATUSES
 
 logger = logging.getLogger(__name__)
-OPEN_STATUSES = ("pending", "paid", "scheduled")
 
 
 def coi_mark_expired(*, now: dt.datetime | None = None) -> list[str]:
@@ -23,7 +23,7 @@ def coi_mark_expired(*, now: dt.datetime | None = None) -> list[str]:
 
     now = now or timezone.now()
     today = timezone.localdate(now)
-    stale = (COI.objects.filter(status=COIStatus.VALID, booking__status__in=OPEN_STATUSES)
+    stale = (COI.objects.filter(status=COIStatus.VALID, booking__status__in=OPEN_BOOKING_STATUSES)
              .filter(Q(expiration_date__lt=today) | Q(expiration_date__lt=F("booking__pickup_date")))
              .select_related("booking", "building"))
     flagged = []

@@ -100,3 +100,11 @@ def test_dashboard_counts_coi_needed_and_expiring(coi_booking, certificate_for, 
         certificate_for(coi_booking, expiration_date=coi_booking.pickup_date + dt.timedelta(days=5))))
     figures = coi_dashboard()
     assert figures.needed_next_7_days == 0 and figures.expiring_14_days == 1
+
+
+def test_the_daily_snapshot_counts_outstanding_cois(coi_booking):
+    from core.reporting.services import daily_metrics_compute
+
+    row = daily_metrics_compute(day=coi_booking.pickup_date - dt.timedelta(days=2))
+    assert row.outstanding_coi_count == 1
+    assert daily_metrics_compute(day=coi_booking.pickup_date - dt.timedelta(days=30)).outstanding_coi_count == 0

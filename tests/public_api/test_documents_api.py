@@ -199,3 +199,13 @@ def test_a_broken_or_non_multipart_body_is_422(client, booking, private_storage)
                           headers={"X-Booking-Token": booking["token"]})
     assert broken.status_code == 422 and as_json.status_code == 422
     assert Document.objects.count() == 0
+
+
+def test_the_list_is_a_fixed_number_of_queries(client, booking, upload, django_assert_max_num_queries):
+    for n in range(3):
+        upload(corpus.pdf_bytes(text=f"doc {n}"), f"doc{n}.pdf", document_type="coi" if n else "other")
+    # the booking for the token check (+ its specialty-line prefetch), then its documents joined to their COIs
+    with django_assert_max_num_queries(3):
+        listed = client.get(f"/api/v1/bookings/{booking['id']}/documents/",
+                            headers={"X-Booking-Token": booking["token"]})
+    assert len(listed.json()) == 3

@@ -62,6 +62,23 @@ class DocumentAdmin(DocumentDeskMixin, ReadOnlyOpsModelAdmin):
         return format_html('<a class="text-primary-600" href="{}">Download</a>',
                            reverse("admin:core_document_download", args=[obj.pk]))
 
+    actions_detail = ["remove"]
+
+    @action(description="Delete (kept 30 days, then purged)", icon="delete", permissions=["remove"])
+    def remove(self, request, object_id):
+        from django.http import HttpResponseRedirect
+
+        from core.documents.services import document_soft_delete
+
+        document = self.get_object(request, object_id)
+        if document is not None:
+            document_soft_delete(document=document, actor=request.user)
+            self.message_user(request, f"{document.original_filename} deleted.")
+        return HttpResponseRedirect(reverse("admin:core_document_changelist"))
+
+    def has_remove_permission(self, request, object_id=None):
+        return self._has(request, "change")
+
     @action(description="Upload a document", icon="upload_file", permissions=["add_document"])
     def upload(self, request):
         from django.http import HttpResponseRedirect

@@ -153,3 +153,19 @@ def test_buildings_admin_saves_through_the_service(role_client):
     assert building.additional_insureds == ["Lenox Tower Condominium", "AKAM Associates Inc."]
     duplicate = client.post(reverse("admin:core_building_add"), {**form, "line1": "10 W. 66th St"})
     assert duplicate.status_code == 200 and b"Another building has this address." in duplicate.content
+
+
+@pytest.mark.django_db
+def test_operations_delete_a_document_softly_and_finance_cannot(role_client, coi_booking, private_storage):
+    import io as _io
+
+    from core.documents.services import document_upload
+    from tests.core.documents.attack_corpus import pdf_bytes
+
+    document, _ = document_upload(file=_io.BytesIO(pdf_bytes()), filename="a.pdf", document_type="other",
+                                  source="staff", booking=coi_booking)
+    url = reverse("admin:core_document_remove", args=[document.pk])
+    assert role_client("finance").get(url).status_code == 403
+    assert Document.objects.get().deleted_at is None
+    assert role_client("operations").get(url).status_code == 302
+    assert Document.objects.get().deleted_at is not None

@@ -38,6 +38,9 @@ migrate: install
 # server answers. Both run in the background and stop together on Ctrl+C.
 DEMO_LOGS := --log 'Request log=var/demo-server.log' --log 'Job log=var/demo-jobs.log'
 demo: install migrate
+	@command -v tesseract >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng; } || \
+	  echo "tesseract unavailable: scanned COIs will go to manual review"
 	DEBUG=1 $(PY) manage.py loaddata catalog email_templates
 	DEBUG=1 $(PY) manage.py seed_demo --seed 2027
 	@mkdir -p var
@@ -60,7 +63,7 @@ lint: install-dev
 
 # Benchmarks (not tests): each prints ratios against a baseline measured in the same run.
 # api/export/admin need PostgreSQL (DATABASE_URL or the local default postgres://postgres@127.0.0.1:5432).
-BENCHES ?= api webhooks export admin
+BENCHES ?= api webhooks export admin documents
 bench: install-dev
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 

@@ -19,6 +19,7 @@ from core.catalog.models import (
     VanSchedule,
 )
 from core.customers.models import Address, CustomerProfile
+from core.documents.models import COI, Building, COIWaiver, Document, DocumentAccess
 from core.notifications.models import DeliveryLog, EmailTemplate, Notification, Suppression
 from core.payments.models import Payment, PaymentAudit, ProviderEvent, ReconciliationMismatch, Refund
 from core.reporting.models import DailyMetrics
@@ -26,13 +27,18 @@ from core.reporting.models import DailyMetrics
 __all__ = [
     "Address",
     "Booking",
+    "Building",
     "BookingNote",
     "BookingNumberSequence",
     "BookingSpecialtyItem",
     "BookingStatusChange",
+    "COI",
+    "COIWaiver",
     "CustomerProfile",
     "DailyMetrics",
     "DeliveryLog",
+    "Document",
+    "DocumentAccess",
     "EmailTemplate",
     "IdempotencyRecord",
     "MiniMovePackage",

@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from core.catalog.models import ServiceType
 from core.reporting import selectors as reporting
 from ops_console.admin._common import money
+from ops_console.documents_console import coi_issues
 
 
 def _url(name: str, **params) -> str:
@@ -83,6 +84,7 @@ def dashboard_callback(request, context):
         {"title": "Failed notifications", "value": kpis.notifications_failed, "hint": "last 7 days",
          "link": _url("admin:core_notification_changelist", status__exact="failed")
          if user.has_perm("core.view_notification") else ""},
+        *coi_issues(user, now=now),
     ]
     by_type = reporting.bookings_by_service_type(series=series)
     type_chart = {

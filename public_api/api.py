@@ -6,6 +6,8 @@ from core.common.errors import ErrorCode
 from public_api import errors
 from public_api.bookings import router as bookings_router
 from public_api.catalog import router as catalog_router
+from public_api.documents import files_router as document_files_router
+from public_api.documents import router as documents_router
 from public_api.health import router as health_router
 from public_api.payments import router as payments_router
 
@@ -47,4 +49,6 @@ errors.install(api)
 api.add_router("/health/", health_router)
 api.add_router("/services/", catalog_router)
 api.add_router("/bookings/", bookings_router)
+api.add_router("/bookings/", documents_router)
+api.add_router("/documents/", document_files_router)
 api.add_router("/payments/", payments_router)

@@ -217,6 +217,33 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
         },
     }
 
+# --- Documents: private storage for uploads (COIs, building requirements) ---------------------------
+# Files are never under a public URL: local storage lives outside MEDIA_ROOT and is served only through a
+# signed, expiring view; on S3 (when AWS_STORAGE_BUCKET_NAME is set) downloads are presigned URLs.
+DOCUMENTS = {
+    "MAX_UPLOAD_BYTES": env_int("DOCUMENTS_MAX_UPLOAD_MB", 15) * 1024 * 1024,
+    "MAX_PDF_PAGES": env_int("DOCUMENTS_MAX_PDF_PAGES", 60),
+    "MAX_PDF_OBJECTS": env_int("DOCUMENTS_MAX_PDF_OBJECTS", 20000),
+    "MAX_IMAGE_PIXELS": env_int("DOCUMENTS_MAX_IMAGE_PIXELS", 40_000_000),
+    "URL_TTL_SECONDS": env_int("DOCUMENTS_URL_TTL_SECONDS", 300),
+    "PRIVATE_ROOT": os.environ.get("DOCUMENTS_PRIVATE_ROOT", str(BASE_DIR / "private_documents")),
+    "DELETED_RETENTION_DAYS": env_int("DOCUMENTS_DELETED_RETENTION_DAYS", 30),
+    "RETENTION_DAYS": env_int("DOCUMENTS_RETENTION_DAYS", 7 * 365),
+    "COI_REMINDER_DAYS": env_int("DOCUMENTS_COI_REMINDER_DAYS", 5),
+}
+STORAGES["documents"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": DOCUMENTS["PRIVATE_ROOT"], "base_url": None,
+                "file_permissions_mode": 0o600, "directory_permissions_mode": 0o700},
+}
+if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
+    STORAGES["documents"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**STORAGES["default"]["OPTIONS"], "location": "documents", "file_overwrite": False,
+                    "querystring_expire": DOCUMENTS["URL_TTL_SECONDS"]},
+    }
+# --- end Documents -------------------------------------------------------------------------------------
+
 # --- Security (production) ---------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING))

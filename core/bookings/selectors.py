@@ -34,7 +34,9 @@ def booking_next_steps(booking: Booking) -> list[dict]:
         steps.append({"code": "payment_needed",
                       "message": f"Pay ${booking.total_price:,.2f}{when} to confirm your date; "
                                  "until then it is only held for you."})
-    if booking.coi_required and booking.status != BookingStatus.COMPLETED:
+    from core.documents.gate import coi_gate_passed
+
+    if booking.coi_required and booking.status != BookingStatus.COMPLETED and not coi_gate_passed(booking):
         steps.append({"code": "coi_needed",
                       "message": "Send us your building's certificate of insurance requirements; "
                                  "we issue the certificate before moving day."})

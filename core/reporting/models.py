@@ -12,6 +12,8 @@ class DailyMetrics(models.Model):
     refunds = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     pickups = models.PositiveIntegerField(default=0)
     cancellations = models.PositiveIntegerField(default=0)
+    outstanding_coi_count = models.PositiveIntegerField(
+        default=0, help_text="Moves in the following 7 days still waiting for a certificate of insurance.")
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

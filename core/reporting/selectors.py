@@ -236,9 +236,12 @@ def daily_figures(*, day: dt.date) -> dict:
     refunded_cents = Refund.objects.filter(
         status=RefundStatus.SUCCEEDED, created_at__gte=start, created_at__lt=end
     ).aggregate(total=Coalesce(Sum("amount_cents"), Value(0)))["total"]
+    from core.documents.selectors import coi_needed_count
+
     return {**row, "bookings_created": created.bookings_created, "paid_bookings": created.paid_bookings,
             "revenue": created.revenue, "bookings_by_type": created.by_type,
-            "refunds": from_cents(refunded_cents)}
+            "refunds": from_cents(refunded_cents),
+            "outstanding_coi_count": coi_needed_count(today=day)}
 
 
 def customer_lifetime_value_subquery() -> Subquery:

@@ -19,7 +19,7 @@ CHANGEFORM_BUDGET = 12
 
 
 @pytest.fixture
-def every_kind_of_row(make_booking, future_weekday):
+def every_kind_of_row(make_booking, future_weekday, private_storage):
     call_command("loaddata", "email_templates", verbosity=0)
     staff = UserFactory(username="smoke_staff")
     m.StaffProfile.objects.create(user=staff, employee_id="E-1")
@@ -38,6 +38,7 @@ def every_kind_of_row(make_booking, future_weekday):
     m.SurchargeRule.objects.get_or_create(code="weekend", defaults={
         "name": "Weekend", "rule_type": "day_of_week", "amount": 50, "weekdays": [6, 7]})
     m.DailyMetrics.objects.create(date=timezone.localdate())
+    _documents(booking, staff)
     m.Quote.objects.create(request_hash="x", request={}, breakdown={}, total_price=10,
                            expires_at=timezone.now())
     AccessAttempt.objects.create(username="someone", ip_address="203.0.113.1", failures_since_start=2,
@@ -47,6 +48,26 @@ def every_kind_of_row(make_booking, future_weekday):
     AccessFailureLog.objects.create(username="someone", ip_address="203.0.113.1", http_accept="",
                                     path_info="/admin/login/")
     return bookings
+
+
+def _documents(booking, staff):
+    import io
+
+    from core.documents.services import (
+        building_save,
+        coi_waive_building,
+        document_download_url,
+        document_upload,
+    )
+    from tests.core.documents.attack_corpus import pdf_bytes
+
+    building_save(building=m.Building(name="Smoke Tower", line1="1 Smoke St", city="New York", state="NY",
+                                      zip_code="10001"))
+    document, _ = document_upload(file=io.BytesIO(pdf_bytes()), filename="coi.pdf", document_type="coi",
+                                  source="staff", booking=booking, actor=staff)
+    document_download_url(document=document, actor=staff, via="staff")
+    coi_waive_building(booking=booking, building_role="pickup", actor=UserFactory(username="smoke_admin",
+                                                                                  role="admin"), reason="test")
 
 
 @pytest.mark.django_db

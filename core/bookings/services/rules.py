@@ -87,7 +87,9 @@ def suggesting_alternatives(fn, request: BookingRequest, *, now: dt.datetime):
     try:
         return fn()
     except DateUnavailable as exc:
-        alternatives = request_alternatives(request, items=catalog_static()["specialty_items"], now=now)
+        suggest = getattr(exc, "suggest_alternatives", None)  # a building's move days (core.documents)
+        alternatives = suggest(request, now=now) if suggest else request_alternatives(
+            request, items=catalog_static()["specialty_items"], now=now)
         exc.fields["alternatives"] = [d.isoformat() for d in alternatives]
         raise
 
@@ -120,7 +122,11 @@ def unbookable_reasons(request: BookingRequest, *, van, used: int, items: dict[s
 
 
 def check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
-    """Inside the service-day lock: is there still a slot on the date, for this request? (one query)"""
+    """Inside the service-day lock: is there still a slot on the date, for this request? (one query)
+    First: do the buildings at its addresses allow moves that day? (one query)"""
+    from core.documents.buildings import check_move_day
+
+    check_move_day(request, booking_id=exclude_booking_id)
     state = service_day_state(request.pickup_date, now=now, exclude_booking_id=exclude_booking_id)
     items = catalog_static(version=state.catalog_version)["specialty_items"]
     reasons = unbookable_reasons(request, van=state.van, used=state.used, items=items, now=now)

@@ -28,6 +28,10 @@ def booking_transition(*, booking: Booking, to_status: str, actor=None, reason: 
         if locked.status == to_status:
             return locked  # idempotent: a retried task or a double click changes nothing
         check_transition(locked.status, to_status)
+        if to_status == BookingStatus.SCHEDULED:
+            from core.documents.gate import coi_gate_check
+
+            coi_gate_check(locked)  # a building's certificate must be in order first (or waived)
         from_status = locked.status
         data = {"status": to_status}
         if to_status == BookingStatus.CANCELLED:

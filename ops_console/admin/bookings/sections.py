@@ -13,6 +13,7 @@ from core.payments.selectors import payment_list_for_booking
 from core.reporting import selectors as reporting
 from ops_console.activity import transition_text
 from ops_console.admin._common import PAYMENT_COLOURS, STATUS_COLOURS, cents, html_table, money
+from ops_console.admin.documents import booking_documents_table
 from ops_console.formatting import EMPTY, local_datetime, multiline, reason_text
 
 
@@ -112,6 +113,10 @@ class BookingSectionsMixin:
         rows = [[local_datetime(n.created_at), n.author or "System", multiline(n.body)]
                 for n in reporting.booking_staff_notes(obj)]
         return html_table(["When", "By", "Note"], rows, empty="No staff notes. Add one with “Add staff note”.")
+
+    @display(description="Documents")
+    def documents_table(self, obj):
+        return booking_documents_table(obj)
 
     @display(description="Tracking link")
     def tracking_link(self, obj):

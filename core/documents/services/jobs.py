@@ -1,0 +1,85 @@
+"""The daily document jobs: expiring certificates, reminders for missing requirements, retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from core.common.services import model_update
+from core.documents.models import COI, COIStatus, Document, DocumentType, UploadSource
+from core.documents.selectors import OPEN_BOOKING_STATUSES
+
+logger = logging.getLogger(__name__)
+
+
+def coi_mark_expired(*, now: dt.datetime | None = None) -> list[str]:
+    """Valid certificates whose policy has expired, or ends before the move: expired (the gate re-closes) and
+    the booking flagged for staff. Returns the booking numbers flagged; a second run finds nothing."""
+    from core.bookings.services import booking_flag
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    stale = (COI.objects.filter(status=COIStatus.VALID, booking__status__in=OPEN_BOOKING_STATUSES)
+             .filter(Q(expiration_date__lt=today) | Q(expiration_date__lt=F("booking__pickup_date")))
+             .select_related("booking", "building"))
+    flagged = []
+    for coi in stale:
+        when = "has expired" if coi.expiration_date < today else "ends before the move"
+        problem = {"code": "policy_expired" if coi.expiration_date < today else "policy_expires_before_move",
+                   "message": f"The policy {when} ({coi.expiration_date:%B %-d, %Y})."}
+        model_update(instance=coi, fields=["status", "validation_errors"],
+                     data={"status": COIStatus.EXPIRED, "validation_errors": [*coi.validation_errors, problem]})
+        booking_flag(booking=coi.booking, reason=f"Certificate of insurance {when}: get a new one.")
+        flagged.append(coi.booking.booking_number)
+    return flagged
+
+
+def coi_send_reminders(*, now: dt.datetime | None = None) -> list[str]:
+    """N days before the move, customers whose building requirements are still missing get a coi_reminder
+    (once a day at most, so a re-run changes nothing)."""
+    from core.bookings.models import Booking
+    from core.documents.gate import coi_gate_passed
+    from core.notifications.models import Notification
+    from core.notifications.services import notification_resend
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    day = today + dt.timedelta(days=int(settings.DOCUMENTS["COI_REMINDER_DAYS"]))
+    sent_today = Notification.objects.filter(notification_type="coi_reminder", created_at__date=today)
+    candidates = (Booking.objects.filter(coi_required=True, pickup_date=day, status__in=("paid", "scheduled"))
+                  .exclude(documents__document_type=DocumentType.BUILDING_REQUIREMENTS,
+                           documents__upload_source=UploadSource.CUSTOMER, documents__deleted_at=None)
+                  .exclude(pk__in=sent_today.values("booking_id"))
+                  .select_related("customer", "pickup_address", "dropoff_address"))
+    reminded = []
+    for booking in candidates:
+        if coi_gate_passed(booking):
+            continue
+        notification_resend(booking=booking, notification_type="coi_reminder", actor=None)
+        reminded.append(booking.booking_number)
+    return reminded
+
+
+def documents_purge_expired(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Retention: soft-deleted documents after DELETED_RETENTION_DAYS, and documents of finished bookings after
+    RETENTION_DAYS, lose their bytes and their row (history keeps the metadata)."""
+    from core.documents.services.uploads import document_purge
+
+    now = now or timezone.now()
+    deleted_before = now - dt.timedelta(days=int(settings.DOCUMENTS["DELETED_RETENTION_DAYS"]))
+    old_before = now - dt.timedelta(days=int(settings.DOCUMENTS["RETENTION_DAYS"]))
+    due = Document.objects.filter(Q(deleted_at__lt=deleted_before) | Q(created_at__lt=old_before)
+                                  | Q(expires_at__lt=now))[:limit]
+    count = 0
+    for document in due:
+        try:
+            document_purge(document=document)
+        except Exception:  # one unreadable file must not stop the sweep; the next run retries it
+            logger.exception("document purge failed", extra={"document": str(document.pk)})
+            continue
+        count += 1
+    return count

@@ -1,0 +1,171 @@
+"""The COI review desk, documents list, staff upload/download and buildings: permissions and decisions."""
+
+
+import pytest
+from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from core.bookings.models import Booking, BookingStatus
+from core.bookings.services import booking_transition
+from core.documents.models import COI, Building, COIStatus, Document, DocumentAccess
+from tests.core.documents import acord_corpus
+
+
+def _messages(response):
+    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+
+
+@pytest.fixture
+def low_limit_coi(coi_booking, certificate_for, upload_certificate):
+    return upload_certificate(coi_booking, acord_corpus.render_flattened(certificate_for(coi_booking, "low_limit")))
+
+
+@pytest.mark.django_db
+def test_review_desk_shows_pages_beside_the_fields_and_problems(role_client, low_limit_coi):
+    client = role_client("operations")
+    page = client.get(reverse("admin:core_coi_change", args=[low_limit_coi.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="coi-pages"' in html and "general_each_occurrence_too_low" in html
+    assert 'value="waive"' not in html  # operations cannot waive
+    image = client.get(reverse("admin:core_coi_page", args=[low_limit_coi.pk, 0]))
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert image.content[:8] == b"\x89PNG\r\n\x1a\n"
+    assert client.get(reverse("admin:core_coi_page", args=[low_limit_coi.pk, 7])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_staff_correct_a_field_then_approve_and_it_is_audited(role_client, coi_booking, certificate_for,
+                                                              upload_certificate):
+    coi = upload_certificate(coi_booking, acord_corpus.render_flattened(
+        certificate_for(coi_booking, general_each_occurrence=__import__("decimal").Decimal("100000"))))
+    client = role_client("operations")
+    url = reverse("admin:core_coi_change", args=[coi.pk])
+    assert COI.objects.get(pk=coi.pk).status == COIStatus.INVALID
+    page = client.get(url)
+    data = {name: field.value() or "" for name, field in
+            ((n, page.context["form"][n]) for n in page.context["form"].fields)}
+    data.update(decision="save", general_each_occurrence="1000000")
+
+    saved = client.post(url, data)
+
+    assert saved.status_code == 302
+    coi.refresh_from_db()
+    assert coi.status == COIStatus.VALID and coi.extraction["edited"] == ["general_each_occurrence"]
+    assert coi.history.filter(history_user=client.user).exists()
+    assert client.post(url, {"decision": "approve"}).status_code == 302
+    coi.refresh_from_db()
+    assert coi.validated_by == client.user
+
+
+@pytest.mark.django_db
+def test_reject_needs_a_reason_and_only_admins_waive(role_client, low_limit_coi):
+    url = reverse("admin:core_coi_change", args=[low_limit_coi.pk])
+    ops = role_client("operations")
+    assert ops.post(url, {"decision": "reject", "reason": ""}).status_code == 200  # form error, nothing done
+    refused = ops.post(url, {"decision": "waive", "reason": "agreed"})
+    assert ("error", "Only an admin can waive a certificate requirement.") in _messages(refused)
+    approve = ops.post(url, {"decision": "approve"})
+    assert any(level == "error" for level, _ in _messages(approve))
+    assert COI.objects.get(pk=low_limit_coi.pk).status == COIStatus.INVALID
+
+    admin_client = role_client("admin")
+    assert admin_client.post(url, {"decision": "waive", "reason": "Building manager agreed"}).status_code == 302
+    assert COI.objects.get(pk=low_limit_coi.pk).status == COIStatus.WAIVED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "view", "change"), [("operations", 200, True), ("finance", 200, False),
+                                                      ("nogroup", 403, False)])
+def test_permissions_on_every_new_page(role_client, low_limit_coi, role, view, change):
+    client = role_client(role)
+    coi_url = reverse("admin:core_coi_change", args=[low_limit_coi.pk])
+    pages = [coi_url, reverse("admin:core_coi_changelist"), reverse("admin:core_document_changelist"),
+             reverse("admin:core_building_changelist"),
+             reverse("admin:core_coi_page", args=[low_limit_coi.pk, 0]),
+             reverse("admin:core_document_download", args=[low_limit_coi.document_id])]
+    for url in pages:
+        status = client.get(url).status_code
+        expected = {200, 302} if view == 200 else {403, 404, 302}
+        assert status in expected, (url, status)
+        if view != 200 and status == 302:
+            assert "/login/" in client.get(url)["Location"]
+    posted = client.post(coi_url, {"decision": "reject", "reason": "wrong"})
+    assert (posted.status_code == 302) is change
+    assert (COI.objects.get(pk=low_limit_coi.pk).status == COIStatus.INVALID)
+    upload = client.get(reverse("admin:core_document_upload"))
+    assert (upload.status_code == 200) is change
+
+
+@pytest.mark.django_db
+def test_staff_upload_and_download_from_the_console(role_client, coi_booking, certificate_for,
+                                                    private_storage):
+    client = role_client("operations")
+    pdf = acord_corpus.render_flattened(certificate_for(coi_booking))
+    response = client.post(reverse("admin:core_document_upload"), {
+        "booking_number": coi_booking.booking_number, "document_type": "coi", "building": "pickup",
+        "file": SimpleUploadedFile("issued.pdf", pdf, content_type="application/pdf")})
+    document = Document.objects.get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/coi/{document.coi.pk}/change/")
+    assert document.uploaded_by == client.user and document.upload_source == "staff"
+
+    bad = client.post(reverse("admin:core_document_upload"), {
+        "booking_number": coi_booking.booking_number, "document_type": "other", "building": "",
+        "file": SimpleUploadedFile("x.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")})
+    assert bad.status_code == 200 and b"Send a PDF, JPEG, PNG or HEIC file." in bad.content
+
+    download = client.get(reverse("admin:core_document_download", args=[document.pk]))
+    assert download.status_code == 302
+    assert DocumentAccess.objects.get().actor == client.user
+    booking_page = client.get(reverse("admin:core_booking_change", args=[coi_booking.pk]))
+    assert b"issued.pdf" in booking_page.content  # the booking's Documents tab
+
+
+@pytest.mark.django_db
+def test_the_schedule_action_is_refused_until_the_coi_gate_passes(role_client, coi_booking, certificate_for,
+                                                                  upload_certificate):
+    booking = booking_transition(booking=coi_booking, to_status=BookingStatus.PAID)
+    client = role_client("operations")
+    run = lambda: client.post(reverse("admin:core_booking_action", args=["schedule"]),  # noqa: E731
+                              {"ids": [str(booking.pk)], "confirm": "yes"})
+    refused = run()
+    assert ("error", f"{booking.booking_number}: No certificate of insurance for The Beresford yet.") in \
+        _messages(refused)
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PAID
+
+    upload_certificate(booking, acord_corpus.render_flattened(certificate_for(booking)))
+    run()
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.SCHEDULED
+
+
+@pytest.mark.django_db
+def test_buildings_admin_saves_through_the_service(role_client):
+    client = role_client("operations")
+    form = {"name": "Lenox Tower", "line1": "10 West 66th Street", "city": "New York", "state": "NY",
+            "zip_code": "10023", "requires_coi": "on", "holder_name": "Lenox Tower Condominium",
+            "additional_insureds": "Lenox Tower Condominium\nAKAM Associates Inc.", "move_weekdays": ["1", "2"],
+            "lead_time_business_days": "3", "contact_email": "", "notes": "", "holder_address": ""}
+    response = client.post(reverse("admin:core_building_add"), form)
+    assert response.status_code == 302, response.content[:2000]
+    building = Building.objects.get()
+    assert building.normalized_address == "10 w 66 st|10023" and building.move_weekdays == [1, 2]
+    assert building.additional_insureds == ["Lenox Tower Condominium", "AKAM Associates Inc."]
+    duplicate = client.post(reverse("admin:core_building_add"), {**form, "line1": "10 W. 66th St"})
+    assert duplicate.status_code == 200 and b"Another building has this address." in duplicate.content
+
+
+@pytest.mark.django_db
+def test_operations_delete_a_document_softly_and_finance_cannot(role_client, coi_booking, private_storage):
+    import io as _io
+
+    from core.documents.services import document_upload
+    from tests.core.documents.attack_corpus import pdf_bytes
+
+    document, _ = document_upload(file=_io.BytesIO(pdf_bytes()), filename="a.pdf", document_type="other",
+                                  source="staff", booking=coi_booking)
+    url = reverse("admin:core_document_remove", args=[document.pk])
+    assert role_client("finance").get(url).status_code == 403
+    assert Document.objects.get().deleted_at is None
+    assert role_client("operations").get(url).status_code == 302
+    assert Document.objects.get().deleted_at is not None

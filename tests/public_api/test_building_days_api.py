@@ -1,0 +1,49 @@
+"""A building that allows moves only on some days: create/update elsewhere → 409 building_closed + alternatives."""
+
+import datetime as dt
+
+import pytest
+
+from core.documents.models import Building
+from core.documents.services import building_save
+
+
+@pytest.fixture
+def weekdays_only_building(db):
+    # the payload's pickup address "245 East 72nd Street", 10021, written the way the building manager does
+    return building_save(building=Building(name="Lenox Tower", line1="245 E 72nd St.", city="New York",
+                                           state="NY", zip_code="10021", requires_coi=False,
+                                           move_weekdays=[1, 2, 3, 4, 5]))
+
+
+def _saturday_after(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=(5 - day.weekday()) % 7 or 7)
+
+
+def test_create_on_a_closed_day_is_409_with_allowed_alternatives(client, payload, weekdays_only_building,
+                                                                  future_weekday):
+    saturday = _saturday_after(future_weekday)
+    response = client.post("/api/v1/bookings/", payload(pickup_date=saturday), content_type="application/json")
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "building_closed" and "Lenox Tower" in error["message"]
+    alternatives = [dt.date.fromisoformat(d) for d in error["fields"]["alternatives"]]
+    assert alternatives and all(d.isoweekday() <= 5 and d > saturday for d in alternatives)
+
+
+def test_create_on_an_allowed_day_works_and_moving_it_to_a_closed_day_is_refused(client, payload, future_weekday,
+                                                                                  weekdays_only_building):
+    created = client.post("/api/v1/bookings/", payload(), content_type="application/json").json()
+    response = client.patch(f"/api/v1/bookings/{created['id']}/",
+                            {"pickup_date": _saturday_after(future_weekday).isoformat()},
+                            content_type="application/json", HTTP_X_BOOKING_TOKEN=created["access_token"])
+    assert response.status_code == 409 and response.json()["error"]["code"] == "building_closed"
+
+
+def test_buildings_without_move_days_change_nothing(client, payload, future_weekday, db):
+    building_save(building=Building(name="Open House", line1="245 East 72nd Street", city="New York",
+                                    state="NY", zip_code="10021"))
+    response = client.post("/api/v1/bookings/", payload(pickup_date=_saturday_after(future_weekday)),
+                           content_type="application/json")
+    assert response.status_code == 201, response.json()

@@ -19,6 +19,7 @@ from core.catalog.models import (
     VanSchedule,
 )
 from core.customers.models import Address, CustomerProfile
+from core.logistics.models import DeliveryTask, DispatchMismatch, ProofOfDelivery, TrackingUpdate
 from core.notifications.models import DeliveryLog, EmailTemplate, Notification, Suppression
 from core.payments.models import Payment, PaymentAudit, ProviderEvent, ReconciliationMismatch, Refund
 from core.reporting.models import DailyMetrics
@@ -32,12 +33,15 @@ __all__ = [
     "BookingStatusChange",
     "CustomerProfile",
     "DailyMetrics",
+    "DeliveryTask",
+    "DispatchMismatch",
     "DeliveryLog",
     "EmailTemplate",
     "IdempotencyRecord",
     "MiniMovePackage",
     "Notification",
     "Payment",
+    "ProofOfDelivery",
     "PaymentAudit",
     "ProviderEvent",
     "Quote",
@@ -49,6 +53,7 @@ __all__ = [
     "StandardDeliveryRate",
     "Suppression",
     "SurchargeRule",
+    "TrackingUpdate",
     "User",
     "VanSchedule",
 ]

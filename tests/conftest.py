@@ -8,7 +8,7 @@ from django.db import connection
 from tests.factories import booking_request
 
 # fake_postmark / fake_twilio for every test module (the notification fixtures build on them)
-pytest_plugins = ["tests.fakes.notify_fixtures"]
+pytest_plugins = ["tests.fakes.notify_fixtures", "tests.fakes.onfleet_fixtures"]
 
 
 @pytest.fixture(autouse=True)

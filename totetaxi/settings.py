@@ -271,8 +271,12 @@ STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 STRIPE_CURRENCY = "usd"
 ONFLEET_API_KEY = os.environ.get("ONFLEET_API_KEY", "")
-ONFLEET_WEBHOOK_SECRET = os.environ.get("ONFLEET_WEBHOOK_SECRET", "")
+ONFLEET_WEBHOOK_SECRETS = env_list("ONFLEET_WEBHOOK_SECRET")  # hex; comma-separated during a rotation
 ONFLEET_API_BASE = os.environ.get("ONFLEET_API_BASE", "")
+ONFLEET_MEDIA_BASE = os.environ.get("ONFLEET_MEDIA_BASE", "")  # where completion photos are fetched from
+ONFLEET_TIMEOUT = float(os.environ.get("ONFLEET_TIMEOUT", "20"))
+# Without ONFLEET_API_KEY legs are dispatched in our database only; production refuses that unless this is set.
+ONFLEET_LOCAL_DISPATCH = env_bool("ONFLEET_LOCAL_DISPATCH", default=False)
 
 # --- Business settings --------------------------------------------------------------------------------
 TOTETAXI = {

@@ -53,6 +53,7 @@ class _Rule:
     action: str  # "fail" (status), "hang" (seconds, then carried out), "throttle" (429, Retry-After)
     value: float
     remaining: int
+    skip: int = 0  # let this many matching requests through first
 
 
 class FakeOnfleetServer(FakeHttpServer):
@@ -83,15 +84,15 @@ class FakeOnfleetServer(FakeHttpServer):
         return f"{self.url}/media"
 
     # fault injection -----------------------------------------------------------------------------
-    def fail_on(self, method: str, path: str, *, status: int = 500, times: int = 1) -> None:
-        """The next `times` requests to `method path…` answer `status`; nothing is done."""
+    def fail_on(self, method: str, path: str, *, status: int = 500, times: int = 1, skip: int = 0) -> None:
+        """After `skip` of them, the next `times` requests to `method path…` answer `status`; nothing is done."""
         with self._lock:
-            self._rules.append(_Rule(method, path, "fail", status, times))
+            self._rules.append(_Rule(method, path, "fail", status, times, skip))
 
-    def hang_on(self, method: str, path: str, *, seconds: float, times: int = 1) -> None:
+    def hang_on(self, method: str, path: str, *, seconds: float, times: int = 1, skip: int = 0) -> None:
         """The next `times` requests wait `seconds`, then are carried out anyway (a client timeout in between)."""
         with self._lock:
-            self._rules.append(_Rule(method, path, "hang", seconds, times))
+            self._rules.append(_Rule(method, path, "hang", seconds, times, skip))
 
     def throttle(self, times: int, *, retry_after: int | None = None) -> None:
         """The next `times` API requests answer 429 with Retry-After (a storm)."""
@@ -102,7 +103,10 @@ class FakeOnfleetServer(FakeHttpServer):
     def _take_rule(self, method: str, path: str) -> _Rule | None:
         with self._lock:
             for rule in self._rules:
-                if rule.remaining > 0 and (not rule.method or rule.method == method) and path.startswith(rule.path):
+                if rule.remaining > 0 and (not rule.method or rule.method == method) and (not rule.path or path == rule.path):
+                    if rule.skip:
+                        rule.skip -= 1
+                        continue
                     rule.remaining -= 1
                     return rule
         return None

@@ -91,7 +91,7 @@ def test_a_429_storm_longer_than_our_retries_is_unavailable_and_creates_nothing(
 def test_5xx_is_retried_for_reads_but_not_for_creates(fake_onfleet):
     client = _client(fake_onfleet)
     task = client.create_task(_spec())
-    fake_onfleet.fail_on("GET", "/tasks/", status=503, times=2)
+    fake_onfleet.fail_on("GET", f"/tasks/{task.id}", status=503, times=2)
     assert client.get_task(task.id).id == task.id
     fake_onfleet.fail_on("POST", "/tasks", status=500)
     with pytest.raises(OnfleetUnavailable) as exc:

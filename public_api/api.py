@@ -7,6 +7,7 @@ from public_api.bookings import router as bookings_router
 from public_api.catalog import router as catalog_router
 from public_api.health import router as health_router
 from public_api.payments import router as payments_router
+from public_api.tracking import router as tracking_router
 
 api = NinjaAPI(
     title="ToteTaxi booking API",
@@ -23,3 +24,4 @@ api.add_router("/health/", health_router)
 api.add_router("/services/", catalog_router)
 api.add_router("/bookings/", bookings_router)
 api.add_router("/payments/", payments_router)
+api.add_router("/bookings/", tracking_router)

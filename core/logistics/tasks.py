@@ -25,3 +25,38 @@ def sweep_dispatch() -> int:
 
     with acting_as(None, user_agent="huey:sweep_dispatch"):
         return dispatch_sweep()
+
+
+@on_commit_task(retries=5, retry_delay=30)
+def process_tracking_update(update_id: int) -> bool:
+    """After the webhook's commit: apply the stored Onfleet event (a second run finds it processed)."""
+    from core.logistics.events import tracking_update_process
+
+    with acting_as(None, user_agent="onfleet-webhook"):
+        return tracking_update_process(update_id=update_id)
+
+
+@on_commit_task(retries=5, retry_delay=60)
+def archive_proof(leg_id: int) -> int:
+    """A leg completed: copy its photos and signature from Onfleet into our storage."""
+    from core.logistics.proof import proof_archive
+
+    return proof_archive(leg_id=leg_id)
+
+
+@on_commit_task(retries=3, retry_delay=60)
+def notify_leg_event(leg_id: int, trigger: str) -> int:
+    from core.logistics.notify import leg_notify
+
+    with acting_as(None, user_agent="huey:notify_leg_event"):
+        return len(leg_notify(leg_id=leg_id, trigger=trigger))
+
+
+@db_periodic_task(crontab(minute="*/5"))
+@lock_task("logistics-events-sweep")
+def sweep_tracking_updates() -> int:
+    """Every 5 minutes: Onfleet events whose job was lost or failed."""
+    from core.logistics.events import tracking_updates_retry_stuck
+
+    with acting_as(None, user_agent="huey:sweep_tracking_updates"):
+        return tracking_updates_retry_stuck()

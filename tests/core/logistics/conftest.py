@@ -18,7 +18,8 @@ def pending_booking(make_request, settings):
     from core.bookings.services import booking_create
 
     settings.STRIPE_SECRET_KEY = ""
-    booking, _token = booking_create(request=make_request())
+    booking, token = booking_create(request=make_request())
+    booking.access_token = token
     return booking
 
 
@@ -65,3 +66,29 @@ def assert_two_linked_tasks(fake, booking) -> tuple[dict, dict]:
     assert legs[LegKind.DROPOFF].onfleet_task_id == dropoff["id"]
     assert not any(leg.dispatch_pending for leg in legs.values())
     return pickup, dropoff
+
+
+@pytest.fixture
+def deliver(client, django_capture_on_commit_callbacks):
+    """POST one Onfleet delivery (raw body, signature) to our webhook and run its after-commit jobs."""
+
+    def _deliver(body: bytes, signature: str | None):
+        headers = {"HTTP_X_ONFLEET_SIGNATURE": signature} if signature is not None else {}
+        with django_capture_on_commit_callbacks(execute=True):
+            return client.post("/api/v1/webhooks/onfleet/", data=body, content_type="application/json", **headers)
+
+    return _deliver
+
+
+@pytest.fixture
+def dispatched(onfleet, pending_booking, pay, settings, tmp_path):
+    """A paid booking whose two tasks exist in the fake Onfleet; proof files go to a temporary MEDIA_ROOT."""
+    settings.MEDIA_ROOT = str(tmp_path)
+    booking = pay(pending_booking)
+    onfleet.webhooks.clear()  # taskCreated deliveries: not part of the scenarios
+    return booking
+
+
+def task_ids(booking) -> tuple[str, str]:
+    legs = legs_of(booking)
+    return legs[LegKind.PICKUP].onfleet_task_id, legs[LegKind.DROPOFF].onfleet_task_id

@@ -60,3 +60,12 @@ def sweep_tracking_updates() -> int:
 
     with acting_as(None, user_agent="huey:sweep_tracking_updates"):
         return tracking_updates_retry_stuck()
+
+
+@on_commit_task(retries=5, retry_delay=30)
+def sync_booking_tasks(booking_id: str) -> int:
+    """After a booking changed, was cancelled or refunded in full: update or delete its open Onfleet tasks."""
+    from core.logistics.changes import dispatch_sync_booking
+
+    with acting_as(None, user_agent="huey:sync_booking_tasks"):
+        return dispatch_sync_booking(booking_id=booking_id)

@@ -140,4 +140,8 @@ def _sync_payment_state(booking: Booking, actor=None) -> Booking:
     if booking.payment_status != state:
         booking.payment_status = state
         _save(booking, actor, ["payment_status"])
+        if state == PaymentState.REFUNDED:
+            from core.logistics.tasks import sync_booking_tasks  # refunded in full: its open tasks go
+
+            sync_booking_tasks(str(booking.pk))
     return booking

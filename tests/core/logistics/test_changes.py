@@ -1,0 +1,42 @@
+"""Changes flow to Onfleet: edits update open tasks, cancelling deletes them, started ones are left alone."""
+
+import pytest
+
+from core.bookings.models import Booking
+from core.bookings.services import booking_cancel
+from core.common.services import model_update
+from core.integrations.onfleet import to_ms
+from core.logistics.changes import dispatch_sync_booking
+from core.logistics.models import LegKind, LegStatus
+from tests.core.logistics.conftest import legs_of, task_ids
+
+pytestmark = pytest.mark.django_db
+
+
+def test_cancelling_a_dispatched_booking_deletes_its_open_tasks(onfleet, dispatched, staff,
+                                                                 django_capture_on_commit_callbacks):
+    pickup_id, dropoff_id = task_ids(dispatched)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_cancel(booking=dispatched, actor=staff, reason="Customer moved the date")
+
+    assert pickup_id in onfleet.deleted and dropoff_id in onfleet.deleted and onfleet.tasks == {}
+    assert {leg.status for leg in legs_of(dispatched).values()} == {LegStatus.CANCELLED}
+
+
+def test_staff_edit_updates_open_tasks_but_not_a_started_one(onfleet, dispatched, staff):
+    pickup_id, dropoff_id = task_ids(dispatched)
+    onfleet.start_task(pickup_id)
+    leg = legs_of(dispatched)[LegKind.PICKUP]
+    model_update(instance=leg, fields=["status"], data={"status": LegStatus.IN_PROGRESS})
+    booking = Booking.objects.get(pk=dispatched.pk)
+    model_update(instance=booking, fields=["pickup_window", "notes"], data={"pickup_window": "afternoon",
+                                                                             "notes": "Ring twice"})
+
+    assert dispatch_sync_booking(booking_id=booking.pk, actor=staff) == 1
+
+    dropoff = legs_of(booking)[LegKind.DROPOFF]
+    assert onfleet.tasks[dropoff_id]["completeAfter"] == to_ms(dropoff.window_start)
+    assert dropoff.window_start.hour == 17  # noon in New York (EST)
+    assert "Ring twice" in onfleet.tasks[dropoff_id]["notes"]
+    assert "Ring twice" not in onfleet.tasks[pickup_id]["notes"]
+    assert dispatch_sync_booking(booking_id=booking.pk, actor=staff) == 0

@@ -69,3 +69,15 @@ def sync_booking_tasks(booking_id: str) -> int:
 
     with acting_as(None, user_agent="huey:sync_booking_tasks"):
         return dispatch_sync_booking(booking_id=booking_id)
+
+
+@db_periodic_task(crontab(hour="2", minute="15"))
+@lock_task("logistics-drift")
+def reconcile_dispatch_nightly() -> int:
+    """Every night: Onfleet's tasks for today and the next two days against our legs; mismatches to staff."""
+    from django.utils import timezone
+
+    from core.logistics.reconciliation import drift_run
+
+    with acting_as(None, user_agent="huey:reconcile_dispatch"):
+        return drift_run(run_date=timezone.localdate()).mismatches

@@ -374,6 +374,12 @@ UNFOLD["SIDEBAR"]["navigation"] = [
                 "link": reverse_lazy("admin:core_quote_changelist"),
                 "permission": lambda request: request.user.has_perm("core.view_quote"),
             },
+            {
+                "title": _("Dispatch board"),
+                "icon": "route",
+                "link": reverse_lazy("admin:core_deliverytask_board"),
+                "permission": lambda request: request.user.has_perm("core.view_deliverytask"),
+            },
         ],
     },
     {

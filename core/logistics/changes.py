@@ -53,3 +53,9 @@ def _cancel(legs: list[DeliveryTask], actor) -> int:
             model_update(instance=leg, fields=["status", "dispatch_pending", "eta"],
                          data={"status": LegStatus.CANCELLED, "dispatch_pending": False, "eta": None}, actor=actor)
     return len(legs)
+
+
+def dispatch_cancel(*, booking: Booking, actor) -> int:
+    """Staff: pull the booking's open tasks from Onfleet (the booking itself stays as it is)."""
+    legs = [leg for leg in booking.delivery_tasks.all() if leg.status not in FINAL_STATUSES]
+    return _cancel(legs, actor)

@@ -5,6 +5,28 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+# Logistics permissions for the staff groups of 0002 (Admin already gets every core permission there).
+GROUPS = {
+    "Operations": {"deliverytask": ["view", "change"], "trackingupdate": ["view"], "proofofdelivery": ["view"],
+                   "dispatchmismatch": ["view", "change"]},
+    "Finance": {"deliverytask": ["view"]},
+    "Admin": {"deliverytask": ["view", "change"], "trackingupdate": ["view"], "proofofdelivery": ["view"],
+              "dispatchmismatch": ["view", "change"]},
+}
+
+
+def grant(apps, schema_editor):
+    import importlib
+
+    staff_groups = importlib.import_module("core.migrations.0002_staff_groups")
+    staff_groups._create_permissions(apps)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, spec in GROUPS.items():
+        group = Group.objects.filter(name=name).first()
+        if group is not None:
+            group.permissions.add(*staff_groups._perms(Permission, spec))
+
 
 class Migration(migrations.Migration):
 
@@ -188,4 +210,5 @@ class Migration(migrations.Migration):
             model_name='trackingupdate',
             index=models.Index(fields=['delivery_task', '-event_time'], name='tracking_update_task_idx'),
         ),
+        migrations.RunPython(grant, migrations.RunPython.noop),
     ]

@@ -5,6 +5,7 @@ from ops_console.admin import (  # noqa: F401  (registration happens on import)
     bookings,
     catalog,
     customers,
+    logistics,
     notifications,
     payments,
     reporting,

@@ -73,3 +73,25 @@ def logistics_issue_counts(*, today: dt.date) -> dict[str, int]:
         "drift": DispatchMismatch.objects.filter(resolved=False).count(),
         "not_dispatched": paid_not_dispatched(today=today).count(),
     }
+
+
+def delivery_figures(*, start: dt.datetime, end: dt.datetime) -> dict:
+    """The daily snapshot's delivery figures for [start, end) (two queries)."""
+    from django.db.models import OuterRef, Subquery
+
+    created = DeliveryTask.objects.filter(created_at__gte=start, created_at__lt=end).exclude(
+        onfleet_task_id="").count()
+    pickup_started = DeliveryTask.objects.filter(booking=OuterRef("booking"), kind=LegKind.PICKUP).values(
+        "started_at")[:1]
+    rows = list(DeliveryTask.objects.filter(kind=LegKind.DROPOFF, completed_at__gte=start, completed_at__lt=end,
+                                            status__in=[LegStatus.COMPLETED, LegStatus.FAILED])
+                .annotate(pickup_started=Subquery(pickup_started)).values_list("status", "completed_at",
+                                                                               "pickup_started"))
+    durations = [(done - began).total_seconds() for status, done, began in rows
+                 if status == LegStatus.COMPLETED and began and done >= began]
+    return {
+        "onfleet_tasks_created": created,
+        "deliveries_completed": sum(1 for status, _d, _b in rows if status == LegStatus.COMPLETED),
+        "deliveries_failed": sum(1 for status, _d, _b in rows if status == LegStatus.FAILED),
+        "average_delivery_minutes": round(sum(durations) / len(durations) / 60) if durations else None,
+    }

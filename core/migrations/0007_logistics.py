@@ -210,5 +210,25 @@ class Migration(migrations.Migration):
             model_name='trackingupdate',
             index=models.Index(fields=['delivery_task', '-event_time'], name='tracking_update_task_idx'),
         ),
+        migrations.AddField(
+            model_name='dailymetrics',
+            name='average_delivery_minutes',
+            field=models.PositiveIntegerField(blank=True, help_text='Pickup started → drop-off completed, for drop-offs completed that day.', null=True),
+        ),
+        migrations.AddField(
+            model_name='dailymetrics',
+            name='deliveries_completed',
+            field=models.PositiveIntegerField(default=0, help_text='Drop-offs completed that day.'),
+        ),
+        migrations.AddField(
+            model_name='dailymetrics',
+            name='deliveries_failed',
+            field=models.PositiveIntegerField(default=0, help_text='Drop-offs failed that day.'),
+        ),
+        migrations.AddField(
+            model_name='dailymetrics',
+            name='onfleet_tasks_created',
+            field=models.PositiveIntegerField(default=0),
+        ),
         migrations.RunPython(grant, migrations.RunPython.noop),
     ]

@@ -199,9 +199,11 @@ def daily_figures(*, day: dt.date) -> dict:
     refunded_cents = Refund.objects.filter(
         status=RefundStatus.SUCCEEDED, created_at__gte=start, created_at__lt=end
     ).aggregate(total=Coalesce(Sum("amount_cents"), Value(0)))["total"]
+    from core.logistics.selectors import delivery_figures
+
     return {**row, "bookings_created": created.bookings_created, "paid_bookings": created.paid_bookings,
             "revenue": created.revenue, "bookings_by_type": created.by_type,
-            "refunds": from_cents(refunded_cents)}
+            "refunds": from_cents(refunded_cents), **delivery_figures(start=start, end=end)}
 
 
 def customer_lifetime_value_subquery() -> Subquery:

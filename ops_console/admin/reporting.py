@@ -8,5 +8,6 @@ from ops_console.base import ReadOnlyOpsModelAdmin
 
 @admin.register(m.DailyMetrics)
 class DailyMetricsAdmin(ReadOnlyOpsModelAdmin):
-    list_display = ["date", "bookings_created", "revenue", "refunds", "pickups", "cancellations", "computed_at"]
+    list_display = ["date", "bookings_created", "revenue", "refunds", "pickups", "cancellations", "onfleet_tasks_created",
+                    "deliveries_completed", "deliveries_failed", "average_delivery_minutes", "computed_at"]
     ordering = ["-date"]

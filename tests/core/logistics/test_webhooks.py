@@ -4,10 +4,12 @@ import hashlib
 import random
 
 import pytest
+from django.utils import timezone
 
 from core.bookings.models import Booking, BookingStatus
 from core.logistics.models import DeliveryTask, LegKind, LegStatus, ProofOfDelivery, TrackingUpdate
 from core.notifications.models import Notification
+from core.reporting.services import daily_metrics_compute
 from tests.core.logistics.conftest import legs_of, task_ids
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +87,12 @@ def test_full_lifecycle_paid_scheduled_in_progress_completed_with_archived_proof
     sent = set(Notification.objects.filter(booking=booking).values_list("notification_type", flat=True))
     assert {"tracking_update", "delivery_confirmation"} <= sent
     assert not TrackingUpdate.objects.filter(processed_at__isnull=True).exists()
+
+    metrics = daily_metrics_compute(day=timezone.localdate())  # the dashboard's daily snapshot
+    pickup = legs[LegKind.PICKUP]
+    assert metrics.onfleet_tasks_created == 2 and metrics.deliveries_completed == 1
+    assert metrics.deliveries_failed == 0 and metrics.delivery_success_rate == 1.0
+    assert metrics.average_delivery_minutes == round((dropoff.completed_at - pickup.started_at).total_seconds() / 60)
 
 
 def _state(booking) -> dict:

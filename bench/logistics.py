@@ -68,6 +68,7 @@ def bench_webhooks(fake, events: int) -> bool:
 
     from core.logistics.models import TrackingUpdate
 
+    TrackingUpdate.objects.filter(onfleet_task_id__startswith="bench").delete()  # a previous run's
     client = Client()
     triggers = ["taskAssigned", "taskStarted", "taskEta", "taskArrival", "taskCompleted"]
     bodies = []

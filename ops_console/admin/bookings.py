@@ -46,6 +46,7 @@ from ops_console.admin._common import (
     render_action_page,
     safe_next,
 )
+from ops_console.admin.logistics import DeliveryTaskInline
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin, ReadOnlyTabularInline
 from ops_console.exports import StreamingExportMixin
 from ops_console.resources import BookingResource
@@ -208,7 +209,7 @@ class BookingAdmin(StreamingExportMixin, OpsModelAdmin):
         ("Notifications", {"classes": ["tab"], "fields": ["notifications_table"]}),
         ("History", {"classes": ["tab"], "fields": ["activity_link"]}),
     ]
-    inlines = [BookingSpecialtyItemInline, BookingStatusChangeInline, BookingNoteInline]
+    inlines = [BookingSpecialtyItemInline, BookingStatusChangeInline, BookingNoteInline, DeliveryTaskInline]
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
                "bulk_offline_payment", "bulk_refund", "export_selected"]
     actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_note", "row_resend",

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from unfold.contrib.filters.admin import ChoicesDropdownFilter
@@ -25,7 +25,7 @@ from core.logistics.errors import DispatchNotConfigured
 from core.logistics.models import FINAL_STATUSES, LegStatus
 from core.logistics.proof import proof_url
 from core.logistics.selectors import dispatch_board, logistics_issue_counts, paid_not_dispatched
-from ops_console.base import ReadOnlyOpsModelAdmin
+from ops_console.base import ReadOnlyOpsModelAdmin, ReadOnlyTabularInline
 
 LEG_COLOURS = {"created": "info", "assigned": "info", "in_progress": "warning", "completed": "success",
                "failed": "danger", "cancelled": "danger"}
@@ -38,6 +38,25 @@ def _mode() -> str:
         return services.dispatch_mode()
     except DispatchNotConfigured:
         return "not configured"
+
+
+class DeliveryTaskInline(ReadOnlyTabularInline):
+    """The booking's delivery tab: its legs and their proof (links through the console, never Onfleet's)."""
+
+    model = m.DeliveryTask
+    verbose_name_plural = "Delivery"
+    fields = readonly_fields = ["kind", "status", "window_start", "driver_name", "eta", "completed_at",
+                                "onfleet_short_id", "failure_reason", "proof"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("proofs")
+
+    @display(description="Proof of delivery")
+    def proof(self, obj):
+        links = [format_html('<a class="text-primary-600" href="{}">{}</a>',
+                             reverse("admin:core_deliverytask_proof", args=[p.pk]), p.get_kind_display())
+                 for p in obj.proofs.all()]
+        return format_html_join(" · ", "{}", ((link,) for link in links)) if links else "—"
 
 
 @admin.register(m.DeliveryTask)

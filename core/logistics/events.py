@@ -161,6 +161,8 @@ def leg_apply_event(*, leg: DeliveryTask, trigger: str, at: dt.datetime, task: O
                                                                      and STATUS_RANK[target] == STATUS_RANK[before])):
             changes["status"] = target
         status = changes.get("status", before)
+        if status == LegStatus.COMPLETED and before != status and not leg.local_only:
+            changes["proof_pending"] = True  # cleared once the photos and signature are in our storage
         stamp = "assigned_at" if refetched and target == LegStatus.ASSIGNED else _STAMPS.get(trigger)
         if stamp:  # the earliest time wins, whatever order the deliveries came in
             done_at = from_ms(task.completion.get("time")) if stamp == "completed_at" and task else None

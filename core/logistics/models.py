@@ -42,6 +42,7 @@ class DeliveryTask(BaseModel):
     dispatch_pending = models.BooleanField(default=False, db_index=True)
     dispatch_attempts = models.PositiveIntegerField(default=0)
     dispatch_error = models.TextField(blank=True, default="")
+    proof_pending = models.BooleanField(default=False, help_text="Completed in Onfleet; its proof is not copied yet.")
     window_start = models.DateTimeField()
     window_end = models.DateTimeField()
     address = models.CharField(max_length=500)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
+from core.common.services import model_update
 from core.integrations.onfleet import get_client
 from core.logistics.models import DeliveryTask, ProofKind, ProofOfDelivery
 
 logger = logging.getLogger(__name__)
+STUCK_AFTER = dt.timedelta(minutes=5)
 _EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
@@ -50,7 +54,24 @@ def proof_archive(*, leg_id) -> int:
             proof.file.delete(save=False)
             continue
         added += 1
+    if leg.proof_pending:
+        model_update(instance=leg, fields=["proof_pending"], data={"proof_pending": False})
     return added
+
+
+def proof_archive_pending(*, now: dt.datetime | None = None, limit: int = 100) -> int:
+    """Copy the proof of completed legs whose archive job was lost or failed; returns legs finished."""
+    now = now or timezone.now()
+    ids = DeliveryTask.objects.filter(proof_pending=True, updated_at__lt=now - STUCK_AFTER).values_list(
+        "pk", flat=True)[:limit]
+    done = 0
+    for leg_id in ids:
+        try:
+            proof_archive(leg_id=leg_id)
+            done += 1
+        except Exception:
+            logger.exception("proof of leg %s not archived yet", leg_id)
+    return done
 
 
 def proof_url(proof: ProofOfDelivery) -> str:

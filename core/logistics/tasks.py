@@ -54,12 +54,13 @@ def notify_leg_event(leg_id: int, trigger: str) -> int:
 
 @db_periodic_task(crontab(minute="*/5"))
 @lock_task("logistics-events-sweep")
-def sweep_tracking_updates() -> int:
-    """Every 5 minutes: Onfleet events whose job was lost or failed."""
+def sweep_tracking_updates() -> dict:
+    """Every 5 minutes: Onfleet events and proof copies whose job was lost or failed."""
     from core.logistics.events import tracking_updates_retry_stuck
+    from core.logistics.proof import proof_archive_pending
 
     with acting_as(None, user_agent="huey:sweep_tracking_updates"):
-        return tracking_updates_retry_stuck()
+        return {"events": tracking_updates_retry_stuck(), "proof": proof_archive_pending()}
 
 
 @on_commit_task(retries=5, retry_delay=30)

@@ -230,5 +230,15 @@ class Migration(migrations.Migration):
             name='onfleet_tasks_created',
             field=models.PositiveIntegerField(default=0),
         ),
+        migrations.AddField(
+            model_name='deliverytask',
+            name='proof_pending',
+            field=models.BooleanField(default=False, help_text='Completed in Onfleet; its proof is not copied yet.'),
+        ),
+        migrations.AddField(
+            model_name='historicaldeliverytask',
+            name='proof_pending',
+            field=models.BooleanField(default=False, help_text='Completed in Onfleet; its proof is not copied yet.'),
+        ),
         migrations.RunPython(grant, migrations.RunPython.noop),
     ]

@@ -172,3 +172,29 @@ def test_task_deleted_in_onfleet_cancels_the_leg_and_flags(onfleet, dispatched, 
         deliver(body, signature)
     assert legs_of(dispatched)[LegKind.DROPOFF].status == LegStatus.CANCELLED
     assert Booking.objects.get(pk=dispatched.pk).needs_attention
+
+
+def test_lost_jobs_are_finished_by_the_sweeps(onfleet, dispatched, client, django_capture_on_commit_callbacks):
+    """Huey has no acks: an event stored but never processed, and a proof never copied, are picked up."""
+    import datetime as dt
+
+    from core.logistics.events import tracking_updates_retry_stuck
+    from core.logistics.proof import proof_archive_pending
+
+    _pickup_id, dropoff_id = task_ids(dispatched)
+    onfleet.complete(dropoff_id)
+    body, signature = onfleet.webhooks[-1]
+    # the consumer dies: the after-commit jobs are never run
+    response = client.post("/api/v1/webhooks/onfleet/", data=body, content_type="application/json",
+                           HTTP_X_ONFLEET_SIGNATURE=signature)
+    assert response.status_code == 200 and TrackingUpdate.objects.get().processed_at is None
+
+    later = timezone.now() + dt.timedelta(minutes=10)
+    with django_capture_on_commit_callbacks(execute=False):  # the completion's own proof job is lost too
+        assert tracking_updates_retry_stuck(now=later) == 1
+    dropoff = legs_of(dispatched)[LegKind.DROPOFF]
+    assert dropoff.status == LegStatus.COMPLETED and dropoff.proof_pending and not dropoff.proofs.exists()
+
+    assert proof_archive_pending(now=later) == 1
+    dropoff.refresh_from_db()
+    assert not dropoff.proof_pending and dropoff.proofs.count() == 2

@@ -21,10 +21,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import shutil
-import signal
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,22 +34,12 @@ CEILING = 20
 GOAL_RATE = 0.8 * CEILING
 THREADS = 8
 
-from bench.webhooks import Timeout, _alarm, _ensure_pg_database, _pct  # noqa: E402
+from bench.webhooks import _pct, bench_environment, run_bounded  # noqa: E402
 
 
 def _setup(workdir: Path, secret: str) -> None:
-    database_url = os.environ.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        _ensure_pg_database(database_url)
-    else:
-        database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ.update({
-        "DATABASE_URL": database_url, "TOTETAXI_TESTING": "1", "DEBUG": "0", "LOG_LEVEL": "ERROR",
-        "REDIS_URL": os.environ.get("REDIS_URL", ""), "HUEY_NAME": "totetaxi-bench-logistics", "HUEY_IMMEDIATE": "0",
-        "HUEY_SQLITE_PATH": str(workdir / "huey.sqlite3"), "ONFLEET_WEBHOOK_SECRET": secret,
-        "ALLOWED_HOSTS": "testserver,localhost", "AXES_ENABLED": "0", "MEDIA_ROOT": str(workdir / "media"),
-        "TOTETAXI_DAILY_CAPACITY": "50", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key"),
-    })
+    bench_environment(workdir, "totetaxi-bench-logistics", ONFLEET_WEBHOOK_SECRET=secret, LOG_LEVEL="ERROR",
+                      MEDIA_ROOT=str(workdir / "media"), TOTETAXI_DAILY_CAPACITY="50")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "totetaxi.settings")
     import django
 
@@ -175,30 +162,23 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--bookings", type=int, default=300)
     args = parser.parse_args()
-    signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(HARD_LIMIT_SECONDS)
-    workdir = Path(tempfile.mkdtemp(prefix="tt-bench-logistics-"))
+    return run_bounded("bench/logistics.py", HARD_LIMIT_SECONDS, lambda workdir: _run(args, workdir))
+
+
+def _run(args, workdir: Path) -> int:
     from tests.fakes.onfleet_server import FakeOnfleetServer
 
     fake = FakeOnfleetServer(rate_limit=0)
-    try:
-        _setup(workdir, fake.webhook_secret)
-        from django.db import connection
+    _setup(workdir, fake.webhook_secret)
+    from django.db import connection
+    from huey.contrib.djhuey import HUEY
 
-        print(f"bench/logistics.py — {connection.vendor}")
-        webhooks_ok = bench_webhooks(fake, args.events)
-        with fake:
-            dispatch_ok = bench_dispatch(fake, args.bookings)
-        from huey.contrib.djhuey import HUEY
-
-        HUEY.flush()
-        return 0 if webhooks_ok and dispatch_ok else 1
-    except Timeout as exc:
-        print(exc)
-        return 2
-    finally:
-        signal.alarm(0)
-        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"bench/logistics.py — {connection.vendor}")
+    webhooks_ok = bench_webhooks(fake, args.events)
+    with fake:
+        dispatch_ok = bench_dispatch(fake, args.bookings)
+    HUEY.flush()  # nothing consumes this queue: leave no jobs behind
+    return 0 if webhooks_ok and dispatch_ok else 1
 
 
 if __name__ == "__main__":

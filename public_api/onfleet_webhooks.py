@@ -6,7 +6,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from core.common.audit import acting_as
 from core.common.errors import ValidationError
-from core.logistics.events import InvalidSignature, tracking_update_receive
+from core.common.events import InvalidSignature
+from core.logistics.events import tracking_update_receive
 from public_api.errors import error_body
 
 

@@ -13,11 +13,11 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from core.bookings.models import Booking, BookingStatus
-from core.common.errors import DomainError, ValidationError
+from core.common.errors import ValidationError
+from core.common.events import InvalidSignature, process_stored_event, retry_stuck_events
 from core.common.services import model_update
 from core.integrations.onfleet import (
     OnfleetRejected,
@@ -44,21 +44,18 @@ TRIGGERS = {0: "taskStarted", 1: "taskEta", 2: "taskArrival", 3: "taskCompleted"
 _STAMPS = {"taskAssigned": "assigned_at", "taskStarted": "started_at", "taskCompleted": "completed_at",
            "taskFailed": "completed_at"}
 REFETCHED = frozenset({"taskAssigned", "taskUnassigned", "taskUpdated"})
-STUCK_AFTER = dt.timedelta(minutes=5)
-MAX_ATTEMPTS = 20
 
 
-class InvalidSignature(DomainError):
+class InvalidOnfleetSignature(InvalidSignature):
     """The X-Onfleet-Signature header does not verify."""
 
-    code = "invalid_signature"
-    status = 401
+    status = 401  # the contract's answer to Onfleet (Stripe's is 400)
 
 
 def tracking_update_receive(*, body: bytes, signature: str | None) -> tuple[TrackingUpdate, bool]:
     """Verify, store once, queue the processing after commit; (update, created)."""
     if not verify_signature(body, signature, settings.ONFLEET_WEBHOOK_SECRETS):
-        raise InvalidSignature("The X-Onfleet-Signature header does not verify.")
+        raise InvalidOnfleetSignature("The X-Onfleet-Signature header does not verify.")
     try:
         payload = json.loads(body)
         trigger_id, at_ms = int(payload["triggerId"]), int(payload["time"])
@@ -82,38 +79,25 @@ def tracking_update_receive(*, body: bytes, signature: str | None) -> tuple[Trac
 
 def tracking_update_process(*, update_id: int) -> bool:
     """Apply one stored event to its leg (idempotent); True when processed now."""
-    update = TrackingUpdate.objects.filter(pk=update_id, processed_at__isnull=True).first()
-    if update is None:
-        return False
-    TrackingUpdate.objects.filter(pk=update.pk).update(attempts=F("attempts") + 1)
+    return process_stored_event(TrackingUpdate, update_id, _apply_update)
+
+
+def _apply_update(update: TrackingUpdate) -> dict:
     leg = DeliveryTask.objects.filter(onfleet_task_id=update.onfleet_task_id).first() \
         if update.onfleet_task_id else None
-    try:
-        if leg is not None:
-            data = update.payload.get("data") or {}
-            task = parse_task(data["task"]) if isinstance(data.get("task"), dict) else None
-            leg_apply_event(leg=leg, trigger=update.trigger_name, at=update.event_time, task=task,
-                            payload=update.payload)
-    except Exception as exc:
-        TrackingUpdate.objects.filter(pk=update.pk).update(processing_error=f"{type(exc).__name__}: {exc}"[:4000])
-        raise
-    TrackingUpdate.objects.filter(pk=update.pk).update(processed_at=timezone.now(), processing_error="",
-                                                       delivery_task=leg)
-    return True
+    if leg is not None:  # unknown tasks are kept for the record (the drift check reports orphans)
+        data = update.payload.get("data") or {}
+        task = parse_task(data["task"]) if isinstance(data.get("task"), dict) else None
+        leg_apply_event(leg=leg, trigger=update.trigger_name, at=update.event_time, task=task,
+                        payload=update.payload)
+    return {"delivery_task": leg}
 
 
 def tracking_updates_retry_stuck(*, now: dt.datetime | None = None, limit: int = 200) -> int:
     """Process events whose after-commit job was lost (Huey has no acks) or failed."""
-    now = now or timezone.now()
-    ids = TrackingUpdate.objects.filter(processed_at__isnull=True, received_at__lt=now - STUCK_AFTER,
-                                        attempts__lt=MAX_ATTEMPTS).order_by("event_time")
-    done = 0
-    for pk in ids.values_list("pk", flat=True)[:limit]:
-        try:
-            done += tracking_update_process(update_id=pk)
-        except Exception:
-            logger.exception("onfleet event %s failed again", pk)
-    return done
+    return retry_stuck_events(TrackingUpdate.objects.all(), lambda pk: tracking_update_process(update_id=pk),
+                              now=now or timezone.now(), limit=limit,
+                              order_by="event_time")
 
 
 def _status_of(task: OnfleetTask) -> str:

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 
-from core.common.models import BaseModel, audited_history
+from core.common.models import BaseModel, StoredEvent, audited_history
 
 
 class LegKind(models.TextChoices):
@@ -81,7 +81,7 @@ class DeliveryTask(BaseModel):
         return f"{self.get_kind_display()} {self.onfleet_short_id or self.pk}"
 
 
-class TrackingUpdate(models.Model):
+class TrackingUpdate(StoredEvent):
     """One Onfleet webhook delivery (or a local-mode move), stored once: Onfleet has no event id, so the
     key is trigger + task + time."""
 
@@ -92,11 +92,6 @@ class TrackingUpdate(models.Model):
     trigger_id = models.SmallIntegerField()
     trigger_name = models.CharField(max_length=40)
     event_time = models.DateTimeField()
-    payload = models.JSONField()
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    processing_error = models.TextField(blank=True, default="")
-    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         db_table = "logistics_trackingupdate"

@@ -275,6 +275,7 @@ ONFLEET_WEBHOOK_SECRETS = env_list("ONFLEET_WEBHOOK_SECRET")  # hex; comma-separ
 ONFLEET_API_BASE = os.environ.get("ONFLEET_API_BASE", "")
 ONFLEET_MEDIA_BASE = os.environ.get("ONFLEET_MEDIA_BASE", "")  # where completion photos are fetched from
 ONFLEET_TIMEOUT = float(os.environ.get("ONFLEET_TIMEOUT", "20"))
+ONFLEET_RETRY_BACKOFF = 0.5  # seconds before the 2nd try of a 5xx/timeout, doubling after (tests use 0)
 # Without ONFLEET_API_KEY legs are dispatched in our database only; production refuses that unless this is set.
 ONFLEET_LOCAL_DISPATCH = env_bool("ONFLEET_LOCAL_DISPATCH", default=False)
 

@@ -83,14 +83,14 @@ def dispatch_run(*, booking_id, actor=None) -> bool:
         return False
     try:
         with HUEY.lock_task(f"logistics-dispatch-{booking.pk}"):
+            legs = {leg.kind: leg for leg in booking.delivery_tasks.all()}  # as the last holder left them
             if dispatch_mode() == LOCAL:
                 _dispatch_locally(legs, actor)
             else:
                 _dispatch_to_onfleet(booking, legs, actor)
     except TaskLockedException:
         return False  # another worker is on it
-    _mark_scheduled(booking, legs, actor)
-    return True
+    return _mark_scheduled(booking, actor)
 
 
 def _automatic_mode() -> str:
@@ -169,12 +169,14 @@ def _refused(booking: Booking, legs: list[DeliveryTask], exc: OnfleetRejected, a
     logger.warning("onfleet refused dispatch of %s: %s", booking.booking_number, exc.message)
 
 
-def _mark_scheduled(booking: Booking, legs: dict[str, DeliveryTask], actor) -> None:
+def _mark_scheduled(booking: Booking, actor) -> bool:
+    """Both legs exist (in Onfleet or locally): the booking is scheduled. False while one is missing."""
     from core.bookings.services import booking_transition
 
     legs = {leg.kind: leg for leg in booking.delivery_tasks.all()}
-    if any(leg.dispatch_pending or not (leg.onfleet_task_id or leg.local_only) for leg in legs.values()):
-        return
+    if len(legs) < 2 or any(leg.dispatch_pending or not (leg.onfleet_task_id or leg.local_only)
+                            for leg in legs.values()):
+        return False
     with transaction.atomic():
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         model_update(instance=locked, actor=actor,
@@ -185,6 +187,7 @@ def _mark_scheduled(booking: Booking, legs: dict[str, DeliveryTask], actor) -> N
         if locked.status == BookingStatus.PAID:
             booking_transition(booking=locked, to_status=BookingStatus.SCHEDULED, actor=actor,
                                reason="dispatched")
+    return True
 
 
 def dispatch_sweep(*, now: dt.datetime | None = None, limit: int = 100) -> int:

@@ -191,7 +191,8 @@ def _follow(leg: DeliveryTask, actor) -> Booking:
         booking = booking_transition(booking=booking, to_status=BookingStatus.IN_PROGRESS, actor=actor,
                                      reason=f"{leg.kind} {leg.status}")
     if leg.kind == LegKind.DROPOFF and leg.status == LegStatus.COMPLETED \
-            and booking.status == BookingStatus.IN_PROGRESS:
+            and booking.status == BookingStatus.IN_PROGRESS \
+            and not booking.delivery_tasks.filter(status=LegStatus.FAILED).exists():
         booking = booking_transition(booking=booking, to_status=BookingStatus.COMPLETED, actor=actor,
                                      reason="dropoff completed")
     if leg.status in (LegStatus.FAILED, LegStatus.CANCELLED) and booking.status != BookingStatus.COMPLETED:

@@ -27,7 +27,7 @@ def get_client() -> OnfleetClient:
 
     global _cached
     key = (settings.ONFLEET_API_KEY, settings.ONFLEET_API_BASE or None, settings.ONFLEET_MEDIA_BASE or None,
-           float(settings.ONFLEET_TIMEOUT), float(getattr(settings, "ONFLEET_RETRY_BACKOFF", 0.5)))
+           float(settings.ONFLEET_TIMEOUT), float(settings.ONFLEET_RETRY_BACKOFF))
     with _lock:
         if _cached is None or _cached[0] != key:
             _cached = (key, OnfleetClient(api_key=key[0], api_base=key[1], media_base=key[2],

@@ -26,6 +26,6 @@ def onfleet(fake_onfleet, settings) -> FakeOnfleetServer:
     settings.ONFLEET_API_BASE = fake_onfleet.api_base
     settings.ONFLEET_MEDIA_BASE = fake_onfleet.media_base
     settings.ONFLEET_WEBHOOK_SECRETS = [fake_onfleet.webhook_secret]
-    settings.ONFLEET_TIMEOUT = 0.5
+    settings.ONFLEET_TIMEOUT = 2.0  # generous on a busy machine; the timeout tests hang longer than this
     settings.ONFLEET_RETRY_BACKOFF = 0
     return fake_onfleet

@@ -100,6 +100,15 @@ class FakeOnfleetServer(FakeHttpServer):
             self._rules.append(_Rule("", "", "throttle", self.retry_after if retry_after is None else retry_after,
                                      times))
 
+    def wait_until(self, predicate, timeout: float = 10.0) -> bool:
+        """Poll `predicate()` (e.g. a hung request has now been carried out) for up to `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def _take_rule(self, method: str, path: str) -> _Rule | None:
         with self._lock:
             for rule in self._rules:

@@ -39,11 +39,11 @@ def test_running_again_changes_nothing(onfleet, pending_booking, pay):
 
 
 def test_timeout_after_the_pickup_was_created(onfleet, pending_booking, pay):
-    onfleet.hang_on("POST", "/tasks", seconds=1.0)  # Onfleet creates the pickup; we never hear back
+    onfleet.hang_on("POST", "/tasks", seconds=3.0)  # Onfleet creates the pickup; we never hear back
     booking = pay(pending_booking)
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PAID
     assert "did not answer" in legs_of(booking)[LegKind.PICKUP].dispatch_error
-    onfleet._stopping.wait(1.0)
+    assert onfleet.wait_until(lambda: len(onfleet.tasks) == 1)  # the hung create was carried out
 
     dispatch_sweep(now=LATER)
 

@@ -11,6 +11,7 @@ from core.logistics.models import LegKind, LegStatus
 from tests.core.logistics.conftest import legs_of, task_ids
 
 pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.fakes.stripe_fixtures", "tests.fakes.stripe_payments"]  # the refund case pays by card
 
 
 def test_cancelling_a_dispatched_booking_deletes_its_open_tasks(onfleet, dispatched, staff,
@@ -40,3 +41,23 @@ def test_staff_edit_updates_open_tasks_but_not_a_started_one(onfleet, dispatched
     assert "Ring twice" in onfleet.tasks[dropoff_id]["notes"]
     assert "Ring twice" not in onfleet.tasks[pickup_id]["notes"]
     assert dispatch_sync_booking(booking_id=booking.pk, actor=staff) == 0
+
+
+def test_a_full_refund_deletes_the_open_tasks(onfleet, stripe_on, booking, finance_admin,
+                                              django_capture_on_commit_callbacks):
+    from core.payments import services as payments
+
+    with django_capture_on_commit_callbacks(execute=True):  # paid through Stripe: dispatched after commit
+        pi = payments.payment_intent_create(booking=booking)["payment_intent_id"]
+        stripe_on.succeed(pi)
+        payments.payment_confirm(booking=booking, payment_intent_id=pi)
+    pickup_id, dropoff_id = task_ids(booking)
+    assert pickup_id in onfleet.tasks and dropoff_id in onfleet.tasks
+    payment = booking.payments.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payments.refund_issue(payment=payment, amount_cents=payment.amount_cents, reason="requested_by_customer",
+                              notes="", actor=finance_admin)
+
+    assert onfleet.tasks == {} and {pickup_id, dropoff_id} <= onfleet.deleted
+    assert {leg.status for leg in legs_of(booking).values()} == {LegStatus.CANCELLED}

@@ -195,6 +195,12 @@ def _follow(leg: DeliveryTask, actor) -> Booking:
             and not booking.delivery_tasks.filter(status=LegStatus.FAILED).exists():
         booking = booking_transition(booking=booking, to_status=BookingStatus.COMPLETED, actor=actor,
                                      reason="dropoff completed")
+    if leg.kind == LegKind.PICKUP and leg.status == LegStatus.COMPLETED:
+        # the customer's link (GET bookings/{id}/) now follows the drop-off
+        dropoff = booking.delivery_tasks.filter(kind=LegKind.DROPOFF).exclude(tracking_url="").first()
+        if dropoff is not None:
+            model_update(instance=booking, fields=["tracking_url"], data={"tracking_url": dropoff.tracking_url},
+                         actor=actor)
     if leg.status in (LegStatus.FAILED, LegStatus.CANCELLED) and booking.status != BookingStatus.COMPLETED:
         what = "failed" if leg.status == LegStatus.FAILED else "was deleted in Onfleet"
         booking = booking_flag(booking=booking, actor=actor,

@@ -75,6 +75,7 @@ def test_full_lifecycle_paid_scheduled_in_progress_completed_with_archived_proof
     legs = legs_of(booking)
     assert all(leg.status == LegStatus.COMPLETED for leg in legs.values())
     dropoff = legs[LegKind.DROPOFF]
+    assert booking.tracking_url == dropoff.tracking_url == onfleet.tasks[dropoff.onfleet_task_id]["trackingURL"]
     assert dropoff.driver_name == "Maria Lopez" and dropoff.notes == "Left with the doorman"
     assert dropoff.started_at and dropoff.completed_at and dropoff.eta is None
     proofs = ProofOfDelivery.objects.filter(delivery_task=dropoff)

@@ -67,6 +67,12 @@ class DeliveryTaskAdmin(ReadOnlyOpsModelAdmin):
     list_filter_submit = True
     list_select_related = ["booking"]
     search_fields = ["booking__booking_number", "onfleet_task_id", "onfleet_short_id"]
+    # written only by the logistics services: every field is shown, none is a form field
+    fields = readonly_fields = [
+        "booking", "kind", "status", "window_start", "window_end", "address", "contact_name", "contact_phone",
+        "special_instructions", "access_code", "driver_name", "driver_phone", "eta", "assigned_at", "started_at",
+        "completed_at", "failure_reason", "notes", "tracking_url", "onfleet_task_id", "onfleet_short_id",
+        "local_only", "dispatch_pending", "dispatch_attempts", "dispatch_error", "proof_pending", "last_event_at"]
 
     @display(description="Booking", ordering="booking__booking_number")
     def booking_ref(self, obj):

@@ -55,7 +55,7 @@ def dispatch_board(*, day: dt.date) -> list[DeliveryTask]:
     """The legs of one service day, by window and status (one query)."""
     return list(DeliveryTask.objects.filter(booking__pickup_date=day)
                 .select_related("booking", "booking__customer")
-                .order_by("window_start", "booking__booking_number", "kind"))
+                .order_by("window_start", "booking__booking_number", "-kind"))  # pickup before drop-off
 
 
 def paid_not_dispatched(*, today: dt.date):

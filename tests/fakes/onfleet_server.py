@@ -12,8 +12,6 @@ deliveries signed like Onfleet's (HMAC-SHA512 of the body, key = the hex-decoded
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import secrets
 import time
@@ -22,28 +20,16 @@ from collections import deque
 from dataclasses import dataclass
 
 from tests.fakes._http_fake import FakeHttpServer
+from tests.fakes.onfleet_driver import OnfleetDriverMixin, now_ms, onfleet_id
 
-TRIGGERS = {"taskStarted": 0, "taskEta": 1, "taskArrival": 2, "taskCompleted": 3, "taskFailed": 4,
-            "taskCreated": 6, "taskUpdated": 7, "taskDeleted": 8, "taskAssigned": 9, "taskUnassigned": 10,
-            "taskDelayed": 12}
 _ERRORS = {400: ("InvalidContent", 1000), 401: ("InvalidCredentials", 1102), 404: ("ResourceNotFound", 1402),
            429: ("TooManyRequests", 2300), 500: ("InternalServerError", 2000), 503: ("ServiceUnavailable", 2500)}
-PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 
 
 def onfleet_error(status: int, message: str = "", cause: str = "") -> dict:
     code, number = _ERRORS.get(status, ("InternalServerError", 2000))
     return {"code": code, "message": {"error": number, "message": message or code, "cause": cause or None,
                                       "request": secrets.token_hex(8)}}
-
-
-def _id() -> str:
-    return base64.b64encode(secrets.token_bytes(18), altchars=b"~*").decode()
-
-
-def _ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass
@@ -56,7 +42,7 @@ class _Rule:
     skip: int = 0  # let this many matching requests through first
 
 
-class FakeOnfleetServer(FakeHttpServer):
+class FakeOnfleetServer(OnfleetDriverMixin, FakeHttpServer):
     """Fake onfleet.com. Inspect `tasks`, `api_calls`, `webhooks`; drive tasks with assign/start/complete/…"""
 
     def __init__(self, *, api_key: str | None = None, rate_limit: int = 20, retry_after: int = 1) -> None:
@@ -221,7 +207,7 @@ class FakeOnfleetServer(FakeHttpServer):
             missing = [d for d in body.get("dependencies") or () if d not in self.tasks]
         if missing:
             return 400, {}, onfleet_error(400, "Invalid dependencies", f"unknown task {missing[0]}")
-        now, task_id = _ms(), _id()
+        now, task_id = now_ms(), onfleet_id()
         task = {
             "id": task_id, "timeCreated": now, "timeLastModified": now, "organization": "org~fake",
             "shortId": secrets.token_hex(4), "trackingURL": f"https://onf.lt/{secrets.token_hex(5)}",
@@ -234,9 +220,9 @@ class FakeOnfleetServer(FakeHttpServer):
                                   "signatureUploadId": None, "success": None, "notes": ""},
             "feedback": [], "metadata": [{**m, "visibility": ["api"]} for m in body.get("metadata") or ()],
             "overrides": {}, "container": {"type": "ORGANIZATION", "organization": "org~fake"},
-            "recipients": [{"id": _id(), "name": r.get("name", ""), "phone": r.get("phone", ""), "notes": ""}
+            "recipients": [{"id": onfleet_id(), "name": r.get("name", ""), "phone": r.get("phone", ""), "notes": ""}
                            for r in body.get("recipients") or ()],
-            "destination": {"id": _id(), "address": {"unparsed": address}, "location": [-73.96, 40.77],
+            "destination": {"id": onfleet_id(), "address": {"unparsed": address}, "location": [-73.96, 40.77],
                             "notes": ""},
             "estimatedArrivalTime": None, "estimatedCompletionTime": None, "delayTime": None,
         }
@@ -257,10 +243,10 @@ class FakeOnfleetServer(FakeHttpServer):
             if "destination" in body:
                 task["destination"]["address"] = dict((body["destination"] or {}).get("address") or {})
             if "recipients" in body:
-                task["recipients"] = [{"id": _id(), "notes": "", **r} for r in body["recipients"]]
+                task["recipients"] = [{"id": onfleet_id(), "notes": "", **r} for r in body["recipients"]]
             if "metadata" in body:
                 task["metadata"] = [{**m, "visibility": ["api"]} for m in body["metadata"]]
-            task["timeLastModified"] = _ms()
+            task["timeLastModified"] = now_ms()
         self._emit("taskUpdated", task)
         return 200, {}, task
 
@@ -287,80 +273,3 @@ class FakeOnfleetServer(FakeHttpServer):
         if len(tasks) > 64:
             body["lastId"] = page[-1]["id"]
         return 200, {}, body
-
-    # the driver's side: each move changes the task and sends Onfleet's webhook -----------------------
-    def add_worker(self, name: str = "Maria Lopez", phone: str = "+16315550199") -> str:
-        worker_id = _id()
-        self.workers[worker_id] = {"id": worker_id, "name": name, "phone": phone, "onDuty": True,
-                                   "activeTask": None, "tasks": []}
-        return worker_id
-
-    def assign(self, task_id: str, worker_id: str) -> None:
-        self._move(task_id, "taskAssigned", state=1, worker=worker_id)
-
-    def unassign(self, task_id: str) -> None:
-        self._move(task_id, "taskUnassigned", state=0, worker=None)
-
-    def start_task(self, task_id: str, *, eta_seconds: int = 1200) -> None:
-        self._move(task_id, "taskStarted", state=2, estimatedArrivalTime=_ms() + eta_seconds * 1000)
-
-    def eta(self, task_id: str, seconds: int = 300) -> None:
-        self._move(task_id, "taskEta", extra={"etaSeconds": seconds},
-                   estimatedArrivalTime=_ms() + seconds * 1000)
-
-    def arrive(self, task_id: str, distance: int = 50) -> None:
-        self._move(task_id, "taskArrival", extra={"distance": distance})
-
-    def delay(self, task_id: str, seconds: int = 900) -> None:
-        self._move(task_id, "taskDelayed", delayTime=seconds, estimatedArrivalTime=_ms() + seconds * 1000)
-
-    def complete(self, task_id: str, *, photos: int = 1, signature: bool = True, notes: str = "") -> None:
-        photo_ids = [self._upload() for _ in range(photos)]
-        details = {"success": True, "time": _ms(), "notes": notes, "photoUploadIds": photo_ids,
-                   "photoUploadId": photo_ids[0] if photo_ids else None,
-                   "signatureUploadId": self._upload() if signature else None}
-        self._move(task_id, "taskCompleted", state=3, completion=details)
-
-    def fail(self, task_id: str, *, reason: str = "NO_ANSWER", notes: str = "Nobody at the door") -> None:
-        self._move(task_id, "taskFailed", state=3, completion={"success": False, "time": _ms(),
-                                                               "failureReason": reason, "failureNotes": notes})
-
-    def _upload(self) -> str:
-        upload_id = _id().replace("~", "a").replace("*", "b")
-        self.uploads[upload_id] = PNG + secrets.token_bytes(8)  # distinct bytes: distinct digests
-        return upload_id
-
-    def _move(self, task_id: str, trigger: str, *, state: int | None = None, worker="unchanged",
-              completion: dict | None = None, extra: dict | None = None, **fields) -> None:
-        with self._lock:
-            task = self.tasks[task_id]
-            if state is not None:
-                task["state"] = state
-            if worker != "unchanged":
-                task["worker"] = worker
-            if completion:
-                task["completionDetails"].update(completion)
-            task.update(fields)
-            task["timeLastModified"] = _ms()
-        self._emit(trigger, task, extra or {})
-
-    def webhook(self, trigger: str, task: dict, extra: dict | None = None, *, secret: str | None = None
-                ) -> tuple[bytes, str]:
-        """An Onfleet delivery for `trigger` about `task`: (raw body, X-Onfleet-Signature)."""
-        worker = self.workers.get(task.get("worker") or "")
-        payload = {"taskId": task["id"], "time": _ms(), "triggerId": TRIGGERS[trigger], "triggerName": trigger,
-                   "workerId": task.get("worker"), "adminId": None, "actionContext": {"type": "WORKER"},
-                   "data": {"task": json.loads(json.dumps(task))}, **(extra or {})}
-        if worker:
-            payload["data"]["worker"] = {"id": worker["id"], "name": worker["name"], "phone": worker["phone"]}
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        key = bytes.fromhex(secret or self.webhook_secret)
-        return body, hmac.new(key, body, hashlib.sha512).hexdigest()
-
-    def _emit(self, trigger: str, task: dict, extra: dict | None = None) -> None:
-        delivery = self.webhook(trigger, task, extra)
-        with self._lock:
-            self.webhooks.append(delivery)
-        time.sleep(0.002)  # Onfleet's times are milliseconds: two moves never share one
-
-

@@ -33,16 +33,21 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 
+# The server's and the consumer's own output goes to log files under var/ (their paths are printed), so the
+# last thing on screen is what a new user needs: the addresses and the staff logins, printed once the
+# server answers. Both run in the background and stop together on Ctrl+C.
+DEMO_LOGS := --log 'Request log=var/demo-server.log' --log 'Job log=var/demo-jobs.log'
 demo: install migrate
 	DEBUG=1 $(PY) manage.py loaddata catalog email_templates
 	DEBUG=1 $(PY) manage.py seed_demo --seed 2027
-	DEBUG=1 $(PY) manage.py demo_login
-	@echo ""
-	@echo "Console: http://$(HOST):$(PORT)/admin/    API: http://$(HOST):$(PORT)/api/v1/docs"
-	@echo "A Huey consumer runs alongside the server (Ctrl+C stops both)."
-	@DEBUG=1 $(PY) manage.py run_huey --quiet & HUEY_PID=$$!; \
-	trap "kill $$HUEY_PID 2>/dev/null" EXIT INT TERM; \
-	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+	@mkdir -p var
+	@echo "Starting the server on $(HOST):$(PORT) and a Huey consumer…"
+	@DEBUG=1 $(PY) manage.py run_huey --quiet >var/demo-jobs.log 2>&1 & HUEY_PID=$$!; \
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT) >var/demo-server.log 2>&1 & SERVER_PID=$$!; \
+	trap 'kill $$SERVER_PID $$HUEY_PID 2>/dev/null; wait' EXIT; trap 'exit 0' INT TERM; \
+	DEBUG=1 $(PY) manage.py demo_login --host '$(HOST)' --port '$(PORT)' --wait 60 --pid $$SERVER_PID $(DEMO_LOGS) \
+		|| { tail -n 20 var/demo-server.log; exit 1; }; \
+	wait $$SERVER_PID
 
 # Two workers: these machines have 2 cores (each worker gets its own test database).
 TEST_WORKERS ?= 2

@@ -1,8 +1,11 @@
 """The one base every ModelAdmin derives from: Unfold + simple-history + import/export."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from unfold.admin import ModelAdmin, TabularInline
@@ -20,6 +23,15 @@ class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     list_per_page = 50
     warn_unsaved_form = True
     compressed_fields = True
+
+    def export_action(self, request):
+        try:
+            return super().export_action(request)
+        except IncorrectLookupParameters:
+            # A hand-edited or stale link (?bogus=1): the changelist's own filters refuse it; so does the export.
+            self.message_user(request, "This export link has a filter the list does not know. Choose the filters "
+                                       "on the list, then export again.", messages.ERROR)
+            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
 
     def get_valid_export_item_pks(self, request):
         # import-export's default loads every pk in the table (1M at scale) to validate an "export selected"
@@ -49,8 +61,10 @@ class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
         return request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
 
     def has_export_permission(self, request):
-        """Whoever may see a model's rows may export them (Finance's exports ride on their view permissions)."""
-        return self._has(request, "view")
+        """Whoever may see a model's rows may export them (Finance's exports ride on their view permissions),
+        through a resource of ours that lists its columns: import-export's default resource would export every
+        field, a user's password hash included."""
+        return bool(self.resource_classes) and self._has(request, "view")
 
     def has_import_permission(self, request):
         """An import creates and changes rows: it needs both permissions, and a resource of ours that runs the

@@ -22,7 +22,8 @@ from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 
-from ops_console.resources import BookingResource, escape_formula
+from ops_console.formulas import escape_formula
+from ops_console.resources import BookingResource
 
 CHUNK_SIZE = 2000
 

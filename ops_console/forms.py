@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 from unfold.widgets import (
+    UnfoldAdminCheckboxSelectMultipleWidget,
     UnfoldAdminDecimalFieldWidget,
     UnfoldAdminIntegerFieldWidget,
     UnfoldAdminRadioSelectWidget,
@@ -32,6 +33,15 @@ class CancelForm(forms.Form):
 class NoteForm(forms.Form):
     body = forms.CharField(label="Staff note", max_length=4000, widget=UnfoldAdminTextareaWidget(attrs={"rows": 4}),
                            help_text="Internal; never shown to the customer.")
+
+
+class MessageForm(forms.Form):
+    channels = forms.MultipleChoiceField(label="Send by", choices=[("email", "Email"), ("sms", "SMS")],
+                                         initial=["email"], widget=UnfoldAdminCheckboxSelectMultipleWidget)
+    subject = forms.CharField(label="Subject", max_length=255, required=False, widget=UnfoldAdminTextInputWidget,
+                              help_text="Email only.")
+    body = forms.CharField(label="Message", max_length=5000, widget=UnfoldAdminTextareaWidget(attrs={"rows": 6}),
+                           help_text="Goes to the customer as written (an SMS carries the text only).")
 
 
 class OfflinePaymentForm(forms.Form):

@@ -224,7 +224,8 @@ class NotificationResendMixin:
 
     def _resend(self, request, notification: Notification) -> Notification | None:
         if notification.booking_id is None:
-            messages.error(request, f"Notification {notification.pk} has no booking; send a custom message instead.")
+            messages.error(request, f"Notification {notification.pk} has no booking to resend it for; write to the "
+                                    "customer with \"Send message\" on their booking instead.")
             return None
         try:
             new = notification_resend(booking=notification.booking, notification_type=notification.notification_type,

@@ -13,14 +13,13 @@ Import semantics:
 - Bookings and payments are export-only: their writes go through core services (status machine, pricing,
   refunds, audit), which a spreadsheet import would bypass. Their resources refuse `import_data`.
 
-Exports escape spreadsheet formulae themselves (see `escape_formula`): import-export's own
+Exports escape spreadsheet formulae themselves (`ops_console.formulas.escape_formula`): import-export's own
 IMPORT_EXPORT_ESCAPE_FORMULAE_ON_EXPORT only strips a leading "=" and turns every XLSX cell into text.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
@@ -32,27 +31,7 @@ from core import models as m
 from core.catalog.validation import surcharge_rule_problems
 from core.common.money import from_cents
 from core.customers.validators import normalize_phone
-
-# A cell starting with one of these is run as a formula by Excel/LibreOffice/Sheets (OWASP "CSV injection"),
-# including the full-width forms some spreadsheets also honour.
-FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
-# Plain numbers ("+12125550123", "-5", "12.50") cannot carry a formula; leave them readable.
-_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?\Z")
-
-
-def escape_formula(value: str) -> str:
-    """Prefix a text cell that a spreadsheet would evaluate with an apostrophe, which makes it literal text."""
-    if value and value[0] in FORMULA_TRIGGERS and not _PLAIN_NUMBER.match(value):
-        return "'" + value
-    return value
-
-
-def unescape_formula(value: str) -> str:
-    """Undo `escape_formula`, so that re-importing an exported file changes nothing."""
-    if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_TRIGGERS:
-        return value[1:]
-    return value
-
+from ops_console.formulas import escape_formula, unescape_formula
 
 # --- Widgets ---------------------------------------------------------------------------------------------
 

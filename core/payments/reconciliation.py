@@ -21,11 +21,13 @@ from core.payments.models import (
     PaymentStatus,
     ReconciliationMismatch,
     Refund,
-    RefundStatus,
 )
-from core.payments.services import payment_record_fee, stripe_gateway
-from core.payments.services._base import _STRIPE_REFUND_STATUS
-from core.payments.services.intents import _status_from_intent
+from core.payments.services import (
+    payment_record_fee,
+    payment_status_from_intent,
+    refund_status_from_stripe,
+    stripe_gateway,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ def _intent_problems(pi, payment: Payment) -> list[tuple[str, dict]]:
     problems = []
     if pi.amount != payment.amount_cents:
         problems.append(("payment_amount_mismatch", {"stripe_cents": pi.amount, "ours_cents": payment.amount_cents}))
-    theirs = _status_from_intent(pi)
+    theirs = payment_status_from_intent(pi)
     final = (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED)
     if theirs != payment.status and (theirs in final or payment.status in final):
         problems.append(("payment_status_mismatch", {"stripe_status": pi.status, "ours": payment.status}))
@@ -63,8 +65,14 @@ def reconciliation_run(*, run_date: dt.date) -> ReconciliationResult:
     found: list[tuple[str, str, Payment | None, dict]] = []
 
     intents = {pi.id: pi for pi in gateway.list_payment_intents(int(start.timestamp()), int(end.timestamp()))}
-    payments = {p.stripe_payment_intent_id: p for p in Payment.objects.filter(method=PaymentMethod.STRIPE).filter(
-        Q(created_at__gte=start, created_at__lt=end) | Q(stripe_payment_intent_id__in=list(intents)))}
+    payments: dict[str, Payment] = {}
+    for p in Payment.objects.filter(method=PaymentMethod.STRIPE).filter(
+            Q(created_at__gte=start, created_at__lt=end) | Q(stripe_payment_intent_id__in=list(intents))):
+        if p.stripe_payment_intent_id:
+            payments[p.stripe_payment_intent_id] = p
+        else:  # recorded before its create call, whose answer never came (the customer's retry completes it)
+            found.append(("payment_not_submitted", f"payment:{p.pk}", p,
+                          {"status": p.status, "amount_cents": p.amount_cents}))
     for pi in intents.values():
         payment = payments.get(pi.id)
         if payment is None:
@@ -101,7 +109,7 @@ def reconciliation_run(*, run_date: dt.date) -> ReconciliationResult:
         if sr.amount != refund.amount_cents:
             found.append(("refund_amount_mismatch", sr.id, refund.payment,
                           {"stripe_cents": sr.amount, "ours_cents": refund.amount_cents}))
-        if _STRIPE_REFUND_STATUS.get(sr.status, RefundStatus.PENDING) != refund.status:
+        if refund_status_from_stripe(sr.status) != refund.status:
             found.append(("refund_status_mismatch", sr.id, refund.payment,
                           {"stripe_status": sr.status, "ours": refund.status}))
     for refund in refunds:

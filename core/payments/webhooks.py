@@ -2,7 +2,7 @@
 
 Stripe delivers at least once and in any order, so processing never trusts the order of events: final
 states (intent succeeded/canceled) are applied from the payload, everything else is re-fetched from Stripe
-and applied forward-only (see services._apply_intent).
+and applied forward-only (see services.payment_apply_intent).
 """
 
 from __future__ import annotations
@@ -15,12 +15,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.common.events import InvalidSignature, process_stored_event, retry_stuck_events
-from core.integrations.stripe import SignatureError, construct_event, expandable_id
-from core.integrations.stripe.client import _payment_intent, _refund
+from core.integrations.stripe import (
+    SignatureError,
+    construct_event,
+    expandable_id,
+    payment_intent_from_dict,
+    refund_from_dict,
+)
 from core.payments import services
 from core.payments.models import Payment, PaymentStatus, ProviderEvent, Refund, RefundStatus
-from core.payments.services._base import _STRIPE_REFUND_STATUS
-from core.payments.services.intents import _status_from_intent
 
 logger = logging.getLogger(__name__)
 
@@ -75,14 +78,14 @@ def _dispatch(event_type: str, obj: dict) -> None:
         return
     gateway = services.stripe_gateway()
     if event_type.startswith("payment_intent."):
-        pi = _payment_intent(obj)
+        pi = payment_intent_from_dict(obj)
         if pi.status not in ("succeeded", "canceled"):
             # Not final: a late "processing" must not undo a later state, so ask Stripe what is true now
             # (unless ours is already final: nothing Stripe says about a non-final state can change it).
             ours = Payment.objects.filter(stripe_payment_intent_id=pi.id).values_list("status", flat=True).first()
             if ours is None and not pi.metadata.get("booking_id"):
                 return  # not ours
-            if ours in (PaymentStatus.SUCCEEDED, _status_from_intent(pi)):
+            if ours in (PaymentStatus.SUCCEEDED, services.payment_status_from_intent(pi)):
                 return  # nothing new: any later change comes with its own event
             pi = gateway.retrieve_payment_intent(pi.id)
         services.payment_sync_intent(pi=pi, source="webhook")
@@ -92,11 +95,11 @@ def _dispatch(event_type: str, obj: dict) -> None:
         if payment is not None:
             services.payment_sync_refunds(payment=payment)
     elif event_type in ("refund.created", "refund.updated", "refund.failed"):
-        stripe_refund = _refund(obj)
+        stripe_refund = refund_from_dict(obj)
         if not Payment.objects.filter(stripe_payment_intent_id=stripe_refund.payment_intent).exists():
             return
         ours = Refund.objects.filter(stripe_refund_id=stripe_refund.id).values_list("status", flat=True).first()
-        if ours in (RefundStatus.FAILED, RefundStatus.CANCELED, _STRIPE_REFUND_STATUS.get(stripe_refund.status)):
+        if ours in (RefundStatus.FAILED, RefundStatus.CANCELED, services.refund_status_from_stripe(stripe_refund.status)):
             return  # final on our side already, or nothing new: a later change comes with its own event
         services.refund_sync_from_stripe(stripe_refund=gateway.retrieve_refund(stripe_refund.id))
     elif event_type == "charge.dispute.created":

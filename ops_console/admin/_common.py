@@ -1,8 +1,7 @@
-"""Helpers shared by the console's admin modules: lazy service lookup, action pages, safe redirects."""
+"""Helpers shared by the console's admin modules: action pages, safe redirects."""
 
 from __future__ import annotations
 
-import importlib
 from decimal import Decimal
 
 from django.template.response import TemplateResponse
@@ -25,15 +24,6 @@ PAYMENT_COLOURS = {
     "pending": "warning", "succeeded": "success", "canceled": "danger", "sent": "info", "delivered": "success",
     "opened": "success", "bounced": "danger", "suppressed": "warning", "cancelled": "danger", "sending": "info",
 }
-
-
-def lazy_service(dotted: str):
-    """A core service another engineer may not have landed yet: the callable, or None when it is missing."""
-    module, _, name = dotted.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        return None
 
 
 def safe_next(request, fallback: str) -> str:

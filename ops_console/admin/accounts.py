@@ -13,6 +13,7 @@ from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationFo
 from core import models as m
 from core.reporting.selectors import staff_activity
 from ops_console.base import OpsModelAdmin
+from ops_console.export_resources import UserResource
 
 admin.site.unregister(Group)
 
@@ -31,6 +32,7 @@ class GroupAdmin(OpsModelAdmin):
 
 @admin.register(m.User)
 class UserAdmin(DjangoUserAdmin, OpsModelAdmin):
+    resource_classes = [UserResource]
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm

@@ -12,6 +12,7 @@ from core.payments.selectors import reconciliation_mismatch_list
 from core.payments.services import reconciliation_mismatch_resolve
 from ops_console.admin._common import PAYMENT_COLOURS, AwareRangeDateTimeFilter, cents
 from ops_console.base import ReadOnlyOpsModelAdmin
+from ops_console.export_resources import RefundResource
 from ops_console.resources import PaymentResource
 
 
@@ -52,6 +53,7 @@ class PaymentAdmin(ReadOnlyOpsModelAdmin):
 
 @admin.register(m.Refund)
 class RefundAdmin(ReadOnlyOpsModelAdmin):
+    resource_classes = [RefundResource]
     list_display = ["created_at", "booking_ref", "amount", "reason", "status_badge", "processed_by",
                     "stripe_refund_id"]
     list_filter = [("status", ChoicesDropdownFilter), ("created_at", AwareRangeDateTimeFilter)]

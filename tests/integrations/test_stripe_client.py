@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
@@ -18,6 +16,7 @@ from core.integrations.stripe import (
     construct_event,
     get_client,
 )
+from tests.concurrency import in_background, run_in_threads
 from tests.fakes.stripe_server import FAKE_SECRET_KEY, FakeStripeServer, parse_params
 
 pytest_plugins = ["tests.fakes.stripe_fixtures"]
@@ -81,18 +80,26 @@ def test_same_key_same_params_replays_first_intent(gateway, fake_stripe):
 
 
 def test_fifty_concurrent_calls_with_one_key_create_one_intent(gateway, fake_stripe):
-    barrier = threading.Barrier(50)
-
-    def call(_: int):
-        barrier.wait()
-        return _create(gateway, key="booking-7-pi-1000", amount=1000).id
-
-    with ThreadPoolExecutor(max_workers=50) as pool:
-        ids = list(pool.map(call, range(50)))
+    ids = run_in_threads(50, lambda _: _create(gateway, key="booking-7-pi-1000", amount=1000).id)
 
     assert len(set(ids)) == 1
     assert fake_stripe.created_payment_intents == 1
-    assert len(fake_stripe.requests("POST", "/v1/payment_intents")) == 50
+    assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 50
+
+
+def test_the_same_key_while_the_first_request_executes_is_a_409_then_replays(gateway, fake_stripe,
+                                                                          fast_stripe_retries):
+    held = fake_stripe.hold_execution_next()
+    first = in_background(lambda: _create(gateway, key="k-busy", amount=1000))
+    held.wait_until_arrived()
+
+    with pytest.raises(StripeUnavailable) as busy:
+        _create(gateway, key="k-busy", amount=1000)
+    held.release()
+
+    assert busy.value.http_status == 409
+    assert _create(gateway, key="k-busy", amount=1000) == first.result(timeout=30)
+    assert fake_stripe.created_payment_intents == 1
 
 
 def test_same_key_different_params_is_a_request_error(gateway, fake_stripe):
@@ -279,7 +286,7 @@ def test_5xx_is_retried_with_the_same_key(gateway, fake_stripe, fast_stripe_retr
 
     pi = _create(gateway, key="retry-me")
 
-    attempts = fake_stripe.requests("POST", "/v1/payment_intents")
+    attempts = fake_stripe.calls("POST", "/v1/payment_intents")
     assert len(attempts) == 3
     assert {a.idempotency_key for a in attempts} == {"retry-me"}
     assert fake_stripe.created_payment_intents == 1
@@ -373,7 +380,7 @@ def test_list_payment_intents_pages_through_the_window(gateway, fake_stripe):
     assert {pi.id for pi in listed} == inside
     assert len(listed) == 250
     assert [pi.created for pi in listed] == sorted((pi.created for pi in listed), reverse=True)
-    pages = fake_stripe.requests("GET", "/v1/payment_intents")
+    pages = fake_stripe.calls("GET", "/v1/payment_intents")
     assert len(pages) == 3
     assert pages[0].params["created"] == {"gte": str(base), "lt": str(base + 250)}
     assert "starting_after" in pages[1].params

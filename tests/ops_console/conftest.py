@@ -6,6 +6,7 @@ from django.contrib.auth.models import Group
 from core.accounts.models import User
 from core.bookings.models import BookingStatus
 from core.bookings.services import booking_create, booking_transition
+from tests.core.notifications.fixtures import email_templates, postmark, twilio  # noqa: F401  (fixtures)
 from tests.factories import UserFactory
 
 ROLES = ["operations", "finance", "admin", "nogroup"]

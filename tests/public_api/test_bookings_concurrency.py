@@ -1,15 +1,12 @@
 """No overbooking and exactly-once creates under real concurrency (PostgreSQL: row locks, unique index waits)."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
-from django.db import connection
 from django.test import Client
 
 from core.bookings.models import Booking
 from core.catalog.models import VanSchedule
 from core.customers.models import CustomerProfile
+from tests.concurrency import run_in_threads
 from tests.public_api.conftest import booking_payload
 
 URL = "/api/v1/bookings/"
@@ -19,22 +16,11 @@ THREADS = 25
 
 
 def _race(n_requests: int, make_request, *, threads: int = THREADS):
-    barrier = threading.Barrier(min(threads, n_requests))
-    local = threading.local()
-
     def call(i: int):
-        try:
-            if not getattr(local, "ready", False):
-                local.ready = True
-                barrier.wait(timeout=30)
-            response = Client().post(URL, make_request(i), content_type="application/json",
-                                     **make_request.headers(i))
-            return response.status_code, response.json()
-        finally:
-            connection.close()
+        response = Client().post(URL, make_request(i), content_type="application/json", **make_request.headers(i))
+        return response.status_code, response.json()
 
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        return list(pool.map(call, range(n_requests)))
+    return run_in_threads(n_requests, call, workers=threads)
 
 
 @pytest.fixture

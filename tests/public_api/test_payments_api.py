@@ -1,14 +1,13 @@
 """POST /api/v1/payments/create-intent/ and /confirm/ through the Django test client and the fake Stripe."""
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from core.bookings.models import Booking
 from core.payments.models import Payment, PaymentStatus
+from tests.concurrency import run_in_threads
 
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.fakes.stripe_fixtures", "tests.fakes.stripe_payments"]
@@ -125,29 +124,15 @@ def test_fifty_concurrent_create_intent_calls_make_one_payment_intent(postgres_o
 
     settings.TOTETAXI = {**settings.TOTETAXI, "RATE_LIMIT_POSTS_PER_MINUTE": 0}
     booking, token = booking_create(request=make_request())
-    barrier = threading.Barrier(50)
-    results, failures = [], []
 
-    def call():
-        try:
-            barrier.wait()
-            response = _post(Client(), CREATE, {"booking_id": str(booking.pk)}, token)
-            (results if response.status_code == 200 else failures).append(response)
-        finally:
-            connection.close()
+    responses = run_in_threads(50, lambda _: _post(Client(), CREATE, {"booking_id": str(booking.pk)}, token))
 
-    threads = [threading.Thread(target=call) for _ in range(50)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-
-    assert [f.content for f in failures] == []
-    assert len({r.json()["payment_intent_id"] for r in results}) == 1
-    assert len({r.json()["client_secret"] for r in results}) == 1
+    assert [r.content for r in responses if r.status_code != 200] == []
+    assert len({r.json()["payment_intent_id"] for r in responses}) == 1
+    assert len({r.json()["client_secret"] for r in responses}) == 1
     assert stripe_on.created_payment_intents == 1
     assert Payment.objects.filter(booking_id=booking.pk, status=PaymentStatus.PENDING).count() == 1
-    assert Booking.objects.get(pk=booking.pk).stripe_payment_intent_id == results[0].json()["payment_intent_id"]
+    assert Booking.objects.get(pk=booking.pk).stripe_payment_intent_id == responses[0].json()["payment_intent_id"]
 
 
 def test_with_an_idempotency_key_a_payment_found_on_the_way_is_still_recorded(client, stripe_on, booking):

@@ -312,33 +312,19 @@ def test_a_payment_after_the_hold_lapsed_but_before_the_sweeper_still_counts(str
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_duplicate_deliveries_store_and_apply_once(postgres_only, stripe_on, make_request):
-    import threading
-
-    from django.db import connection
     from django.test import Client
 
     from core.bookings.services import booking_create
+    from tests.concurrency import run_in_threads
 
     pending, _ = booking_create(request=make_request())
     pi = services.payment_intent_create(booking=pending)["payment_intent_id"]
     stripe_on.succeed(pi)
     payload = event_body(stripe_on.make_event("payment_intent.succeeded", pi))
-    barrier = threading.Barrier(10)
-    statuses = []
 
-    def deliver():
-        try:
-            barrier.wait()
-            statuses.append(Client().post("/api/v1/webhooks/stripe/", data=payload, content_type="application/json",
-                                          HTTP_STRIPE_SIGNATURE=sign(payload)).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=deliver) for _ in range(10)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    statuses = run_in_threads(10, lambda _: Client().post(
+        "/api/v1/webhooks/stripe/", data=payload, content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(payload)).status_code)
 
     assert statuses == [200] * 10
     assert ProviderEvent.objects.count() == 1

@@ -15,6 +15,8 @@ from core.integrations.stripe.client import (
     expandable_id,
     get_client,
     parse_webhook_secrets,
+    payment_intent_from_dict,
+    refund_from_dict,
 )
 
 __all__ = [
@@ -32,4 +34,6 @@ __all__ = [
     "expandable_id",
     "get_client",
     "parse_webhook_secrets",
+    "payment_intent_from_dict",
+    "refund_from_dict",
 ]

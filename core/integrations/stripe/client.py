@@ -204,7 +204,8 @@ def _metadata(value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in (value or {}).items()}
 
 
-def _payment_intent(obj: Any) -> PaymentIntent:
+def payment_intent_from_dict(obj: Any) -> PaymentIntent:
+    """A PaymentIntent from the library's object or a webhook's plain dict."""
     d = _as_dict(obj)
     error = d.get("last_payment_error") or {}
     return PaymentIntent(
@@ -226,7 +227,8 @@ def _payment_intent(obj: Any) -> PaymentIntent:
     )
 
 
-def _refund(obj: Any) -> Refund:
+def refund_from_dict(obj: Any) -> Refund:
+    """A Refund from the library's object or a webhook's plain dict."""
     d = _as_dict(obj)
     return Refund(
         id=d["id"],
@@ -367,7 +369,7 @@ class StripeGateway:
         }
         if description:
             params["description"] = description
-        return _payment_intent(
+        return payment_intent_from_dict(
             _call(
                 lambda: self._v1.payment_intents.create(
                     params,  # type: ignore[arg-type]
@@ -377,7 +379,7 @@ class StripeGateway:
         )
 
     def retrieve_payment_intent(self, pi_id: str) -> PaymentIntent:
-        return _payment_intent(_call(lambda: self._v1.payment_intents.retrieve(pi_id)))
+        return payment_intent_from_dict(_call(lambda: self._v1.payment_intents.retrieve(pi_id)))
 
     def cancel_payment_intent(
         self, pi_id: str, *, idempotency_key: str, cancellation_reason: str | None = None
@@ -385,7 +387,7 @@ class StripeGateway:
         params: dict[str, Any] = {}
         if cancellation_reason:
             params["cancellation_reason"] = cancellation_reason
-        return _payment_intent(
+        return payment_intent_from_dict(
             _call(
                 lambda: self._v1.payment_intents.cancel(
                     pi_id,
@@ -400,7 +402,7 @@ class StripeGateway:
         params = {"created": {"gte": int(created_gte), "lt": int(created_lt)}, "limit": _LIST_PAGE_SIZE}
         return self._iterate(
             lambda: self._v1.payment_intents.list(params),  # type: ignore[arg-type]
-            _payment_intent,
+            payment_intent_from_dict,
         )
 
     # -- refunds
@@ -423,7 +425,7 @@ class StripeGateway:
             params["reason"] = reason
         if metadata:
             params["metadata"] = _metadata(metadata)
-        return _refund(
+        return refund_from_dict(
             _call(
                 lambda: self._v1.refunds.create(
                     params,  # type: ignore[arg-type]
@@ -433,13 +435,13 @@ class StripeGateway:
         )
 
     def retrieve_refund(self, refund_id: str) -> Refund:
-        return _refund(_call(lambda: self._v1.refunds.retrieve(refund_id)))
+        return refund_from_dict(_call(lambda: self._v1.refunds.retrieve(refund_id)))
 
     def list_refunds(self, created_gte: int, created_lt: int) -> Iterator[Refund]:
         params = {"created": {"gte": int(created_gte), "lt": int(created_lt)}, "limit": _LIST_PAGE_SIZE}
         return self._iterate(
             lambda: self._v1.refunds.list(params),  # type: ignore[arg-type]
-            _refund,
+            refund_from_dict,
         )
 
     def list_refunds_for_payment_intent(self, payment_intent_id: str) -> Iterator[Refund]:
@@ -447,7 +449,7 @@ class StripeGateway:
         params = {"payment_intent": payment_intent_id, "limit": _LIST_PAGE_SIZE}
         return self._iterate(
             lambda: self._v1.refunds.list(params),  # type: ignore[arg-type]
-            _refund,
+            refund_from_dict,
         )
 
     # -- charges

@@ -1,30 +1,42 @@
-"""Create (or reset) the demo's staff logins and print them."""
+"""Reset the demo's staff logins and print them, with where the demo runs, as the last thing on screen."""
 
 import secrets
+from pathlib import Path
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
-from core.accounts.models import User
+from core.common.audit import acting_as
+from core.management.demo.banner import banner, base_url, email_log, wait_until_answering
+from core.management.demo.staff import STAFF, demo_staff_ensure
 
 
 class Command(BaseCommand):
-    help = "Create or reset the demo logins 'ops' (Operations) and 'admin' (Admin) with fresh passwords."
+    help = "Create or reset the demo staff logins (admin, ops, finance) with fresh passwords and print them."
 
-    def handle(self, *args, **options):
-        from django.contrib.auth.models import Group
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1", help="The host the server is bound to (make demo: HOST).")
+        parser.add_argument("--port", type=int, default=8000, help="The server's port (make demo: PORT).")
+        parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                            help="First wait up to SECONDS for the server to answer (so the logins follow its "
+                                 "startup output).")
+        parser.add_argument("--pid", type=int, help="The server's process id: stop waiting if it exits.")
+        parser.add_argument("--log", action="append", default=[], metavar="NAME=PATH",
+                            help="A log file to mention, e.g. --log 'Server log=var/demo-server.log'.")
 
-        rows = []
-        for username, role, group, superuser in (("admin", User.Role.ADMIN, "Admin", True),
-                                                 ("ops", User.Role.STAFF, "Operations", False),
-                                                 ("finance", User.Role.STAFF, "Finance", False)):
-            password = secrets.token_urlsafe(9)
-            user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@totetaxi.test"})
-            user.role, user.is_staff, user.is_superuser, user.is_active = role, True, superuser, True
-            user.set_password(password)
-            user.save()
-            if (g := Group.objects.filter(name=group).first()) is not None:
-                user.groups.add(g)
-            rows.append((username, password, group))
-        self.stdout.write(self.style.SUCCESS("Demo logins (console: http://127.0.0.1:8000/admin/):"))
-        for username, password, group in rows:
-            self.stdout.write(f"  {group:<11} username: {username:<8} password: {password}")
+    def handle(self, *args, host: str, port: int, wait: float, pid: int | None, log: list[str], **options):
+        url = base_url(host, port)
+        if wait and (problem := wait_until_answering(f"{url}/api/v1/health/", timeout=wait, pid=pid)):
+            raise CommandError(f"No demo at {url}: {problem}.")
+        logins = []
+        with acting_as(None, user_agent="manage.py demo_login"):
+            users = demo_staff_ensure()
+            for spec in STAFF:
+                user, password = users[spec.username], secrets.token_urlsafe(9)
+                user.set_password(password)
+                user.save(update_fields=["password"])
+                logins.append((spec.group, user.get_full_name(), user.username, password))
+        if email_log() is not None:
+            Path(settings.EMAIL_FILE_PATH).mkdir(parents=True, exist_ok=True)  # there to look at before the first email
+        logs = dict(item.split("=", 1) for item in log if "=" in item)
+        self.stdout.write("\n".join(banner(url=url, logins=logins, logs=logs, running=bool(wait))))

@@ -1,43 +1,71 @@
-"""Realistic demo data: customers and ~500 bookings over the past 90 days and next 30, in every status."""
+"""Demo data that tells a true story: ~500 bookings over the past 90 days and the next 30, made and run through
+the same services as real ones, each step stamped at the New York hour it happened (see demo/story.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import random
+import time
 
 from django.core.management.base import BaseCommand
-from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
-from tqdm import tqdm
 
 from core.bookings.models import Booking, BookingStatus
-from core.bookings.requests import BookingRequest
-from core.bookings.services import booking_create, booking_transition
+from core.bookings.services import booking_cancel, booking_create, booking_expire_holds, booking_transition
 from core.catalog.models import MiniMovePackage, SpecialtyItem
 from core.common.audit import acting_as
 from core.common.errors import DomainError
-from core.customers.services import AddressData, CustomerData
-from core.notifications.services import notify_booking_event
-from core.payments.services import payment_record_test_mode
+from core.management.demo import people, story
+from core.management.demo.staff import demo_staff_ensure
+from core.notifications.services import notifications_send_due, notify_booking_event
+from core.payments.selectors import payment_list_for_booking
+from core.payments.services import payment_record_test_mode, refund_issue
+from core.reporting.services import daily_metrics_compute
 
-FIRST = ["Alex", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Avery", "Quinn", "Harper", "Emerson", "Sloane",
-         "Blake", "Reese", "Parker", "Hayden", "Rowan", "Sasha", "Devon", "Logan", "Charlie", "Margot", "Theo",
-         "Olivia", "Henry", "Isla", "Miles", "Clara", "Felix", "Nora", "Julian"]
-LAST = ["Morgan", "Whitman", "Sterling", "Hale", "Vance", "Kensington", "Ashford", "Brooks", "Carrington",
-        "Delaney", "Ellison", "Fairbanks", "Grayson", "Holloway", "Iverson", "Langley", "Mercer", "Prescott",
-        "Radcliffe", "Thornton", "Van Allen", "Winslow", "Rhodes", "Castellano"]
-NYC = [("245 East 72nd Street", "New York", "10021"), ("88 Perry Street", "New York", "10014"),
-       ("15 Central Park West", "New York", "10023"), ("200 Chambers Street", "New York", "10007"),
-       ("1 Main Street", "Brooklyn", "11201"), ("400 West End Avenue", "New York", "10024"),
-       ("50 Riverside Boulevard", "New York", "10069"), ("135 East 79th Street", "New York", "10075")]
-HAMPTONS = [("27 Further Lane", "East Hampton", "11937"), ("112 Job's Lane", "Southampton", "11968"),
-            ("9 Ocean Road", "Bridgehampton", "11932"), ("45 Main Street", "Sag Harbor", "11963"),
-            ("301 Dune Road", "Westhampton Beach", "11978"), ("18 Old Montauk Highway", "Montauk", "11954"),
-            ("6 Sagaponack Road", "Sagaponack", "11962"), ("70 Daniels Lane", "Water Mill", "11976")]
+AGENT = "manage.py seed_demo"
+METRIC_DAYS = 30
+
+
+@contextlib.contextmanager
+def _at(moment: dt.datetime):
+    """Run the services with the clock at `moment`.
+
+    The services stamp "now" in many places (created_at/updated_at, history rows, status changes, payments,
+    audit rows, notification sends), so rather than rewriting those columns afterwards (bare updates that
+    history would not show, on a dozen tables) the seed sets the clock itself, the least surprising way to
+    backdate: every row is written once, by the service, with the time the story says. The clock stands
+    still (tick=False) so the same --seed at the same moment gives the same data.
+    """
+    import time_machine  # the demo's only use of it: imported here so the web process never loads it
+
+    with time_machine.travel(moment, tick=False):
+        yield
+
+
+@contextlib.contextmanager
+def _sending_as_it_happens():
+    """Messages go out at their step's time instead of piling into the job queue for the consumer to send
+    at once when the demo starts. They were "sent" months ago, so they go nowhere (dummy email backend):
+    the demo's email log keeps only what the running demo sends."""
+    from huey.contrib.djhuey import HUEY
+
+    immediate, huey_log = HUEY.immediate, logging.getLogger("huey")
+    level = huey_log.level
+    HUEY.immediate = True
+    huey_log.setLevel(logging.WARNING)  # two INFO lines per message sent would bury the command's output
+    try:
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+            yield
+    finally:
+        HUEY.immediate = immediate
+        huey_log.setLevel(level)
 
 
 class Command(BaseCommand):
-    help = "Create realistic, deterministic demo bookings (needs the catalog: manage.py loaddata catalog)."
+    help = "Create realistic, deterministic demo data (needs the catalog: manage.py loaddata catalog)."
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=2027)
@@ -45,93 +73,92 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=180)
         parser.add_argument("--force", action="store_true", help="Seed even if bookings already exist.")
 
-    def handle(self, *args, seed: int, bookings: int, customers: int, force: bool, **options):
+    def handle(self, *args, seed: int, bookings: int, customers: int, force: bool, verbosity: int, **options):
+        self.verbosity = verbosity
         if Booking.objects.exists() and not force:
             self.stdout.write("Demo data already present; skipping (use --force to add more).")
             return
-        rng = random.Random(seed)
-        packages = list(MiniMovePackage.objects.filter(is_active=True))
-        specialty = list(SpecialtyItem.objects.filter(is_active=True))
-        if not packages:
+        catalog = {
+            "packages": list(MiniMovePackage.objects.filter(is_active=True).order_by("pk")
+                             .values_list("code", "max_items")),
+            "specialty": list(SpecialtyItem.objects.filter(is_active=True).order_by("pk").values_list("code", flat=True)),
+        }
+        if not catalog["packages"]:
             self.stderr.write("No catalog: run `manage.py loaddata catalog` first.")
             return
-        people = []
-        for i in range(customers):
-            first, last = rng.choice(FIRST), rng.choice(LAST)
-            people.append(CustomerData(
-                name=f"{first} {last}",
-                email=f"{first}.{last}.{i}@example.com".lower().replace(" ", ""),
-                phone=f"+1212555{rng.randint(0, 9999):04d}",
-            ))
-        real_now = timezone.now()
-        today = timezone.localdate(real_now)
-        created = 0
-        with acting_as(None, user_agent="manage.py seed_demo"):
-            for _ in tqdm(range(bookings), desc="demo bookings", unit="booking"):
-                created += self._one(rng, people, packages, specialty, today, real_now)
-            # The latest upcoming paid bookings get their confirmation messages, as a real payment would send.
-            upcoming_paid = Booking.objects.filter(status__in=[BookingStatus.PAID, BookingStatus.SCHEDULED],
-                                                   pickup_date__gt=today).order_by("-created_at")[:10]
-            for booking in upcoming_paid:
-                notify_booking_event(booking=booking, event="payment_confirmation")
-        self.stdout.write(self.style.SUCCESS(f"Created {created} demo bookings."))
+        started = time.perf_counter()
+        rng = random.Random(seed)
+        now = timezone.now()
+        with acting_as(None, user_agent=AGENT):
+            self.staff = demo_staff_ensure()
+        plans = story.plan(rng, now=now, count=bookings, catalog=catalog, customers=people.customers(rng, customers))
+        with _sending_as_it_happens():
+            created = sum(self._play(booking_plan) for booking_plan in plans)
+        with acting_as(None, user_agent=AGENT):
+            today = timezone.localdate(now)
+            for back in range(METRIC_DAYS, -1, -1):  # the finished days the charts show, and today
+                daily_metrics_compute(day=today - dt.timedelta(days=back))
+        full = f" ({len(plans) - created} more asked for a full date and were turned away)" if created < len(plans) else ""
+        self.stdout.write(self.style.SUCCESS(
+            f"Created {created} demo bookings{full} and {METRIC_DAYS} days of daily metrics "
+            f"in {time.perf_counter() - started:.1f} s."))
 
-    def _one(self, rng, people, packages, specialty, today, real_now) -> int:
-        offset = rng.randint(-90, 30)
-        pickup = today + dt.timedelta(days=offset)
-        lead_days = rng.randint(2, 21)
-        created_at = timezone.make_aware(
-            dt.datetime.combine(pickup - dt.timedelta(days=lead_days), dt.time(rng.randint(8, 16), rng.randint(0, 59)))
-        )
-        pending = offset > 1 and rng.random() < 0.12
-        if pending:  # an unpaid hold is only minutes old (the sweeper cancels older ones)
-            created_at = real_now - dt.timedelta(minutes=rng.randint(1, 25))
-        elif created_at > real_now:  # booked earlier than its lead time says: spread over the last two weeks
-            created_at = real_now - dt.timedelta(days=rng.randint(0, 14), minutes=rng.randint(30, 600))
-        kind = rng.choices(["mini_move", "standard", "specialty"], weights=[55, 30, 15])[0]
-        package = rng.choice(packages) if kind == "mini_move" else None
-        items: tuple = ()
-        if kind == "specialty" or (kind == "mini_move" and rng.random() < 0.2):
-            items = ((rng.choice(specialty).code, rng.randint(1, 2)),)
-        item_count = {"mini_move": rng.randint(4, package.max_items or 45) if package else 0,
-                      "standard": rng.randint(1, 8), "specialty": 0}[kind]
-        nyc, hamptons = rng.choice(NYC), rng.choice(HAMPTONS)
-        legs = [nyc, hamptons] if rng.random() < 0.6 else [hamptons, nyc]
-        request = BookingRequest(
-            booking_type=kind, pickup_date=pickup, pickup_window=rng.choice(["morning", "afternoon", "flexible"]),
-            package=package.code if package else None, item_count=item_count, specialty_items=items,
-            coi_required=rng.random() < 0.35, customer=rng.choice(people),
-            pickup_address=AddressData(line1=legs[0][0], city=legs[0][1], state="NY", zip_code=legs[0][2]),
-            dropoff_address=AddressData(line1=legs[1][0], city=legs[1][1], state="NY", zip_code=legs[1][2]),
-            notes=rng.choice(["", "", "Doorman building, use service entrance.", "Call on arrival.",
-                              "Fragile artwork in two boxes."]),
-        )
-        try:
-            with transaction.atomic():
-                booking, _token = booking_create(request=request, now=created_at)
-                booking.created_at = created_at
-                booking.save(update_fields=["created_at"])
-                self._advance(rng, booking, offset, pending, created_at)
-        except DomainError as exc:  # a full date or a rule the random request broke: skip it, like a customer
-            self.stderr.write(f"skipped one booking: {exc}")
-            return 0
+    def _play(self, booking_plan: story.BookingPlan) -> int:
+        booking = None
+        for step in booking_plan.steps:
+            with _at(step.at):
+                if step.action == "create":
+                    try:
+                        with acting_as(None, user_agent=AGENT):
+                            booking, _token = booking_create(request=booking_plan.request)
+                    except DomainError as exc:  # a full date: the customer would have picked another
+                        if self.verbosity > 1:
+                            self.stderr.write(f"skipped one booking: {exc}")
+                        return 0
+                else:
+                    booking = getattr(self, f"_{step.action}")(booking) or booking
         return 1
 
-    def _advance(self, rng, booking, offset, pending, created_at):
-        if pending:
-            return
-        if rng.random() < 0.07:
-            booking_transition(booking=booking, to_status=BookingStatus.CANCELLED,
-                               reason=rng.choice(["Customer changed plans", "hold_expired", "Duplicate booking"]),
-                               now=created_at + dt.timedelta(hours=1))
-            return
-        path = [BookingStatus.PAID]
-        if offset <= 7:
-            path.append(BookingStatus.SCHEDULED)
-        if offset <= 0:
-            path.append(BookingStatus.IN_PROGRESS)
-        if offset < 0:
-            path.append(BookingStatus.COMPLETED)
-        payment_record_test_mode(booking=booking, now=created_at)
-        for status in path:
-            booking = booking_transition(booking=booking, to_status=status, now=created_at)
+    # One method per story step, run with the clock at the step's time. Customers act anonymously; the
+    # office's steps name the staff member who took them (history shows who, the user agent says "seed").
+
+    def _pay(self, booking: Booking) -> Booking:
+        with acting_as(None, user_agent=AGENT):
+            payment_record_test_mode(booking=booking)
+            booking = booking_transition(booking=booking, to_status=BookingStatus.PAID)
+            notify_booking_event(booking=booking, event="payment_confirmation")
+        return booking
+
+    def _expire(self, booking: Booking) -> None:
+        with acting_as(None, user_agent=AGENT):
+            booking_expire_holds()  # what the every-minute job runs
+
+    def _remind(self, booking: Booking) -> None:
+        with acting_as(None, user_agent=AGENT):
+            notifications_send_due()  # the every-minute job: the reminder scheduled for this morning
+
+    def _staff_transition(self, booking: Booking, to_status: str) -> Booking:
+        ops = self.staff["ops"]
+        with acting_as(ops, user_agent=AGENT):
+            return booking_transition(booking=booking, to_status=to_status, actor=ops)
+
+    def _schedule(self, booking: Booking) -> Booking:
+        return self._staff_transition(booking, BookingStatus.SCHEDULED)
+
+    def _start(self, booking: Booking) -> Booking:
+        return self._staff_transition(booking, BookingStatus.IN_PROGRESS)
+
+    def _complete(self, booking: Booking) -> Booking:
+        return self._staff_transition(booking, BookingStatus.COMPLETED)
+
+    def _cancel(self, booking: Booking) -> Booking:
+        ops = self.staff["ops"]
+        with acting_as(ops, user_agent=AGENT):
+            return booking_cancel(booking=booking, actor=ops, reason="Customer called: plans changed, refund due.")
+
+    def _refund(self, booking: Booking) -> None:
+        admin = self.staff["admin"]
+        payment = payment_list_for_booking(booking=booking).first()
+        with acting_as(admin, user_agent=AGENT):
+            refund_issue(payment=payment, amount_cents=payment.amount_cents, reason="requested_by_customer",
+                         notes="Cancelled by phone before pickup.", actor=admin)

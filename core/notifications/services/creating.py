@@ -107,7 +107,8 @@ def _create_once(*, dedupe_key: str, channel: str, actor=None, **fields) -> tupl
     return notification, True
 
 
-def _fill_from_template(notification: Notification, template: EmailTemplate, context: dict) -> None:
+def fill_from_template(notification: Notification, template: EmailTemplate, context: dict) -> None:
+    """Render `template` with `context` into the notification's subject and bodies (not saved)."""
     rendered = rendering.render_template(template, context)
     notification.template = template
     notification.template_version = template.version
@@ -143,7 +144,7 @@ def _booking_notification(*, booking, notification_type: str, channel: str, dedu
         try:
             if context is None:
                 context = booking_context(booking=booking, notification_type=notification_type)
-            _fill_from_template(notification, template, context)
+            fill_from_template(notification, template, context)
         except Exception as exc:  # a template that no longer renders: visible, never a crashed payment task
             fields.update(status=NotificationStatus.FAILED, last_error=f"Template failed to render: {exc}")
     for name in ("template", "template_version", "subject", "body_text", "body_html"):

@@ -12,13 +12,14 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from core.common.services import model_update
 from core.notifications.models import (
     Channel,
     DeliveryLog,
     Notification,
     NotificationStatus,
 )
-from core.notifications.services.creating import _fill_from_template, booking_context, switched_off_message
+from core.notifications.services.creating import booking_context, fill_from_template, switched_off_message
 from core.notifications.services.suppression import is_suppressed, suppression_add
 
 logger = logging.getLogger(__name__)
@@ -49,8 +50,9 @@ def _is_due(notification: Notification, now: dt.datetime) -> bool:
             and (notification.next_retry_at is None or notification.next_retry_at <= now))
 
 
-def _log(notification: Notification, event: str, *, provider: str = "", provider_event_id: str = "",
-         details: dict | None = None) -> DeliveryLog | None:
+def delivery_log_record(notification: Notification, event: str, *, provider: str = "", provider_event_id: str = "",
+                        details: dict | None = None) -> DeliveryLog | None:
+    """One line of the notification's delivery log; None when this provider event was recorded already."""
     try:
         with transaction.atomic():
             return DeliveryLog.objects.create(notification=notification, event=event, provider=provider,
@@ -59,8 +61,9 @@ def _log(notification: Notification, event: str, *, provider: str = "", provider
         return None  # this provider event was recorded already
 
 
-def _save(notification: Notification, fields: list[str]) -> None:
-    notification.save(update_fields=[*fields, "updated_at"])
+def _finish(notification: Notification, status: str, reason: str) -> None:
+    """Not sent, for good (cancelled, failed, suppressed), and why."""
+    model_update(instance=notification, fields=["status", "last_error"], data={"status": status, "last_error": reason})
 
 
 def _email_provider() -> str:
@@ -158,35 +161,27 @@ def _claim(notification_id: int, now: dt.datetime) -> Notification | None:
         booking = notification.booking
         if (booking is not None and booking.status == BookingStatus.CANCELLED
                 and notification.notification_type in _CANCELLABLE_TYPES):
-            notification.status = NotificationStatus.CANCELLED
-            notification.last_error = "The booking was cancelled."
-            _save(notification, ["status", "last_error"])
+            _finish(notification, NotificationStatus.CANCELLED, "The booking was cancelled.")
             return None
         if (notification.scheduled_for is not None and notification.template_id
                 and not notification.template.is_active):
             # Scheduled while the message was on; staff have switched it off since: honour that now too.
-            notification.status = NotificationStatus.CANCELLED
-            notification.last_error = switched_off_message(notification.notification_type)
-            _save(notification, ["status", "last_error"])
+            _finish(notification, NotificationStatus.CANCELLED, switched_off_message(notification.notification_type))
             return None
         if not address:
-            notification.status = NotificationStatus.FAILED
-            notification.last_error = "No recipient."
-            _save(notification, ["status", "last_error"])
+            _finish(notification, NotificationStatus.FAILED, "No recipient.")
             return None
         if is_suppressed(channel=notification.channel, address=address):
-            notification.status = NotificationStatus.SUPPRESSED
-            notification.last_error = f"{address} is suppressed (bounce, complaint or opt-out)."
-            _save(notification, ["status", "last_error"])
+            _finish(notification, NotificationStatus.SUPPRESSED, f"{address} is suppressed (bounce, complaint or opt-out).")
             return None
         fields = ["status"]
         if notification.scheduled_for is not None and booking is not None and notification.template_id:
             # Scheduled long ago: render what the booking says now.
-            _fill_from_template(notification, notification.template,
-                                booking_context(booking=booking, notification_type=notification.notification_type))
+            fill_from_template(notification, notification.template,
+                               booking_context(booking=booking, notification_type=notification.notification_type))
             fields += ["template_version", "subject", "body_text", "body_html"]
         notification.status = NotificationStatus.SENDING
-        _save(notification, fields)
+        model_update(instance=notification, fields=fields)
     return notification
 
 
@@ -211,15 +206,13 @@ def notification_deliver(*, notification_id: int, now: dt.datetime | None = None
                                status=exc.status)
     with transaction.atomic():
         notification = Notification.objects.select_for_update().get(pk=notification_id)
-        notification.provider_message_id = message_id[:255]
-        notification.sent_at = notification.sent_at or timezone.now()
-        notification.last_error = ""
-        notification.next_retry_at = None
+        data = {"provider_message_id": message_id[:255], "sent_at": notification.sent_at or timezone.now(),
+                "last_error": "", "next_retry_at": None}
         if notification.status == NotificationStatus.SENDING:  # a fast webhook may have moved it on already
-            notification.status = NotificationStatus.SENT
-        _save(notification, ["provider_message_id", "sent_at", "last_error", "next_retry_at", "status"])
-        _log(notification, "sent", provider=provider, details={"message_id": message_id,
-                                                               "attempt": notification.retry_count + 1})
+            data["status"] = NotificationStatus.SENT
+        model_update(instance=notification, fields=list(data), data=data)
+        delivery_log_record(notification, "sent", provider=provider,
+                            details={"message_id": message_id, "attempt": notification.retry_count + 1})
     return notification
 
 
@@ -228,7 +221,6 @@ def _record_failure(notification_id: int, error: str, *, provider: str, now: dt.
     with transaction.atomic():
         notification = Notification.objects.select_for_update().get(pk=notification_id)
         notification.last_error = error[:4000]
-        fields = ["last_error", "status", "next_retry_at", "retry_count"]
         if retry:
             notification.retry_count += 1
             if notification.retry_count > notification.max_retries:
@@ -241,11 +233,12 @@ def _record_failure(notification_id: int, error: str, *, provider: str, now: dt.
         else:
             notification.status = status
             notification.next_retry_at = None
-        _save(notification, fields)
-        _log(notification, "retry_scheduled" if notification.status == NotificationStatus.PENDING else
-             notification.status, provider=provider,
-             details={"error": error[:1000], "attempt": notification.retry_count,
-                      "next_retry_at": notification.next_retry_at.isoformat() if notification.next_retry_at else None})
+        model_update(instance=notification, fields=["last_error", "status", "next_retry_at", "retry_count"])
+        delivery_log_record(
+            notification, "retry_scheduled" if notification.status == NotificationStatus.PENDING else
+            notification.status, provider=provider,
+            details={"error": error[:1000], "attempt": notification.retry_count,
+                     "next_retry_at": notification.next_retry_at.isoformat() if notification.next_retry_at else None})
     logger.warning("notification %s %s: %s", notification_id, notification.status, error)
     return notification
 

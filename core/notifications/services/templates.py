@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 
 from django.db import transaction
+from django.template import TemplateSyntaxError
+from django.template.base import FilterExpression, Node, NodeList
+from django.template.defaulttags import AutoEscapeControlNode, FilterNode
 
 from core.common.audit import set_actor
 from core.notifications import rendering
@@ -42,6 +45,7 @@ def email_template_validate(*, template: EmailTemplate) -> list[rendering.Templa
                 problems.append(rendering.TemplateProblem(field, "This template is empty."))
             continue
         problems.extend(rendering.check_source(field, source, allowed))
+        problems.extend(escape_bypasses(field, source))
     if not problems:
         try:
             preview = email_template_preview(template=template)
@@ -52,6 +56,54 @@ def email_template_validate(*, template: EmailTemplate) -> list[rendering.Templa
                 problems.append(rendering.TemplateProblem(
                     "sms_template", f"The SMS renders to {len(preview['sms'])} characters; keep it under 320."))
     return problems
+
+
+# Filters whose output the HTML rendering trusts as markup: a customer's name through them reaches the email raw.
+_UNESCAPING_FILTERS = frozenset({"safe", "safeseq"})
+_UNESCAPED = ("Templates may not turn HTML escaping off ({construct}): a customer's name or address would be "
+              "put into the email as markup. Remove it; the HTML version escapes every variable by itself.")
+
+
+def _filter_expressions(value, depth: int = 0):
+    """Every FilterExpression held by a node's attributes (if-conditions, with/for bindings, filter tags...)."""
+    if depth > 20 or value is None or isinstance(value, str | int | float | bool | Node | NodeList):
+        return  # child nodes are visited on their own (get_nodes_by_type)
+    if isinstance(value, FilterExpression):
+        yield value
+    elif isinstance(value, list | tuple | set):
+        for item in value:
+            yield from _filter_expressions(item, depth + 1)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _filter_expressions(item, depth + 1)
+    elif hasattr(value, "__dict__"):
+        for key, item in vars(value).items():
+            if key not in ("token", "origin", "template") and not key.startswith("_"):
+                yield from _filter_expressions(item, depth + 1)
+
+
+def escape_bypasses(field: str, source: str) -> list[rendering.TemplateProblem]:
+    """{% autoescape off %}, |safe, |safeseq and {% filter safe %}, wherever they stand (nested, in conditions).
+
+    Staff templates load no tag library ({% load %} is refused), so Django's builtins are all there is to check.
+    """
+    try:
+        compiled = rendering.compile_template(source)
+    except TemplateSyntaxError:
+        return []  # check_source reports it
+    constructs: dict[str, None] = {}
+    for node in compiled.nodelist.get_nodes_by_type(Node):
+        if isinstance(node, AutoEscapeControlNode) and not node.setting:
+            constructs["{% autoescape off %}"] = None
+        for key, value in vars(node).items():
+            if key in ("token", "origin") or key.startswith("_"):
+                continue
+            for expression in _filter_expressions(value):
+                for func, _args in expression.filters:
+                    if func.__name__ in _UNESCAPING_FILTERS:
+                        name = func.__name__
+                        constructs[f"{{% filter {name} %}}" if isinstance(node, FilterNode) else f"|{name}"] = None
+    return [rendering.TemplateProblem(field, _UNESCAPED.format(construct=", ".join(constructs)))] if constructs else []
 
 
 def email_template_form_errors(*, template: EmailTemplate) -> dict[str, list[str]]:

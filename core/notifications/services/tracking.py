@@ -8,13 +8,14 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from core.common.services import model_update
 from core.notifications.models import (
     Channel,
     DeliveryLog,
     Notification,
     NotificationStatus,
 )
-from core.notifications.services.sending import _log, _save
+from core.notifications.services.sending import delivery_log_record
 from core.notifications.services.suppression import suppression_add
 
 logger = logging.getLogger(__name__)
@@ -91,11 +92,12 @@ def email_event_record(*, event: EmailEvent, provider: str = "postmark") -> Deli
         if notification is None:
             logger.info("email event %s for unknown message %s", event.event_type, event.message_id)
             return None
-        log = _log(notification, event.event_type, provider=provider, provider_event_id=provider_event_id[:255],
-                   details={"record_type": event.record_type, "recipient": event.recipient,
-                            "reject_reason": event.reject_reason, "description": event.description,
-                            "mta_response": (event.mta_response or "")[:1000],
-                            "timestamp": event.timestamp.isoformat() if event.timestamp else None})
+        log = delivery_log_record(
+            notification, event.event_type, provider=provider, provider_event_id=provider_event_id[:255],
+            details={"record_type": event.record_type, "recipient": event.recipient,
+                     "reject_reason": event.reject_reason, "description": event.description,
+                     "mta_response": (event.mta_response or "")[:1000],
+                     "timestamp": event.timestamp.isoformat() if event.timestamp else None})
         if log is None:
             return None  # duplicate webhook
         status = _EMAIL_STATUS.get(event.event_type)
@@ -108,7 +110,7 @@ def email_event_record(*, event: EmailEvent, provider: str = "postmark") -> Deli
                 notification.last_error = (event.description or event.event_type)[:4000]
                 fields.append("last_error")
         if fields:
-            _save(notification, fields)
+            model_update(instance=notification, fields=fields)
     return log
 
 
@@ -126,10 +128,11 @@ def sms_status_record(*, message_sid: str, status: str, notification_id=None, er
             logger.info("sms status %s for unknown message %s", status, message_sid)
             return None
         if not notification.provider_message_id and message_sid:
-            notification.provider_message_id = message_sid[:255]
-            _save(notification, ["provider_message_id"])
-        log = _log(notification, status, provider="twilio", provider_event_id=f"{message_sid}:{status}"[:255],
-                   details={**(details or {}), "error_code": error_code})
+            model_update(instance=notification, fields=["provider_message_id"],
+                         data={"provider_message_id": message_sid[:255]})
+        log = delivery_log_record(notification, status, provider="twilio",
+                                  provider_event_id=f"{message_sid}:{status}"[:255],
+                                  details={**(details or {}), "error_code": error_code})
         if log is None:
             return None
         new_status = _SMS_STATUS.get(status)
@@ -138,7 +141,7 @@ def sms_status_record(*, message_sid: str, status: str, notification_id=None, er
             if new_status == NotificationStatus.FAILED:
                 notification.last_error = f"Twilio reports {status} (error {error_code or 'unknown'})."
                 fields.append("last_error")
-            _save(notification, fields)
+            model_update(instance=notification, fields=fields)
         if error_code == "21610":
             suppression_add(channel=Channel.SMS, address=notification.recipients[0], reason="sms_stop",
                             details={"message_sid": message_sid})

@@ -11,6 +11,7 @@ from django.utils import timezone
 from core.bookings.models import Booking
 from core.common.audit import set_actor
 from core.common.money import from_cents
+from core.common.services import model_update
 from core.integrations.stripe import Refund as StripeRefund
 from core.integrations.stripe import (
     StripeIntegrationError,
@@ -36,14 +37,13 @@ from core.payments.selectors import (
     payment_committed_refund_cents,
     payment_refundable_cents,
 )
-from core.payments.services._base import (
-    _STRIPE_REFUND_STATUS,
+from core.payments.services.common import (
     REFUND_DOUBLE_CLICK_WINDOW,
     STRIPE_REFUND_REASONS,
-    _audit,
-    _require_staff,
-    _save,
-    _sync_payment_state,
+    booking_payment_state_sync,
+    payment_audit,
+    refund_status_from_stripe,
+    require_staff,
     stripe_gateway,
 )
 
@@ -55,11 +55,9 @@ def _refresh_refunded(payment: Payment, actor=None) -> None:
     total = payment_committed_refund_cents(payment=payment)
     if total > payment.amount_cents:
         logger.error("refunds of payment %s exceed its amount (%s > %s)", payment.pk, total, payment.amount_cents)
-        _audit("refunds_exceed_amount", payment=payment, refunds_cents=total)
+        payment_audit("refunds_exceed_amount", payment=payment, refunds_cents=total)
         total = payment.amount_cents
-    if payment.refunded_cents != total:
-        payment.refunded_cents = total
-        _save(payment, actor, ["refunded_cents"])
+    model_update(instance=payment, fields=["refunded_cents"], data={"refunded_cents": total}, actor=actor)
 
 
 def refund_issue(*, payment: Payment, amount_cents: int, reason: str, notes: str, actor,
@@ -97,10 +95,10 @@ def refund_issue(*, payment: Payment, amount_cents: int, reason: str, notes: str
                         processed_by=actor, status=RefundStatus.PENDING)
         set_actor(refund, actor)
         refund.save(force_insert=True)
-        _audit("refund_requested", payment=locked, user=actor, ip=request_ip, refund_id=refund.pk,
-               amount_cents=amount_cents, reason=reason, notes=notes or "")
+        payment_audit("refund_requested", payment=locked, user=actor, ip=request_ip, refund_id=refund.pk,
+                      amount_cents=amount_cents, reason=reason, notes=notes or "")
         _refresh_refunded(locked, actor)
-        _sync_payment_state(locked.booking, actor)
+        booking_payment_state_sync(locked.booking, actor)
     return refund_submit(refund=refund, actor=actor, request_ip=request_ip, raise_on_refusal=True)
 
 
@@ -125,7 +123,7 @@ def refund_submit(*, refund: Refund, actor=None, request_ip: str | None = None,
     except StripeUnavailable:
         # Left pending (it still counts against the refundable amount); the sweeper retries with the same key.
         logger.warning("Stripe unavailable for refund %s; will retry", refund.pk)
-        _audit("refund_deferred", payment=payment, user=actor, ip=request_ip, refund_id=refund.pk)
+        payment_audit("refund_deferred", payment=payment, user=actor, ip=request_ip, refund_id=refund.pk)
         return refund
     except StripeRequestError as exc:
         refund = _refund_finish(refund, status=RefundStatus.FAILED, stripe_id=None, failure=exc.message[:2000],
@@ -133,7 +131,7 @@ def refund_submit(*, refund: Refund, actor=None, request_ip: str | None = None,
         if raise_on_refusal:
             raise RefundFailed(f"Stripe refused the refund: {exc.message}") from exc
         return refund
-    return _refund_finish(refund, status=_STRIPE_REFUND_STATUS.get(result.status, RefundStatus.PENDING),
+    return _refund_finish(refund, status=refund_status_from_stripe(result.status),
                           stripe_id=result.id, failure=result.failure_reason or "", actor=actor, ip=request_ip)
 
 
@@ -142,21 +140,14 @@ def _refund_finish(refund: Refund, *, status: str, stripe_id: str | None, failur
         Booking.objects.select_for_update().filter(pk=refund.payment.booking_id).first()
         payment = Payment.objects.select_for_update().get(pk=refund.payment_id)
         locked = Refund.objects.select_for_update().get(pk=refund.pk)
-        fields = []
-        if stripe_id and locked.stripe_refund_id != stripe_id:
-            locked.stripe_refund_id = stripe_id
-            fields.append("stripe_refund_id")
+        data = {"stripe_refund_id": stripe_id} if stripe_id else {}
         if locked.status != status:
-            locked.status = status
-            locked.failure_reason = failure
-            locked.processed_at = timezone.now()
-            fields += ["status", "failure_reason", "processed_at"]
-        if fields:
-            _save(locked, actor, fields)
-            _audit(f"refund_{status}", payment=payment, user=actor, ip=ip, refund_id=locked.pk,
-                   stripe_refund_id=stripe_id or "", amount_cents=locked.amount_cents, failure=failure)
+            data.update(status=status, failure_reason=failure, processed_at=timezone.now())
+        if data and model_update(instance=locked, fields=list(data), data=data, actor=actor):
+            payment_audit(f"refund_{status}", payment=payment, user=actor, ip=ip, refund_id=locked.pk,
+                          stripe_refund_id=stripe_id or "", amount_cents=locked.amount_cents, failure=failure)
         _refresh_refunded(payment, actor)
-        _sync_payment_state(payment.booking, actor)
+        booking_payment_state_sync(payment.booking, actor)
     return locked
 
 
@@ -167,7 +158,7 @@ def refund_sync_from_stripe(*, stripe_refund: StripeRefund, actor=None) -> Refun
     payment = Payment.objects.filter(stripe_payment_intent_id=stripe_refund.payment_intent).first()
     if payment is None:
         return None
-    status = _STRIPE_REFUND_STATUS.get(stripe_refund.status, RefundStatus.PENDING)
+    status = refund_status_from_stripe(stripe_refund.status)
     known = Refund.objects.filter(stripe_refund_id=stripe_refund.id).first()
     if known is not None and known.status == status:
         return known  # a duplicate or stale event: nothing to lock, nothing to write
@@ -186,26 +177,21 @@ def refund_sync_from_stripe(*, stripe_refund: StripeRefund, actor=None) -> Refun
                             failure_reason=stripe_refund.failure_reason or "", processed_at=timezone.now())
             set_actor(refund, actor)
             refund.save(force_insert=True)
-            _audit("refund_external_recorded", payment=payment, user=actor, stripe_refund_id=stripe_refund.id,
-                   amount_cents=stripe_refund.amount, status=status)
+            payment_audit("refund_external_recorded", payment=payment, user=actor, stripe_refund_id=stripe_refund.id,
+                          amount_cents=stripe_refund.amount, status=status)
         else:
-            fields = []
-            if refund.stripe_refund_id != stripe_refund.id:
-                refund.stripe_refund_id = stripe_refund.id
-                fields.append("stripe_refund_id")
-            if refund.status != status:
-                previous = refund.status
-                refund.status = status
-                refund.failure_reason = stripe_refund.failure_reason or ""
-                refund.processed_at = timezone.now()
-                fields += ["status", "failure_reason", "processed_at"]
-                _audit(f"refund_{status}", payment=payment, user=actor, refund_id=refund.pk,
-                       stripe_refund_id=stripe_refund.id, previous=previous,
-                       failure=stripe_refund.failure_reason or "")
-            if fields:
-                _save(refund, actor, fields)
+            previous = refund.status
+            data = {"stripe_refund_id": stripe_refund.id}
+            if previous != status:
+                data.update(status=status, failure_reason=stripe_refund.failure_reason or "",
+                            processed_at=timezone.now())
+            model_update(instance=refund, fields=list(data), data=data, actor=actor)
+            if previous != status:
+                payment_audit(f"refund_{status}", payment=payment, user=actor, refund_id=refund.pk,
+                              stripe_refund_id=stripe_refund.id, previous=previous,
+                              failure=stripe_refund.failure_reason or "")
         _refresh_refunded(payment, actor)
-        _sync_payment_state(payment.booking, actor)
+        booking_payment_state_sync(payment.booking, actor)
     return refund
 
 
@@ -237,11 +223,9 @@ def refunds_retry_pending(*, now: dt.datetime | None = None, limit: int = 100) -
 
 def reconciliation_mismatch_resolve(*, mismatch, actor, note: str = "") -> None:
     """Finance marks a reconciliation difference as dealt with (recorded in the payment audit)."""
-    _require_staff(actor, "Only staff can resolve reconciliation differences.")
+    require_staff(actor, "Only staff can resolve reconciliation differences.")
     if mismatch.resolved:
         return
-    mismatch.resolved = True
-    mismatch.resolved_by = actor
-    mismatch.save(update_fields=["resolved", "resolved_by"])
-    _audit("reconciliation_resolved", payment=mismatch.payment, user=actor, kind=mismatch.kind,
-           stripe_object_id=mismatch.stripe_object_id, run_date=mismatch.run_date.isoformat(), note=note)
+    model_update(instance=mismatch, fields=["resolved", "resolved_by"], data={"resolved": True, "resolved_by": actor})
+    payment_audit("reconciliation_resolved", payment=mismatch.payment, user=actor, kind=mismatch.kind,
+                  stripe_object_id=mismatch.stripe_object_id, run_date=mismatch.run_date.isoformat(), note=note)

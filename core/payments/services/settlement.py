@@ -1,9 +1,10 @@
-"""What a succeeded payment does to its booking: paid, reinstated, or flagged; offline payments; disputes."""
+"""What a succeeded payment does to its booking: paid, reinstated, or flagged; offline and demo payments; disputes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from core.bookings.services import lock_service_day
 from core.bookings.status import can_reinstate
 from core.common.audit import set_actor
 from core.common.money import from_cents, quantize, to_cents
+from core.common.services import model_update
 from core.integrations.stripe import expandable_id
 from core.logistics.tasks import dispatch_booking
 from core.payments.errors import (
@@ -27,22 +29,23 @@ from core.payments.models import (
     PaymentMethod,
     PaymentStatus,
 )
-from core.payments.services._base import (
+from core.payments.services.common import (
     HOLD_EXPIRED_REASON,
     OFFLINE_METHODS,
     REINSTATED_REASON,
-    _audit,
-    _captured_cents,
-    _enqueue_payment_confirmation,
-    _require_staff,
-    _save,
-    _sync_payment_state,
+    TEST_MODE_PREFIX,
+    booking_payment_state_sync,
+    captured_cents,
+    enqueue_payment_confirmation,
+    payment_audit,
+    require_staff,
 )
 
 logger = logging.getLogger(__name__)
 
 
-def _booking_needs_slot_check(booking: Booking, now: dt.datetime) -> bool:
+def booking_needs_slot_check(booking: Booking, now: dt.datetime) -> bool:
+    """Would this payment give the booking back a slot it no longer holds (expired hold, cancelled by expiry)?"""
     return can_reinstate(booking.status, booking.cancellation_reason) or (
         booking.status == BookingStatus.PENDING and booking.hold_expires_at is not None
         and booking.hold_expires_at <= now)
@@ -65,41 +68,44 @@ def _slot_problem(booking: Booking, now: dt.datetime) -> str:
     return ""
 
 
-def _settle_paid(booking: Booking, payment: Payment, *, actor, now: dt.datetime) -> None:
-    """A payment just succeeded: move the booking to paid, reinstate it, or flag it for staff. Never drop it."""
+def booking_settle_paid(*, booking: Booking, payment: Payment, actor, now: dt.datetime) -> None:
+    """A payment just succeeded: move the booking to paid, reinstate it, or flag it for staff. Never drop it.
+
+    The caller holds the booking row lock (and the service-day lock when booking_needs_slot_check says so).
+    """
     from core.bookings.services import booking_flag, booking_transition
 
-    captured = _captured_cents(booking)
+    captured = captured_cents(booking)
     covers = captured >= to_cents(booking.total_price)
     amount = f"${from_cents(payment.amount_cents)}"
     if booking.status == BookingStatus.PENDING:
-        problem = _slot_problem(booking, now) if _booking_needs_slot_check(booking, now) else ""
+        problem = _slot_problem(booking, now) if booking_needs_slot_check(booking, now) else ""
         if problem:
             booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, actor=actor,
                                reason=HOLD_EXPIRED_REASON, now=now)
             booking_flag(booking=booking, actor=actor,
                          reason=f"Paid {amount} after its hold expired but {problem}: rebook or refund.")
-            _audit("late_payment_flagged", payment=payment, user=actor, problem=problem)
+            payment_audit("late_payment_flagged", payment=payment, user=actor, problem=problem)
         elif not covers:
             booking_flag(booking=booking, actor=actor,
                          reason=f"Paid {amount}, less than the total ${booking.total_price}: collect the rest.")
-            _audit("underpayment_flagged", payment=payment, user=actor, captured_cents=captured)
+            payment_audit("underpayment_flagged", payment=payment, user=actor, captured_cents=captured)
         else:
             booking_transition(booking=booking, to_status=BookingStatus.PAID, actor=actor,
                                reason=f"payment_succeeded:{payment.stripe_payment_intent_id or payment.method}",
                                now=now)
-            _enqueue_payment_confirmation(booking.pk)
+            enqueue_payment_confirmation(booking.pk)
             dispatch_booking(str(booking.pk))  # logistics: an on_commit task (a sweep catches a lost one)
     elif can_reinstate(booking.status, booking.cancellation_reason):
         booking_reinstate_after_late_payment(booking=booking, payment=payment, actor=actor, now=now)
     elif booking.status == BookingStatus.CANCELLED:
         booking_flag(booking=booking, actor=actor,
                      reason=f"Payment of {amount} received for a cancelled booking: refund it.")
-        _audit("payment_on_cancelled_booking_flagged", payment=payment, user=actor)
+        payment_audit("payment_on_cancelled_booking_flagged", payment=payment, user=actor)
     elif booking.payments.filter(status=PaymentStatus.SUCCEEDED).exclude(pk=payment.pk).exists():
         booking_flag(booking=booking, actor=actor,
                      reason=f"Second payment of {amount} received for a paid booking: refund one.")
-        _audit("double_payment_flagged", payment=payment, user=actor)
+        payment_audit("double_payment_flagged", payment=payment, user=actor)
 
 
 def booking_reinstate_after_late_payment(*, booking: Booking, payment: Payment, actor=None,
@@ -122,19 +128,17 @@ def booking_reinstate_after_late_payment(*, booking: Booking, payment: Payment, 
             booking_flag(booking=locked, actor=actor,
                          reason=f"Paid ${from_cents(payment.amount_cents)} after its hold expired but {problem}: "
                                 "rebook or refund.")
-            _audit("late_payment_flagged", payment=payment, booking=locked, user=actor, problem=problem)
+            payment_audit("late_payment_flagged", payment=payment, booking=locked, user=actor, problem=problem)
             return False
-        locked.status = BookingStatus.PAID
-        locked.cancelled_at = None
-        locked.cancellation_reason = ""
-        locked.hold_expires_at = None
-        _save(locked, actor, ["status", "cancelled_at", "cancellation_reason", "hold_expires_at"])
+        model_update(instance=locked, fields=["status", "cancelled_at", "cancellation_reason", "hold_expires_at"],
+                     data={"status": BookingStatus.PAID, "cancelled_at": None, "cancellation_reason": "",
+                           "hold_expires_at": None}, actor=actor)
         BookingStatusChange.objects.create(booking=locked, from_status=BookingStatus.CANCELLED,
                                            to_status=BookingStatus.PAID, actor=actor, reason=REINSTATED_REASON)
-        _audit("booking_reinstated", payment=payment, booking=locked, user=actor)
+        payment_audit("booking_reinstated", payment=payment, booking=locked, user=actor)
         booking.status = locked.status
         booking.cancellation_reason = ""
-    _enqueue_payment_confirmation(locked.pk)
+    enqueue_payment_confirmation(locked.pk)
     dispatch_booking(str(locked.pk))
     return True
 
@@ -142,7 +146,7 @@ def booking_reinstate_after_late_payment(*, booking: Booking, payment: Payment, 
 def payment_record_offline(*, booking: Booking, amount: Decimal, method: str, reference: str, actor,
                            request_ip: str | None = None) -> Payment:
     """Staff record cash/check/other money received; the booking becomes paid when it covers the total."""
-    _require_staff(actor, "Only staff can record offline payments.")
+    require_staff(actor, "Only staff can record offline payments.")
     errors: dict[str, list[str]] = {}
     if method not in OFFLINE_METHODS:
         errors["method"] = ["Choose cash, check or other."]
@@ -164,7 +168,7 @@ def payment_record_offline(*, booking: Booking, amount: Decimal, method: str, re
         raise PaymentValidationError("The payment is not valid.", fields=errors)
     now = timezone.now()
     with transaction.atomic():
-        if _booking_needs_slot_check(booking, now):
+        if booking_needs_slot_check(booking, now):
             lock_service_day(booking.pickup_date)
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         if locked.status == BookingStatus.CANCELLED and not can_reinstate(locked.status, locked.cancellation_reason):
@@ -174,10 +178,30 @@ def payment_record_offline(*, booking: Booking, amount: Decimal, method: str, re
                           reference=reference, recorded_by=actor)
         set_actor(payment, actor)
         payment.save(force_insert=True)
-        _audit("offline_payment_recorded", payment=payment, user=actor, ip=request_ip, method=method,
-               amount=str(amount), reference=reference)
-        _settle_paid(locked, payment, actor=actor, now=now)
-        _sync_payment_state(locked, actor)
+        payment_audit("offline_payment_recorded", payment=payment, user=actor, ip=request_ip, method=method,
+                      amount=str(amount), reference=reference)
+        booking_settle_paid(booking=locked, payment=payment, actor=actor, now=now)
+        booking_payment_state_sync(locked, actor)
+    return payment
+
+
+def payment_record_test_mode(*, booking: Booking, now: dt.datetime | None = None) -> Payment:
+    """Demo data: a LOCAL TEST MODE card payment for the booking's total (never in production).
+
+    Only records the money and Booking.payment_status; moving the booking along is the caller's business.
+    """
+    if getattr(settings, "ENVIRONMENT", "production") == "production" and not settings.DEBUG:
+        raise NotPayable("Test-mode payments cannot be recorded in production.")
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        payment = Payment(booking=locked, method=PaymentMethod.TEST_MODE, status=PaymentStatus.SUCCEEDED,
+                          amount_cents=to_cents(locked.total_price), currency=settings.STRIPE_CURRENCY,
+                          stripe_payment_intent_id=f"{TEST_MODE_PREFIX}{uuid.uuid4().hex}",
+                          payment_method_type="card", succeeded_at=now)
+        payment.save(force_insert=True)
+        payment_audit("test_mode_payment_recorded", payment=payment, amount_cents=payment.amount_cents)
+        booking_payment_state_sync(locked)
     return payment
 
 
@@ -201,7 +225,7 @@ def payment_record_dispute(*, dispute: dict, actor=None) -> Payment | None:
         booking_flag(booking=payment.booking, actor=actor, due=due,
                      reason=f"Dispute {dispute.get('id', '')} ({dispute.get('reason') or 'unknown'}) "
                             f"for ${amount}: submit evidence")
-        _audit("dispute_created", payment=payment, user=actor, dispute_id=dispute.get("id", ""),
-               reason=dispute.get("reason") or "", amount_cents=int(dispute.get("amount") or 0),
-               due_by=due.isoformat() if due else None, status=dispute.get("status") or "")
+        payment_audit("dispute_created", payment=payment, user=actor, dispute_id=dispute.get("id", ""),
+                      reason=dispute.get("reason") or "", amount_cents=int(dispute.get("amount") or 0),
+                      due_by=due.isoformat() if due else None, status=dispute.get("status") or "")
     return payment

@@ -1,12 +1,11 @@
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 
 from core.bookings.models import Booking
 from core.bookings.numbers import next_booking_number
 from core.bookings.services import booking_create
+from tests.concurrency import run_in_threads
 
 
 @pytest.mark.django_db
@@ -28,15 +27,8 @@ def test_fifty_parallel_creates_get_unique_numbers(postgres_only, make_request, 
     settings.TOTETAXI = {**settings.TOTETAXI, "DEFAULT_DAILY_CAPACITY": 100}
     requests = [make_request() for _ in range(60)]
 
-    def create(request):
-        try:
-            return booking_create(request=request)[0].booking_number
-        finally:
-            connection.close()
-
     # when 60 creates race
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        numbers = list(pool.map(create, requests))
+    numbers = run_in_threads(60, lambda i: booking_create(request=requests[i])[0].booking_number, workers=20)
 
     # then every one got a distinct number and the sequence has no holes
     assert len(numbers) == len(set(numbers)) == 60

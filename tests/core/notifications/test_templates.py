@@ -30,6 +30,16 @@ def test_every_shipped_template_is_valid(email_templates):
     ("html_template", '{% include "admin/base.html" %}', "{% include %} tag is not allowed"),
     ("html_template", "{% load static %}", "syntax error"),
     ("text_template", "", "This template is empty"),
+    # HTML escaping turned off would put a customer's name into the email as markup
+    ("html_template", "<p>Hi {{ customer_name|upper|safe }}</p>", "may not turn HTML escaping off (|safe)"),
+    ("html_template", "{% if booking_number %}{% autoescape off %}{{ customer_name }}{% endautoescape %}{% endif %}",
+     "may not turn HTML escaping off ({% autoescape off %})"),
+    ("html_template", "{% for c in customer_name|safeseq %}{{ c }}{% endfor %}",
+     "may not turn HTML escaping off (|safeseq)"),
+    ("html_template", "{% with n=customer_name|safe %}{{ n }}{% endwith %}", "may not turn HTML escaping off (|safe)"),
+    ("html_template", "{% if customer_name|safe %}x{% endif %}", "may not turn HTML escaping off (|safe)"),
+    ("text_template", "Hi {{ customer_name|safe }}", "may not turn HTML escaping off (|safe)"),
+    ("html_template", "{% filter safe %}{{ customer_name }}{% endfilter %}", '"filter safe" is not permitted'),
 ])
 def test_broken_template_is_refused_with_a_clear_message(email_templates, field, source, expected):
     template = EmailTemplate.objects.get(name="booking_confirmation")
@@ -44,6 +54,22 @@ def test_broken_template_is_refused_with_a_clear_message(email_templates, field,
     assert expected in " ".join(excinfo.value.fields[field])
     template.refresh_from_db()
     assert template.version == 1
+
+
+def test_filter_safeseq_is_refused(email_templates):
+    template = EmailTemplate.objects.get(name="booking_confirmation")
+    template.html_template = "{% filter upper|safeseq %}{{ customer_name }}{% endfilter %}"
+
+    problems = email_template_validate(template=template)
+
+    assert any("may not turn HTML escaping off ({% filter safeseq %})" in p.message for p in problems), problems
+
+
+def test_escaping_kept_on_is_accepted(email_templates):
+    template = EmailTemplate.objects.get(name="booking_confirmation")
+    template.html_template = "{% autoescape on %}<p>{{ customer_name|escape|upper }}</p>{% endautoescape %}"
+
+    assert email_template_validate(template=template) == []
 
 
 def test_unknown_variable_message_lists_what_the_type_provides(email_templates):

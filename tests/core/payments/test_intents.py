@@ -22,10 +22,11 @@ def test_create_intent_creates_one_payment_intent_with_a_derived_idempotency_key
     assert body["client_secret"].startswith(body["payment_intent_id"] + "_secret_")
     assert body["amount_cents"] == int(booking.total_price * 100)
     assert body["currency"] == "usd" and body["test_mode"] is False
-    [create] = stripe_on.requests("POST", "/v1/payment_intents")
-    assert create.idempotency_key == f"tt-pi-create-{booking.pk}-{body['amount_cents']}-0"
-    assert create.params["metadata"]["booking_id"] == str(booking.pk)
     payment = Payment.objects.get()
+    [create] = stripe_on.calls("POST", "/v1/payment_intents")
+    assert create.idempotency_key == f"tt-pi-create-{booking.pk}-{payment.pk}"
+    assert create.params["metadata"]["booking_id"] == str(booking.pk)
+    assert create.params["metadata"]["payment_id"] == str(payment.pk)
     assert payment.stripe_payment_intent_id == body["payment_intent_id"]
     assert payment.status == PaymentStatus.PENDING and payment.method == PaymentMethod.STRIPE
     assert Booking.objects.get(pk=booking.pk).stripe_payment_intent_id == payment.stripe_payment_intent_id
@@ -53,7 +54,7 @@ def test_a_repriced_booking_gets_a_new_intent_and_the_old_is_cancelled(stripe_on
     assert stripe_on.get_object(first["payment_intent_id"])["status"] == "canceled"
     old = Payment.objects.get(stripe_payment_intent_id=first["payment_intent_id"])
     assert old.status == PaymentStatus.CANCELED
-    [cancel] = stripe_on.requests("POST", f"/v1/payment_intents/{first['payment_intent_id']}/cancel")
+    [cancel] = stripe_on.calls("POST", f"/v1/payment_intents/{first['payment_intent_id']}/cancel")
     assert cancel.idempotency_key == f"tt-pi-cancel-{old.pk}"
 
 
@@ -69,8 +70,9 @@ def test_back_to_an_earlier_price_makes_a_fresh_intent_with_a_new_key(stripe_on,
     third = services.payment_intent_create(booking=booking)
 
     assert third["payment_intent_id"] != first["payment_intent_id"]
-    keys = [r.idempotency_key for r in stripe_on.requests("POST", "/v1/payment_intents")]
-    assert keys[-1].endswith(f"-{third['amount_cents']}-1")
+    keys = [r.idempotency_key for r in stripe_on.calls("POST", "/v1/payment_intents")]
+    assert len(set(keys)) == 3
+    assert keys[-1] == f"tt-pi-create-{booking.pk}-{Payment.objects.get(stripe_payment_intent_id=third['payment_intent_id']).pk}"
 
 
 def test_confirm_asks_stripe_and_moves_the_booking_to_paid(stripe_on, booking):
@@ -109,12 +111,15 @@ def test_stripe_down_is_a_503_domain_error_and_the_retry_reuses_the_key(stripe_o
     stripe_on.fail_next(3, status=500)
     with pytest.raises(PaymentProviderUnavailable):
         services.payment_intent_create(booking=booking)
-    assert Payment.objects.count() == 0
+    # the attempt was recorded before the call: a retry finds it and asks with the same key
+    [recorded] = Payment.objects.all()
+    assert recorded.stripe_payment_intent_id is None and recorded.status == PaymentStatus.PENDING
 
     body = services.payment_intent_create(booking=booking)
     assert stripe_on.created_payment_intents == 1
-    keys = {r.idempotency_key for r in stripe_on.requests("POST", "/v1/payment_intents")}
-    assert keys == {f"tt-pi-create-{booking.pk}-{body['amount_cents']}-0"}
+    keys = {r.idempotency_key for r in stripe_on.calls("POST", "/v1/payment_intents")}
+    assert keys == {f"tt-pi-create-{booking.pk}-{recorded.pk}"}
+    assert Payment.objects.get().stripe_payment_intent_id == body["payment_intent_id"]
 
 
 def test_local_test_mode_needs_no_stripe_and_confirms(test_mode, booking):
@@ -200,3 +205,32 @@ def test_reuse_finds_the_intent_paid_and_settles_the_booking(stripe_on, booking)
 
     b = Booking.objects.get(pk=booking.pk)
     assert b.status == BookingStatus.PAID and b.payment_status == PaymentState.PAID
+
+
+def test_an_intent_canceled_in_stripes_dashboard_is_recorded_and_replaced(stripe_on, booking):
+    from core.integrations.stripe import StripeGateway
+    from tests.fakes.stripe_server import FAKE_SECRET_KEY
+
+    first = services.payment_intent_create(booking=booking)["payment_intent_id"]
+    StripeGateway(FAKE_SECRET_KEY, api_base=stripe_on.url).cancel_payment_intent(first, idempotency_key="dash")
+
+    second = services.payment_intent_create(booking=booking)["payment_intent_id"]
+
+    assert second != first and stripe_on.created_payment_intents == 2
+    assert Payment.objects.get(stripe_payment_intent_id=first).status == PaymentStatus.CANCELED
+    assert Payment.objects.get(stripe_payment_intent_id=second).status == PaymentStatus.PENDING
+
+
+def test_a_repriced_booking_completes_then_cancels_an_attempt_whose_answer_was_lost(stripe_on, booking,
+                                                                                     fast_stripe_retries):
+    stripe_on.lose_answer_next(3)
+    with pytest.raises(PaymentProviderUnavailable):
+        services.payment_intent_create(booking=booking)
+    Booking.objects.filter(pk=booking.pk).update(total_price=booking.total_price + 10)
+
+    body = services.payment_intent_create(booking=Booking.objects.get(pk=booking.pk))
+
+    lost, new = stripe_on.objects("payment_intent")
+    assert lost["status"] == "canceled" and new["id"] == body["payment_intent_id"]
+    assert Payment.objects.get(stripe_payment_intent_id=lost["id"]).status == PaymentStatus.CANCELED
+    assert stripe_on.created_payment_intents == 2

@@ -27,6 +27,8 @@ def test_reconciliation_finds_each_kind_of_difference_and_is_idempotent(stripe_o
     orphan = stripe_on.seed_payment_intent(7000, metadata={"booking_id": str(bookings[1].pk)})
     ghost = Payment.objects.create(booking=bookings[1], stripe_payment_intent_id="pi_never_at_stripe",
                                    amount_cents=100, method=PaymentMethod.STRIPE, status="failed")
+    # recorded before its create call, whose answer was lost
+    unanswered = Payment.objects.create(booking=bookings[1], amount_cents=4200, method=PaymentMethod.STRIPE)
 
     result = reconciliation_run(run_date=timezone.localdate())
 
@@ -36,8 +38,9 @@ def test_reconciliation_finds_each_kind_of_difference_and_is_idempotent(stripe_o
         ("payment_missing_locally", orphan["id"]),
         ("payment_missing_at_stripe", ghost.stripe_payment_intent_id),
         ("refund_missing_locally", dashboard_refund.id),
+        ("payment_not_submitted", f"payment:{unanswered.pk}"),
     }
-    assert result.mismatches == 4 and result.stripe_intents == 4 and result.stripe_refunds == 1
+    assert result.mismatches == 5 and result.stripe_intents == 4 and result.stripe_refunds == 1
     mismatch = ReconciliationMismatch.objects.get(kind="payment_status_mismatch")
     assert mismatch.payment.stripe_payment_intent_id == lagging
     assert mismatch.details == {"stripe_status": "succeeded", "ours": "pending"}
@@ -46,7 +49,7 @@ def test_reconciliation_finds_each_kind_of_difference_and_is_idempotent(stripe_o
     assert fee == round(Payment.objects.get(stripe_payment_intent_id=agreed).amount_cents * 0.029) + 30
 
     reconciliation_run(run_date=timezone.localdate())
-    assert ReconciliationMismatch.objects.count() == 4
+    assert ReconciliationMismatch.objects.count() == 5
 
 
 def test_reconciliation_does_nothing_in_local_test_mode(test_mode):

@@ -1,10 +1,8 @@
 """refund_issue and payment_record_offline: admin-only, never more than is left, one refund per double click."""
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from core.bookings.models import Booking, BookingStatus, PaymentState
 from core.common.audit import acting_as
@@ -18,6 +16,7 @@ from core.payments.errors import (
     RefundTooLarge,
 )
 from core.payments.models import Payment, PaymentAudit, PaymentMethod, PaymentStatus, Refund, RefundStatus
+from tests.concurrency import run_in_threads
 
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.fakes.stripe_fixtures", "tests.fakes.stripe_payments"]
@@ -42,7 +41,7 @@ def test_partial_refund(stripe_on, paid, finance_admin):
 
     assert refund.status == RefundStatus.SUCCEEDED and refund.stripe_refund_id.startswith("re_")
     assert refund.processed_by == finance_admin and refund.notes == "Late pickup"
-    [call] = stripe_on.requests("POST", "/v1/refunds")
+    [call] = stripe_on.calls("POST", "/v1/refunds")
     assert call.idempotency_key == f"tt-refund-{refund.pk}"
     assert call.params["amount"] == "2500" and call.params["metadata"]["refund_id"] == str(refund.pk)
     paid.refresh_from_db()
@@ -133,7 +132,7 @@ def test_stripe_down_leaves_the_refund_pending_and_the_retry_uses_the_same_key(s
 
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SUCCEEDED and stripe_on.created_refunds == 1
-    assert {r.idempotency_key for r in stripe_on.requests("POST", "/v1/refunds")} == {f"tt-refund-{refund.pk}"}
+    assert {r.idempotency_key for r in stripe_on.calls("POST", "/v1/refunds")} == {f"tt-refund-{refund.pk}"}
 
 
 def test_stripe_refusal_marks_the_refund_failed_and_raises(stripe_on, paid, finance_admin):
@@ -213,27 +212,14 @@ def test_concurrent_double_refund_makes_one(postgres_only, stripe_on, make_reque
     stripe_on.succeed(pi)
     services.payment_confirm(booking=booking, payment_intent_id=pi)
     payment = Payment.objects.get(stripe_payment_intent_id=pi)
-    barrier = threading.Barrier(8)
-    results, errors = [], []
 
-    def click():
-        try:
-            barrier.wait()
-            with acting_as(finance_admin):
-                results.append(services.refund_issue(payment=payment, amount_cents=payment.amount_cents,
-                                                     reason="requested_by_customer", notes="", actor=finance_admin))
-        except Exception as exc:  # noqa: BLE001 (collected and asserted below)
-            errors.append(exc)
-        finally:
-            connection.close()
+    def click(_):
+        with acting_as(finance_admin):
+            return services.refund_issue(payment=payment, amount_cents=payment.amount_cents,
+                                         reason="requested_by_customer", notes="", actor=finance_admin)
 
-    threads = [threading.Thread(target=click) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_in_threads(8, click)
 
-    assert errors == []
     assert len({r.pk for r in results}) == 1
     assert Refund.objects.count() == 1 and stripe_on.created_refunds == 1
     payment.refresh_from_db()

@@ -1,4 +1,6 @@
-"""Shared by the payment services: test mode, the Stripe gateway, audit rows, the booking's payment summary."""
+"""What the payment services share: test mode, the Stripe gateway, Stripe's states in our words, audit rows,
+the booking's payment summary. Everything here is public to the package (and named so); nothing else is shared.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ from django.db.models import Count, Q, Sum
 from core.bookings.models import Booking, BookingStatus, PaymentState
 from core.bookings.status import HOLD_EXPIRED_REASON  # noqa: F401 (re-exported)
 from core.common.audit import current as audit_context
-from core.common.audit import set_actor
 from core.common.errors import PermissionDenied
 from core.common.money import to_cents
+from core.common.services import model_update
 from core.integrations.stripe import (
+    PaymentIntent,
     StripeGateway,
     StripeIntegrationError,
     StripeUnavailable,
@@ -70,13 +73,13 @@ def stripe_gateway() -> StripeGateway:
     return gateway
 
 
-def _provider_error(exc: StripeIntegrationError) -> Exception:
+def provider_error(exc: StripeIntegrationError) -> Exception:
     if isinstance(exc, StripeUnavailable):
         return PaymentProviderUnavailable("The payment provider did not answer; please retry in a moment.")
     return PaymentProviderError(f"The payment provider refused the request: {getattr(exc, 'message', exc)}")
 
 
-def _audit(action: str, *, payment: Payment | None = None, booking: Booking | None = None, user=None,
+def payment_audit(action: str, *, payment: Payment | None = None, booking: Booking | None = None, user=None,
            ip: str | None = None, **details) -> PaymentAudit:
     ctx = audit_context()
     return PaymentAudit.objects.create(
@@ -89,23 +92,18 @@ def _audit(action: str, *, payment: Payment | None = None, booking: Booking | No
     )
 
 
-def _save(instance, actor, fields: list[str]) -> None:
-    set_actor(instance, actor)
-    instance.save(update_fields=[*fields, "updated_at"])
-
-
-def _enqueue_payment_confirmation(booking_id) -> None:
+def enqueue_payment_confirmation(booking_id) -> None:
     from core.payments.tasks import send_payment_confirmation  # tasks import services: import late
 
     send_payment_confirmation(str(booking_id))  # an on_commit task: enqueued only if we commit
 
 
-def _captured_cents(booking: Booking) -> int:
+def captured_cents(booking: Booking) -> int:
     captured = booking.payments.filter(status=PaymentStatus.SUCCEEDED).aggregate(total=Sum("amount_cents"))["total"]
     return int(captured or 0)
 
 
-def _require_staff(actor, message: str) -> None:
+def require_staff(actor, message: str) -> None:
     """Money moved by hand (offline payments, refunds, reconciliation) is staff-only, whatever the interface."""
     if actor is None or not (getattr(actor, "is_staff", False) or getattr(actor, "is_admin_role", False)):
         raise PermissionDenied(message)
@@ -133,15 +131,31 @@ def booking_payment_state(booking: Booking) -> str:
     return PaymentState.FAILED if latest == PaymentStatus.FAILED else PaymentState.UNPAID
 
 
-def _sync_payment_state(booking: Booking, actor=None) -> Booking:
+def booking_payment_state_sync(booking: Booking, actor=None) -> Booking:
     """Keep Booking.payment_status in step (the caller holds the booking row lock)."""
     booking.refresh_from_db(fields=["payment_status", "status", "total_price"])
-    state = booking_payment_state(booking)
-    if booking.payment_status != state:
-        booking.payment_status = state
-        _save(booking, actor, ["payment_status"])
-        if state == PaymentState.REFUNDED:
-            from core.logistics.tasks import sync_booking_tasks  # refunded in full: its open tasks go
+    if model_update(instance=booking, fields=["payment_status"],
+                    data={"payment_status": booking_payment_state(booking)}, actor=actor) \
+            and booking.payment_status == PaymentState.REFUNDED:
+        from core.logistics.tasks import sync_booking_tasks  # refunded in full: its open tasks go
 
-            sync_booking_tasks(str(booking.pk))
+        sync_booking_tasks(str(booking.pk))
     return booking
+
+
+def payment_status_from_intent(pi: PaymentIntent) -> str:
+    """Our Payment.status for Stripe's PaymentIntent status."""
+    if pi.status == "succeeded":
+        return PaymentStatus.SUCCEEDED
+    if pi.status in ("processing", "requires_capture"):
+        return PaymentStatus.PROCESSING
+    if pi.status == "canceled":
+        return PaymentStatus.CANCELED
+    if pi.status == "requires_payment_method" and pi.last_payment_error:
+        return PaymentStatus.FAILED
+    return PaymentStatus.PENDING
+
+
+def refund_status_from_stripe(status: str | None) -> str:
+    """Our Refund.status for a Stripe refund's status (unknown ones stay pending)."""
+    return _STRIPE_REFUND_STATUS.get(status or "", RefundStatus.PENDING)

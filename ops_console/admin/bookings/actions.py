@@ -1,0 +1,179 @@
+"""The booking desk's actions: what each one is, and the one confirmation page every row, detail and bulk
+button lands on before it calls a core service for each booking and reports the outcome per booking."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.http import urlencode
+
+from core import models as m
+from core.bookings.models import BookingStatus
+from core.bookings.services import booking_add_note, booking_cancel, booking_transition
+from core.common.audit import client_ip
+from core.common.errors import DomainError, ValidationError
+from core.common.money import to_cents
+from core.notifications.services import notification_resend, notification_send_custom
+from core.payments.selectors import payment_list_for_booking, payment_refundable_cents
+from core.payments.services import payment_record_offline, refund_issue
+from core.reporting import selectors as reporting
+from ops_console import forms as ops_forms
+from ops_console.admin._common import cents, money, render_action_page, safe_next
+
+MAX_BULK = 500
+
+
+@dataclass(frozen=True)
+class BookingAction:
+    name: str
+    label: str
+    permission: str  # has_<permission>_permission on the admin
+    icon: str
+    form: type[forms.Form] = ops_forms.ConfirmForm
+    single: bool = False  # needs one booking (message, refund, offline payment)
+    description: str = ""
+
+
+SCHEDULE = BookingAction("schedule", "Mark scheduled", "operate", "event_available",
+                         description="Paid bookings move to scheduled.")
+START = BookingAction("start", "Mark in progress", "operate", "local_shipping",
+                      description="Scheduled bookings move to in progress.")
+COMPLETE = BookingAction("complete", "Mark completed", "operate", "task_alt",
+                         description="Bookings in progress move to completed.")
+CANCEL = BookingAction("cancel", "Cancel booking", "operate", "cancel", form=ops_forms.CancelForm,
+                       description="Cancelled bookings free their slot; refunds are issued separately.")
+NOTE = BookingAction("note", "Add staff note", "note", "sticky_note_2", form=ops_forms.NoteForm)
+RESEND = BookingAction("resend", "Resend confirmation", "resend", "forward_to_inbox",
+                       description="Sends the booking confirmation again to the customer.")
+MESSAGE = BookingAction("message", "Send message", "message", "mail", form=ops_forms.MessageForm, single=True,
+                        description="A message written by you to this booking's customer, by email and/or SMS.")
+OFFLINE_PAYMENT = BookingAction("offline_payment", "Record offline payment", "offline_payment", "point_of_sale",
+                                form=ops_forms.OfflinePaymentForm, single=True)
+REFUND = BookingAction("refund", "Issue refund", "refund", "undo", form=ops_forms.RefundForm, single=True,
+                       description="Refunds go back to the original payment method. Admins only.")
+
+ACTIONS: dict[str, BookingAction] = {a.name: a for a in (
+    SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, MESSAGE, OFFLINE_PAYMENT, REFUND)}
+TRANSITION_TARGETS = {"schedule": BookingStatus.SCHEDULED, "start": BookingStatus.IN_PROGRESS,
+                      "complete": BookingStatus.COMPLETED}
+
+
+def parse_ids(raw) -> list[uuid.UUID]:
+    ids = []
+    for value in raw:
+        for part in str(value).split(","):
+            try:
+                ids.append(uuid.UUID(part.strip()))
+            except ValueError:
+                continue
+    return ids[:MAX_BULK]
+
+
+class BookingActionPageMixin:
+    """The confirmation page (GET shows it, POST with confirm=yes runs it) behind every desk action."""
+
+    def action_url(self, name: str, ids, next_url: str) -> str:
+        return reverse("admin:core_booking_action", args=[name]) + "?" + urlencode(
+            {"ids": ",".join(str(i) for i in ids), "next": next_url})
+
+    def action_view(self, request, name, ids=None):
+        spec = ACTIONS.get(name)
+        if spec is None:
+            raise Http404
+        if not getattr(self, f"has_{spec.permission}_permission")(request):
+            raise PermissionDenied
+        changelist = reverse("admin:core_booking_changelist")
+        next_url = safe_next(request, changelist)
+        if ids is None:
+            ids = parse_ids(request.POST.getlist("ids") or [request.GET.get("ids", "")])
+        bookings = list(reporting.booking_admin_queryset().filter(pk__in=ids).order_by("pickup_date"))
+        if not bookings:
+            self.message_user(request, "Select at least one booking.", messages.WARNING)
+            return HttpResponseRedirect(next_url)
+        if spec.single and len(bookings) != 1:
+            self.message_user(request, f"{spec.label} works on one booking at a time; select exactly one.",
+                              messages.ERROR)
+            return HttpResponseRedirect(next_url)
+        form_kwargs = {}
+        if spec.name == "refund":
+            form_kwargs["payments"] = [
+                (p, refundable) for p in payment_list_for_booking(booking=bookings[0])
+                if (refundable := payment_refundable_cents(payment=p)) > 0
+            ]
+            if not form_kwargs["payments"]:
+                self.message_user(request, f"{bookings[0].booking_number}: no payment with a refundable amount.",
+                                  messages.ERROR)
+                return HttpResponseRedirect(next_url)
+        if spec.name == "offline_payment":
+            form_kwargs["initial"] = {"amount": bookings[0].total_price}
+        confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
+        form = spec.form(request.POST if confirmed else None, **form_kwargs)
+        if confirmed and form.is_valid():
+            self._run(request, spec, bookings, form.cleaned_data)
+            return HttpResponseRedirect(next_url)
+        objects = [f"{b.booking_number} · {b.customer.name} · {b.pickup_date:%a %b %-d} · {b.get_status_display()}"
+                   f" · {money(b.total_price)}" for b in bookings]
+        return render_action_page(
+            request, self, title=spec.label, form=form, objects=objects, ids=[str(b.pk) for b in bookings],
+            next_url=next_url, action_url=reverse("admin:core_booking_action", args=[name]),
+            description=spec.description, submit_label=spec.label,
+            objects_heading=f"{len(bookings)} booking(s)",
+        )
+
+    def _run(self, request, spec: BookingAction, bookings, data) -> None:
+        actor, ip = request.user, client_ip(request)
+        done = 0
+        for booking in bookings:
+            try:
+                result = self._run_one(spec, booking, data, actor=actor, ip=ip)
+            except DomainError as exc:
+                # "The payment is not valid." alone does not say what to fix; the field messages do.
+                details = " ".join(problem for problems in exc.fields.values() for problem in problems
+                                   if isinstance(problem, str)) if isinstance(exc, ValidationError) else ""
+                self.message_user(request, f"{booking.booking_number}: {exc.message} {details}".rstrip(),
+                                  messages.ERROR)
+                continue
+            done += 1
+            self.message_user(request, f"{booking.booking_number}: {result}", messages.SUCCESS)
+        if len(bookings) > 1:
+            self.message_user(request, f"{spec.label}: {done} of {len(bookings)} booking(s) done.",
+                              messages.INFO)
+
+    def _run_one(self, spec, booking, data, *, actor, ip) -> str:
+        if spec.name in TRANSITION_TARGETS:
+            target = TRANSITION_TARGETS[spec.name]
+            updated = booking_transition(booking=booking, to_status=target, actor=actor)
+            return f"now {updated.get_status_display().lower()}."
+        if spec.name == "cancel":
+            booking_cancel(booking=booking, actor=actor, reason=data["reason"])
+            return "cancelled."
+        if spec.name == "note":
+            booking_add_note(booking=booking, actor=actor, body=data["body"])
+            return "note added."
+        if spec.name == "resend":
+            notification = notification_resend(booking=booking, notification_type="booking_confirmation",
+                                               actor=actor)
+            return f"confirmation queued ({notification.get_status_display().lower()})."
+        if spec.name == "message":
+            sent = notification_send_custom(booking=booking, subject=data["subject"], body=data["body"],
+                                            channels=data["channels"], actor=actor)
+            states = ", ".join(f"{n.get_channel_display()} {n.get_status_display().lower()}" for n in sent)
+            return f"message queued ({states})."
+        if spec.name == "offline_payment":
+            payment = payment_record_offline(booking=booking, amount=data["amount"], method=data["method"],
+                                             reference=data.get("reference", ""), actor=actor, request_ip=ip)
+            return (f"{payment.get_method_display().lower()} payment of {money(data['amount'])} recorded"
+                    f" ({payment.get_status_display().lower()}).")
+        if spec.name == "refund":
+            payment = m.Payment.objects.get(pk=data["payment"], booking=booking)
+            amount_cents = to_cents(data["amount"])
+            refund = refund_issue(payment=payment, amount_cents=amount_cents, reason=data["reason"],
+                                  notes=data.get("notes", ""), actor=actor, request_ip=ip)
+            return f"refund of {cents(amount_cents)} {refund.get_status_display().lower()}."
+        raise DomainError(f"Unknown action {spec.name}.")

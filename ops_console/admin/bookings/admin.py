@@ -1,0 +1,171 @@
+"""The booking desk's ModelAdmin (list, tabs, permissions, URLs) and the read-only quote admin."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from import_export.admin import ExportActionMixin
+from unfold.contrib.filters.admin import BooleanRadioFilter, ChoicesDropdownFilter, RangeDateFilter
+from unfold.decorators import action
+
+from core import models as m
+from core.reporting import selectors as reporting
+from ops_console.admin._common import AwareRangeDateTimeFilter
+from ops_console.admin.bookings.actions import BookingActionPageMixin
+from ops_console.admin.bookings.editing import BookingEditMixin
+from ops_console.admin.bookings.entries import BookingEntriesMixin
+from ops_console.admin.bookings.listing import (
+    BookingNoteInline,
+    BookingSpecialtyItemInline,
+    BookingStatusChangeInline,
+    WhenFilter,
+    booking_ordering,
+    when_requested,
+)
+from ops_console.admin.bookings.sections import BookingSectionsMixin
+from ops_console.admin.logistics import DeliveryTaskInline
+from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
+from ops_console.exports import StreamingExportMixin
+from ops_console.resources import BookingResource
+
+
+@admin.register(m.Booking)
+class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin, BookingSectionsMixin,
+                   StreamingExportMixin, OpsModelAdmin):
+    resource_classes = [BookingResource]
+    list_display = ["booking_number", "customer_name", "booking_type", "pickup_date", "pickup_window",
+                    "status_badge", "total_price", "payment_badge"]
+    list_display_links = ["booking_number"]
+    list_filter = [
+        WhenFilter,
+        ("status", ChoicesDropdownFilter),
+        ("booking_type", ChoicesDropdownFilter),
+        ("pickup_date", RangeDateFilter),
+        ("payment_status", ChoicesDropdownFilter),
+        ("coi_required", BooleanRadioFilter),
+        ("needs_attention", BooleanRadioFilter),
+        ("created_at", AwareRangeDateTimeFilter),
+    ]
+    list_filter_submit = True
+    list_select_related = ["customer"]
+    search_fields = ["booking_number", "customer__name", "customer__email", "customer__phone",
+                     "pickup_address__line1", "dropoff_address__line1"]
+    search_help_text = "Booking number, customer name/email/phone, or street address."
+    editable_fields = ["notes", "needs_attention", "attention_reason"]
+    fieldsets = [
+        ("Summary", {"classes": ["tab"], "fields": [
+            ("booking_number", "status_label", "payment_label"),
+            ("booking_type", "package", "item_count"),
+            ("pickup_date", "pickup_window", "coi_required"),
+            "notes", ("needs_attention", "attention_reason", "attention_due"),
+            ("hold_expires_at", "created_at", "updated_at"),
+            ("cancelled_at", "cancellation_reason"), "tracking_url",
+        ]}),
+        ("Customer", {"classes": ["tab"], "fields": ["customer_link", "customer_email", "customer_phone",
+                                                      "customer_bookings"]}),
+        ("Addresses", {"classes": ["tab"], "fields": ["pickup_address_display", "dropoff_address_display"]}),
+        ("Price", {"classes": ["tab"], "fields": ["price_table", "quote"]}),
+        ("Payments & refunds", {"classes": ["tab"], "fields": ["payments_table", "stripe_payment_intent_id"]}),
+        ("Notifications", {"classes": ["tab"], "fields": ["notifications_table"]}),
+        ("History", {"classes": ["tab"], "fields": ["activity_link"]}),
+    ]
+    inlines = [BookingSpecialtyItemInline, BookingStatusChangeInline, BookingNoteInline, DeliveryTaskInline]
+    actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
+               "bulk_offline_payment", "bulk_refund", "export_selected"]
+    actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_note", "row_resend",
+                   "row_message", "row_offline_payment", "row_refund"]
+    actions_detail = [
+        {"title": "Status", "icon": "swap_horiz",
+         "items": ["detail_schedule", "detail_start", "detail_complete", "detail_cancel"]},
+        "detail_note",
+        {"title": "Customer", "icon": "mail", "items": ["detail_message", "detail_resend"]},
+        {"title": "Money", "icon": "payments", "items": ["detail_offline_payment", "detail_refund"]},
+    ]
+    actions_list = ["export_all_streamed"]
+
+    # --- queryset, ordering, permissions ---------------------------------------------------------------
+    def get_queryset(self, request):
+        qs = reporting.booking_admin_queryset()
+        if request.resolver_match and request.resolver_match.url_name == "core_booking_change":
+            qs = qs.select_related("dropoff_address", "package", "quote")
+        return qs
+
+    def get_ordering(self, request):
+        return booking_ordering(when_requested(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        names = [f for row in self._fieldset_fields() for f in (row if isinstance(row, tuple) else (row,))]
+        return [n for n in names if n not in self.editable_fields]
+
+    def _fieldset_fields(self):
+        return [f for _name, opts in self.fieldsets for f in opts["fields"]]
+
+    def has_add_permission(self, request):
+        return False  # bookings are created through core services (API or phone booking)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # bookings are cancelled, never deleted
+
+    def has_import_permission(self, request):
+        return False  # a booking import would bypass pricing, capacity and numbering
+
+    def has_operate_permission(self, request, obj=None):
+        return request.user.has_perm("core.change_booking")
+
+    def has_note_permission(self, request, obj=None):
+        return request.user.has_perm("core.add_bookingnote")
+
+    def has_resend_permission(self, request, obj=None):
+        return request.user.has_perm("core.change_notification")  # same rule as the message log's resend
+
+    def has_message_permission(self, request, obj=None):
+        return request.user.has_perm("core.add_notification")
+
+    def has_offline_payment_permission(self, request, obj=None):
+        return request.user.has_perm("core.add_payment")
+
+    def has_refund_permission(self, request, obj=None):
+        user = request.user
+        return bool(getattr(user, "is_admin_role", False)) and user.has_perm("core.issue_refund")
+
+    # --- URLs ------------------------------------------------------------------------------------------
+    def get_urls(self):
+        custom = [
+            path("action/<str:name>/", self.admin_site.admin_view(self.action_view), name="core_booking_action"),
+            path("<path:object_id>/activity/", self.admin_site.admin_view(self.activity_view),
+                 name="core_booking_activity"),
+        ]
+        return custom + super().get_urls()
+
+    def activity_view(self, request, object_id):
+        booking = self.get_object(request, object_id)
+        if booking is None or not self.has_view_permission(request, booking):
+            raise Http404
+        context = {**self.admin_site.each_context(request), "opts": self.opts,
+                   "title": f"Activity — {booking.booking_number}",
+                   "entries": reporting.booking_activity(booking),
+                   "back_url": reverse("admin:core_booking_change", args=[booking.pk]),
+                   "back_label": booking.booking_number}
+        return TemplateResponse(request, "ops_console/activity.html", context)
+
+    # --- list actions ----------------------------------------------------------------------------------
+    @action(description="Export this list (CSV, streamed)", icon="download", permissions=["export"])
+    def export_all_streamed(self, request):
+        url = reverse("admin:core_booking_export_stream")
+        query = request.GET.urlencode()
+        return HttpResponseRedirect(f"{url}?{query}" if query else url)
+
+    @action(description="Export selected", icon="download", permissions=["export"])
+    def export_selected(self, request, queryset):
+        return ExportActionMixin.export_admin_action(self, request, queryset)
+
+
+@admin.register(m.Quote)
+class QuoteAdmin(ReadOnlyOpsModelAdmin):
+    list_display = ["id", "total_price", "expires_at", "created_at"]
+    search_fields = ["id"]
+
+    def has_export_permission(self, request):
+        return False

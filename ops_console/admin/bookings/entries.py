@@ -1,0 +1,149 @@
+"""The booking desk's buttons, declared one by one so each can be found by name: a row button and a detail
+button open the action's confirmation page for one booking, a bulk action for the selected ones. Sending a
+message has no bulk form: each message is written to one customer."""
+
+from __future__ import annotations
+
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+from unfold.decorators import action
+
+from ops_console.admin.bookings.actions import (
+    CANCEL,
+    COMPLETE,
+    MAX_BULK,
+    MESSAGE,
+    NOTE,
+    OFFLINE_PAYMENT,
+    REFUND,
+    RESEND,
+    SCHEDULE,
+    START,
+    BookingAction,
+)
+
+
+def desk_action(spec: BookingAction, kind: str):
+    """Unfold's @action carrying the spec's label, icon and permission; kind is row, detail or bulk."""
+    return action(description=spec.label, permissions=[spec.permission], icon=spec.icon,
+                  url_path=f"{kind}-{spec.name.replace('_', '-')}")
+
+
+class BookingEntriesMixin:
+    def open_row(self, request, spec: BookingAction, object_id):
+        next_url = request.GET.get("next") or reverse("admin:core_booking_changelist")
+        return HttpResponseRedirect(self.action_url(spec.name, [object_id], next_url))
+
+    def open_detail(self, request, spec: BookingAction, object_id):
+        next_url = reverse("admin:core_booking_change", args=[object_id])
+        return HttpResponseRedirect(self.action_url(spec.name, [object_id], next_url))
+
+    def open_bulk(self, request, spec: BookingAction, queryset):
+        return self.action_view(request, spec.name, ids=list(queryset.values_list("pk", flat=True)[:MAX_BULK]))
+
+    # --- row buttons -----------------------------------------------------------------------------
+    @desk_action(SCHEDULE, "row")
+    def row_schedule(self, request, object_id):
+        return self.open_row(request, SCHEDULE, object_id)
+
+    @desk_action(START, "row")
+    def row_start(self, request, object_id):
+        return self.open_row(request, START, object_id)
+
+    @desk_action(COMPLETE, "row")
+    def row_complete(self, request, object_id):
+        return self.open_row(request, COMPLETE, object_id)
+
+    @desk_action(CANCEL, "row")
+    def row_cancel(self, request, object_id):
+        return self.open_row(request, CANCEL, object_id)
+
+    @desk_action(NOTE, "row")
+    def row_note(self, request, object_id):
+        return self.open_row(request, NOTE, object_id)
+
+    @desk_action(RESEND, "row")
+    def row_resend(self, request, object_id):
+        return self.open_row(request, RESEND, object_id)
+
+    @desk_action(MESSAGE, "row")
+    def row_message(self, request, object_id):
+        return self.open_row(request, MESSAGE, object_id)
+
+    @desk_action(OFFLINE_PAYMENT, "row")
+    def row_offline_payment(self, request, object_id):
+        return self.open_row(request, OFFLINE_PAYMENT, object_id)
+
+    @desk_action(REFUND, "row")
+    def row_refund(self, request, object_id):
+        return self.open_row(request, REFUND, object_id)
+
+    # --- detail buttons --------------------------------------------------------------------------
+    @desk_action(SCHEDULE, "detail")
+    def detail_schedule(self, request, object_id):
+        return self.open_detail(request, SCHEDULE, object_id)
+
+    @desk_action(START, "detail")
+    def detail_start(self, request, object_id):
+        return self.open_detail(request, START, object_id)
+
+    @desk_action(COMPLETE, "detail")
+    def detail_complete(self, request, object_id):
+        return self.open_detail(request, COMPLETE, object_id)
+
+    @desk_action(CANCEL, "detail")
+    def detail_cancel(self, request, object_id):
+        return self.open_detail(request, CANCEL, object_id)
+
+    @desk_action(NOTE, "detail")
+    def detail_note(self, request, object_id):
+        return self.open_detail(request, NOTE, object_id)
+
+    @desk_action(RESEND, "detail")
+    def detail_resend(self, request, object_id):
+        return self.open_detail(request, RESEND, object_id)
+
+    @desk_action(MESSAGE, "detail")
+    def detail_message(self, request, object_id):
+        return self.open_detail(request, MESSAGE, object_id)
+
+    @desk_action(OFFLINE_PAYMENT, "detail")
+    def detail_offline_payment(self, request, object_id):
+        return self.open_detail(request, OFFLINE_PAYMENT, object_id)
+
+    @desk_action(REFUND, "detail")
+    def detail_refund(self, request, object_id):
+        return self.open_detail(request, REFUND, object_id)
+
+    # --- bulk buttons ----------------------------------------------------------------------------
+    @desk_action(SCHEDULE, "bulk")
+    def bulk_schedule(self, request, queryset):
+        return self.open_bulk(request, SCHEDULE, queryset)
+
+    @desk_action(START, "bulk")
+    def bulk_start(self, request, queryset):
+        return self.open_bulk(request, START, queryset)
+
+    @desk_action(COMPLETE, "bulk")
+    def bulk_complete(self, request, queryset):
+        return self.open_bulk(request, COMPLETE, queryset)
+
+    @desk_action(CANCEL, "bulk")
+    def bulk_cancel(self, request, queryset):
+        return self.open_bulk(request, CANCEL, queryset)
+
+    @desk_action(NOTE, "bulk")
+    def bulk_note(self, request, queryset):
+        return self.open_bulk(request, NOTE, queryset)
+
+    @desk_action(RESEND, "bulk")
+    def bulk_resend(self, request, queryset):
+        return self.open_bulk(request, RESEND, queryset)
+
+    @desk_action(OFFLINE_PAYMENT, "bulk")
+    def bulk_offline_payment(self, request, queryset):
+        return self.open_bulk(request, OFFLINE_PAYMENT, queryset)
+
+    @desk_action(REFUND, "bulk")
+    def bulk_refund(self, request, queryset):
+        return self.open_bulk(request, REFUND, queryset)

@@ -61,3 +61,16 @@ def test_a_full_refund_deletes_the_open_tasks(onfleet, stripe_on, booking, finan
 
     assert onfleet.tasks == {} and {pickup_id, dropoff_id} <= onfleet.deleted
     assert {leg.status for leg in legs_of(booking).values()} == {LegStatus.CANCELLED}
+
+
+def test_staff_editing_the_notes_in_the_console_reaches_the_open_tasks(onfleet, dispatched, staff,
+                                                                        django_capture_on_commit_callbacks):
+    from core.bookings.services import booking_notes_update
+
+    pickup_id, dropoff_id = task_ids(dispatched)
+    with django_capture_on_commit_callbacks(execute=True):
+        booking_notes_update(booking=dispatched, notes="Gate code 4242", actor=staff)
+
+    assert "Gate code 4242" in onfleet.tasks[pickup_id]["notes"]
+    assert "Gate code 4242" in onfleet.tasks[dropoff_id]["notes"]
+    assert legs_of(dispatched)[LegKind.PICKUP].special_instructions == "Gate code 4242"

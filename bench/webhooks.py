@@ -29,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,10 +41,6 @@ OLD_SECRET = "whsec_bench_previous"
 
 class Timeout(Exception):
     pass
-
-
-def _alarm(signum, frame):
-    raise Timeout(f"bench/webhooks.py exceeded {HARD_LIMIT_SECONDS} s")
 
 
 def _ensure_pg_database(url: str) -> None:
@@ -87,94 +84,114 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1000
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=600, help="per kind (default 600)")
-    args = parser.parse_args()
+def bench_environment(workdir: Path, queue: str, **extra: str) -> None:
+    """The settings a bench runs under: $DATABASE_URL when PostgreSQL (created if missing), else SQLite in
+    `workdir`; Redis at $REDIS_URL (queue `queue`) or a throwaway SQLite queue; nothing run inline."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    if database_url.startswith("postgres"):
+        _ensure_pg_database(database_url)
+    else:
+        database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    os.environ.update({
+        "DATABASE_URL": database_url, "TOTETAXI_TESTING": "1", "DEBUG": "0",
+        "REDIS_URL": os.environ.get("REDIS_URL", ""), "HUEY_NAME": queue, "HUEY_IMMEDIATE": "0",
+        "HUEY_SQLITE_PATH": str(workdir / "huey.sqlite3"), "ALLOWED_HOSTS": "testserver,localhost",
+        "AXES_ENABLED": "0", "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-not-used-anywhere-else"),
+        **extra,
+    })
+
+
+def run_bounded(name: str, seconds: int, run: Callable[[Path], int]) -> int:
+    """`run(workdir)` with a throwaway work dir, stopped by a hard alarm after `seconds` (exit status 2)."""
+
+    def _alarm(signum, frame):
+        raise Timeout(f"{name} exceeded {seconds} s")
+
     signal.signal(signal.SIGALRM, _alarm)
-    signal.alarm(HARD_LIMIT_SECONDS)
-    started = time.perf_counter()
-    workdir = Path(tempfile.mkdtemp(prefix="tt-bench-webhooks-"))
+    signal.alarm(seconds)
+    workdir = Path(tempfile.mkdtemp(prefix=f"tt-{Path(name).stem}-"))
     try:
-        database_url = os.environ.get("DATABASE_URL", "")
-        if database_url.startswith("postgres"):
-            _ensure_pg_database(database_url)
-        else:
-            database_url = f"sqlite:///{workdir / 'bench.sqlite3'}"
-        os.environ.update({
-            "DATABASE_URL": database_url, "TOTETAXI_TESTING": "1", "DEBUG": "0", "LOG_LEVEL": "WARNING",
-            "REDIS_URL": os.environ.get("REDIS_URL", ""), "HUEY_NAME": "totetaxi-bench-webhooks", "HUEY_IMMEDIATE": "0", "HUEY_SQLITE_PATH": str(workdir / "huey.sqlite3"),
-            "STRIPE_WEBHOOK_SECRET": f"{SECRET},{OLD_SECRET}", "STRIPE_SECRET_KEY": "",
-            "ALLOWED_HOSTS": "testserver,localhost", "AXES_ENABLED": "0",
-            "SECRET_KEY": os.environ.get("SECRET_KEY", "bench-only-secret-key-not-used-anywhere-else"),
-        })
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "totetaxi.settings")
-        sys.path.insert(0, str(ROOT))
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-        from django.test import Client
-
-        call_command("migrate", verbosity=0, interactive=False)
-        from core.payments.models import ProviderEvent
-
-        ProviderEvent.objects.filter(event_id__startswith="evt_bench").delete()
-        client = Client()
-        setup_seconds = time.perf_counter() - started
-
-        bodies = [json.dumps(_event(n), separators=(",", ":")).encode() for n in range(args.requests + 50)]
-
-        def health() -> tuple[float, int]:
-            t0 = time.perf_counter()
-            status = client.get("/api/v1/health/").status_code
-            return time.perf_counter() - t0, status
-
-        def webhook(body: bytes) -> tuple[float, int]:
-            header = _sign(body)
-            t0 = time.perf_counter()
-            status = client.post("/api/v1/webhooks/stripe/", data=body, content_type="application/json",
-                                 HTTP_STRIPE_SIGNATURE=header).status_code
-            return time.perf_counter() - t0, status
-
-        for body in bodies[:50]:  # warm-up: imports, connections, caches
-            health()
-            webhook(body)
-        timings: dict[str, list[float]] = {"health (baseline)": [], "webhook, new event": [],
-                                           "webhook, duplicate": []}
-        bad = 0
-        for body in bodies[50:]:
-            for name, call in (("health (baseline)", health), ("webhook, new event", lambda b=body: webhook(b)),
-                               ("webhook, duplicate", lambda b=body: webhook(b))):
-                elapsed, status = call()
-                if status != 200:
-                    bad += 1
-                timings[name].append(elapsed)
-        measured = time.perf_counter() - started - setup_seconds
-        stored = ProviderEvent.objects.filter(event_id__startswith="evt_bench").count()
-
-        base_p50, base_p99 = _pct(timings["health (baseline)"], 0.5), _pct(timings["health (baseline)"], 0.99)
-        print(f"bench/webhooks.py — {args.requests} requests per kind, in-process test client, "
-              f"{django.db.connection.vendor}; setup {setup_seconds:.1f} s, measured {measured:.1f} s")
-        print(f"{'kind':<22}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'p50 ×base':>11}{'p99 ×base':>11}")
-        for name, values in timings.items():
-            p50, p99 = _pct(values, 0.5), _pct(values, 0.99)
-            print(f"{name:<22}{p50:>9.2f}{p99:>9.2f}{statistics.fmean(values) * 1000:>9.2f}"
-                  f"{p50 / base_p50:>11.2f}{p99 / base_p99:>11.2f}")
-        ack_p99 = _pct(timings["webhook, new event"], 0.99)
-        ok = bad == 0 and stored == len(bodies) and ack_p99 <= GOAL_P99_MS
-        print(f"events stored: {stored} of {len(bodies)} (each once); non-200 answers: {bad}; "
-              f"goal ack p99 <= {GOAL_P99_MS:.0f} ms: {'met' if ok else 'NOT met'}")
-        from huey.contrib.djhuey import HUEY
-
-        HUEY.flush()  # nothing consumes this queue: leave no jobs behind
-        return 0 if ok else 1
+        return run(workdir)
     except Timeout as exc:
         print(exc)
         return 2
     finally:
         signal.alarm(0)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=600, help="per kind (default 600)")
+    args = parser.parse_args()
+    return run_bounded("bench/webhooks.py", HARD_LIMIT_SECONDS, lambda workdir: _run(args, workdir))
+
+
+def _run(args, workdir: Path) -> int:
+    started = time.perf_counter()
+    bench_environment(workdir, "totetaxi-bench-webhooks", STRIPE_WEBHOOK_SECRET=f"{SECRET},{OLD_SECRET}",
+                      STRIPE_SECRET_KEY="", LOG_LEVEL="WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "totetaxi.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    call_command("migrate", verbosity=0, interactive=False)
+    from core.payments.models import ProviderEvent
+
+    ProviderEvent.objects.filter(event_id__startswith="evt_bench").delete()
+    client = Client()
+    setup_seconds = time.perf_counter() - started
+
+    bodies = [json.dumps(_event(n), separators=(",", ":")).encode() for n in range(args.requests + 50)]
+
+    def health() -> tuple[float, int]:
+        t0 = time.perf_counter()
+        status = client.get("/api/v1/health/").status_code
+        return time.perf_counter() - t0, status
+
+    def webhook(body: bytes) -> tuple[float, int]:
+        header = _sign(body)
+        t0 = time.perf_counter()
+        status = client.post("/api/v1/webhooks/stripe/", data=body, content_type="application/json",
+                             HTTP_STRIPE_SIGNATURE=header).status_code
+        return time.perf_counter() - t0, status
+
+    for body in bodies[:50]:  # warm-up: imports, connections, caches
+        health()
+        webhook(body)
+    timings: dict[str, list[float]] = {"health (baseline)": [], "webhook, new event": [],
+                                       "webhook, duplicate": []}
+    bad = 0
+    for body in bodies[50:]:
+        for name, call in (("health (baseline)", health), ("webhook, new event", lambda b=body: webhook(b)),
+                           ("webhook, duplicate", lambda b=body: webhook(b))):
+            elapsed, status = call()
+            if status != 200:
+                bad += 1
+            timings[name].append(elapsed)
+    measured = time.perf_counter() - started - setup_seconds
+    stored = ProviderEvent.objects.filter(event_id__startswith="evt_bench").count()
+
+    base_p50, base_p99 = _pct(timings["health (baseline)"], 0.5), _pct(timings["health (baseline)"], 0.99)
+    print(f"bench/webhooks.py — {args.requests} requests per kind, in-process test client, "
+          f"{django.db.connection.vendor}; setup {setup_seconds:.1f} s, measured {measured:.1f} s")
+    print(f"{'kind':<22}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'p50 ×base':>11}{'p99 ×base':>11}")
+    for name, values in timings.items():
+        p50, p99 = _pct(values, 0.5), _pct(values, 0.99)
+        print(f"{name:<22}{p50:>9.2f}{p99:>9.2f}{statistics.fmean(values) * 1000:>9.2f}"
+              f"{p50 / base_p50:>11.2f}{p99 / base_p99:>11.2f}")
+    ack_p99 = _pct(timings["webhook, new event"], 0.99)
+    ok = bad == 0 and stored == len(bodies) and ack_p99 <= GOAL_P99_MS
+    print(f"events stored: {stored} of {len(bodies)} (each once); non-200 answers: {bad}; "
+          f"goal ack p99 <= {GOAL_P99_MS:.0f} ms: {'met' if ok else 'NOT met'}")
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.flush()  # nothing consumes this queue: leave no jobs behind
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

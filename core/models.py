@@ -20,6 +20,7 @@ from core.catalog.models import (
 )
 from core.customers.models import Address, CustomerProfile
 from core.documents.models import COI, Building, COIWaiver, Document, DocumentAccess
+from core.logistics.models import DeliveryTask, DispatchMismatch, ProofOfDelivery, TrackingUpdate
 from core.notifications.models import DeliveryLog, EmailTemplate, Notification, Suppression
 from core.payments.models import Payment, PaymentAudit, ProviderEvent, ReconciliationMismatch, Refund
 from core.reporting.models import DailyMetrics
@@ -36,6 +37,8 @@ __all__ = [
     "COIWaiver",
     "CustomerProfile",
     "DailyMetrics",
+    "DeliveryTask",
+    "DispatchMismatch",
     "DeliveryLog",
     "Document",
     "DocumentAccess",
@@ -44,6 +47,7 @@ __all__ = [
     "MiniMovePackage",
     "Notification",
     "Payment",
+    "ProofOfDelivery",
     "PaymentAudit",
     "ProviderEvent",
     "Quote",
@@ -55,6 +59,7 @@ __all__ = [
     "StandardDeliveryRate",
     "Suppression",
     "SurchargeRule",
+    "TrackingUpdate",
     "User",
     "VanSchedule",
 ]

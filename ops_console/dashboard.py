@@ -12,6 +12,7 @@ from django.utils.http import urlencode
 from core.catalog.models import ServiceType
 from core.reporting import selectors as reporting
 from ops_console.admin._common import money
+from ops_console.admin.logistics import logistics_issues
 from ops_console.documents_console import coi_issues
 
 
@@ -86,6 +87,7 @@ def dashboard_callback(request, context):
          if user.has_perm("core.view_notification") else ""},
         *coi_issues(user, now=now),
     ]
+    issues += logistics_issues(user, today)
     by_type = reporting.bookings_by_service_type(series=series)
     type_chart = {
         "labels": [label for _v, label in ServiceType.choices],

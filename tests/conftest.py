@@ -9,7 +9,8 @@ from django.db import connection
 from tests.factories import booking_request
 
 # fake_postmark / fake_twilio for every test module (the notification fixtures build on them)
-pytest_plugins = ["tests.fakes.notify_fixtures", "tests.fakes.documents_fixtures"]
+pytest_plugins = ["tests.fakes.notify_fixtures", "tests.fakes.documents_fixtures",
+                  "tests.fakes.onfleet_fixtures"]
 
 
 def _clear_own_cache():

@@ -317,8 +317,13 @@ STRIPE_WEBHOOK_SECRETS = env_list("STRIPE_WEBHOOK_SECRET")
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 STRIPE_CURRENCY = "usd"
 ONFLEET_API_KEY = os.environ.get("ONFLEET_API_KEY", "")
-ONFLEET_WEBHOOK_SECRET = os.environ.get("ONFLEET_WEBHOOK_SECRET", "")
+ONFLEET_WEBHOOK_SECRETS = env_list("ONFLEET_WEBHOOK_SECRET")  # hex; comma-separated during a rotation
 ONFLEET_API_BASE = os.environ.get("ONFLEET_API_BASE", "")
+ONFLEET_MEDIA_BASE = os.environ.get("ONFLEET_MEDIA_BASE", "")  # where completion photos are fetched from
+ONFLEET_TIMEOUT = float(os.environ.get("ONFLEET_TIMEOUT", "20"))
+ONFLEET_RETRY_BACKOFF = 0.5  # seconds before the 2nd try of a 5xx/timeout, doubling after (tests use 0)
+# Without ONFLEET_API_KEY legs are dispatched in our database only; production refuses that unless this is set.
+ONFLEET_LOCAL_DISPATCH = env_bool("ONFLEET_LOCAL_DISPATCH", default=False)
 
 # --- Business settings --------------------------------------------------------------------------------
 TOTETAXI = {
@@ -417,6 +422,12 @@ UNFOLD["SIDEBAR"]["navigation"] = [
                 "icon": "request_quote",
                 "link": reverse_lazy("admin:core_quote_changelist"),
                 "permission": lambda request: request.user.has_perm("core.view_quote"),
+            },
+            {
+                "title": _("Dispatch board"),
+                "icon": "route",
+                "link": reverse_lazy("admin:core_deliverytask_board"),
+                "permission": lambda request: request.user.has_perm("core.view_deliverytask"),
             },
         ],
     },

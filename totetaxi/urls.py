@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 from public_api.api import api
 from public_api.notification_webhooks import urlpatterns as notification_webhook_urls
+from public_api.onfleet_webhooks import urlpatterns as onfleet_webhook_urls
 from public_api.webhooks import urlpatterns as webhook_urls
 
 urlpatterns = [
@@ -12,4 +13,5 @@ urlpatterns = [
     path("api/v1/", api.urls),
     *webhook_urls,
     *notification_webhook_urls,
+    *onfleet_webhook_urls,
 ]

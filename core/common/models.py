@@ -27,3 +27,16 @@ def audited_history(**kwargs) -> HistoricalRecords:
     kwargs.setdefault("bases", [AuditedHistoricalModel])
     kwargs.setdefault("get_user", history_user_getter)
     return HistoricalRecords(**kwargs)
+
+
+class StoredEvent(models.Model):
+    """A provider's webhook delivery, kept as received and processed after commit (core.common.events)."""
+
+    payload = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    processing_error = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True

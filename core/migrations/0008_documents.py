@@ -33,7 +33,7 @@ def grant(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0006_booking_notes_max_length'),
+        ('core', '0007_logistics'),
     ]
 
     operations = [

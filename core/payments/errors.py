@@ -67,12 +67,6 @@ class PaymentValidationError(ValidationError):
     """The payment request is not valid."""
 
 
-class InvalidSignature(DomainError):
-    """The Stripe-Signature header does not verify."""
-
-    code = ErrorCode.INVALID_SIGNATURE
-
-
 class InvalidWebhookPayload(DomainError):
     """The Stripe event is signed but is not shaped like a Stripe event."""
 
@@ -81,7 +75,6 @@ class InvalidWebhookPayload(DomainError):
 
 __all__ = [
     "AlreadyPaid",
-    "InvalidSignature",
     "InvalidWebhookPayload",
     "NotPayable",
     "NotRefundable",

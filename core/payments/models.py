@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from core.common.models import BaseModel, audited_history
+from core.common.models import BaseModel, StoredEvent, audited_history
 
 
 class PaymentStatus(models.TextChoices):
@@ -122,17 +122,12 @@ class PaymentAudit(models.Model):
         return f"{self.action} @ {self.created_at:%Y-%m-%d %H:%M}"
 
 
-class ProviderEvent(models.Model):
+class ProviderEvent(StoredEvent):
     """Every webhook event received from a provider, stored once so a replay is recognised."""
 
     provider = models.CharField(max_length=20)
     event_id = models.CharField(max_length=255)
     event_type = models.CharField(max_length=100, db_index=True)
-    payload = models.JSONField()
-    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    processing_error = models.TextField(blank=True, default="")
-    attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         db_table = "payments_providerevent"

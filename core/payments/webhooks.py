@@ -12,9 +12,9 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
+from core.common.events import InvalidSignature, process_stored_event, retry_stuck_events
 from core.common.payloads import contains_nul
 from core.integrations.stripe import (
     SignatureError,
@@ -24,7 +24,7 @@ from core.integrations.stripe import (
     refund_from_dict,
 )
 from core.payments import services
-from core.payments.errors import InvalidSignature, InvalidWebhookPayload
+from core.payments.errors import InvalidWebhookPayload
 from core.payments.models import Payment, PaymentStatus, ProviderEvent, Refund, RefundStatus
 
 logger = logging.getLogger(__name__)
@@ -41,11 +41,6 @@ HANDLED_EVENTS = frozenset({
     "refund.failed",
     "charge.dispute.created",
 })
-# An event still unprocessed this long after it arrived is picked up again by the sweeper.
-STUCK_AFTER = dt.timedelta(minutes=5)
-MAX_ATTEMPTS = 20
-
-
 def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[ProviderEvent, bool]:
     """Verify the raw body, store the event once, and queue its processing after commit.
 
@@ -94,18 +89,8 @@ def _shape_problem(event: dict) -> str | None:
 
 def stripe_event_process(*, provider_event_id: int) -> bool:
     """Do what one stored event asks (idempotent); True when it was processed now."""
-    record = ProviderEvent.objects.filter(pk=provider_event_id, processed_at__isnull=True).first()
-    if record is None:
-        return False
-    ProviderEvent.objects.filter(pk=record.pk).update(attempts=F("attempts") + 1)
-    try:
-        _dispatch(record.event_type, (record.payload.get("data") or {}).get("object") or {})
-    except Exception as exc:
-        ProviderEvent.objects.filter(pk=record.pk).update(processing_error=f"{type(exc).__name__}: {exc}"[:4000])
-        raise
-    ProviderEvent.objects.filter(pk=record.pk, processed_at__isnull=True).update(
-        processed_at=timezone.now(), processing_error="")
-    return True
+    return process_stored_event(ProviderEvent, provider_event_id, lambda record: _dispatch(
+        record.event_type, (record.payload.get("data") or {}).get("object") or {}))
 
 
 def _dispatch(event_type: str, obj: dict) -> None:
@@ -143,14 +128,6 @@ def _dispatch(event_type: str, obj: dict) -> None:
 
 def stripe_events_retry_stuck(*, now: dt.datetime | None = None, limit: int = 200) -> int:
     """Process events whose after-commit job was lost (Huey has no acks) or failed; returns how many."""
-    now = now or timezone.now()
-    ids = list(ProviderEvent.objects.filter(
-        provider=PROVIDER, processed_at__isnull=True, received_at__lt=now - STUCK_AFTER,
-        attempts__lt=MAX_ATTEMPTS).order_by("received_at").values_list("pk", flat=True)[:limit])
-    done = 0
-    for pk in ids:
-        try:
-            done += stripe_event_process(provider_event_id=pk)
-        except Exception:
-            logger.exception("stripe event %s failed again", pk)
-    return done
+    return retry_stuck_events(ProviderEvent.objects.filter(provider=PROVIDER),
+                              lambda pk: stripe_event_process(provider_event_id=pk), now=now or timezone.now(), limit=limit,
+                              order_by="received_at")

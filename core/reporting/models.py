@@ -14,9 +14,19 @@ class DailyMetrics(models.Model):
     cancellations = models.PositiveIntegerField(default=0)
     outstanding_coi_count = models.PositiveIntegerField(
         default=0, help_text="Moves in the following 7 days still waiting for a certificate of insurance.")
+    onfleet_tasks_created = models.PositiveIntegerField(default=0)
+    deliveries_completed = models.PositiveIntegerField(default=0, help_text="Drop-offs completed that day.")
+    deliveries_failed = models.PositiveIntegerField(default=0, help_text="Drop-offs failed that day.")
+    average_delivery_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Pickup started → drop-off completed, for drop-offs completed that day.")
     computed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         db_table = "reporting_dailymetrics"
         ordering = ["-date"]
         verbose_name_plural = "daily metrics"
+
+    @property
+    def delivery_success_rate(self) -> float | None:
+        done = self.deliveries_completed + self.deliveries_failed
+        return self.deliveries_completed / done if done else None

@@ -237,11 +237,12 @@ def daily_figures(*, day: dt.date) -> dict:
         status=RefundStatus.SUCCEEDED, created_at__gte=start, created_at__lt=end
     ).aggregate(total=Coalesce(Sum("amount_cents"), Value(0)))["total"]
     from core.documents.selectors import coi_needed_count
+    from core.logistics.selectors import delivery_figures
 
     return {**row, "bookings_created": created.bookings_created, "paid_bookings": created.paid_bookings,
             "revenue": created.revenue, "bookings_by_type": created.by_type,
-            "refunds": from_cents(refunded_cents),
-            "outstanding_coi_count": coi_needed_count(today=day)}
+            "refunds": from_cents(refunded_cents), "outstanding_coi_count": coi_needed_count(today=day),
+            **delivery_figures(start=start, end=end)}
 
 
 def customer_lifetime_value_subquery() -> Subquery:

@@ -6,6 +6,7 @@ from ops_console.admin import (  # noqa: F401  (registration happens on import)
     catalog,
     customers,
     documents,
+    logistics,
     notifications,
     payments,
     reporting,

@@ -13,7 +13,8 @@ from ops_console.formatting import money
 class DailyMetricsAdmin(ReadOnlyOpsModelAdmin):
     resource_classes = [DailyMetricsResource]
     list_display = ["date", "bookings_created", "paid_bookings", "revenue_display", "refunds_display", "pickups",
-                    "cancellations", "computed_at"]
+                    "cancellations", "onfleet_tasks_created", "deliveries_completed", "deliveries_failed",
+                    "average_delivery_minutes", "computed_at"]
     ordering = ["-date"]
 
     @display(description="Revenue", ordering="revenue")

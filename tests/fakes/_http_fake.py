@@ -93,6 +93,9 @@ class FakeHttpServer:
             def do_DELETE(self):
                 self._serve("DELETE")
 
+            def do_PUT(self):
+                self._serve("PUT")
+
         self._stopping.clear()
         self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -208,13 +211,11 @@ class FakeHttpServer:
 
     @staticmethod
     def _respond(handler: BaseHTTPRequestHandler, status: int, headers: dict, payload) -> None:
-        if isinstance(payload, bytes):
-            data = payload
-        else:
-            data = b"" if payload is None else json.dumps(payload).encode()
+        # bytes are sent as they are (e.g. an image, with its Content-Type in `headers`); anything else as JSON
+        data = payload if isinstance(payload, bytes) else b"" if payload is None else json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json; charset=utf-8", **headers}
         try:
             handler.send_response(status)
-            handler.send_header("Content-Type", "application/json; charset=utf-8")
             handler.send_header("Content-Length", str(len(data)))
             for name, value in headers.items():
                 handler.send_header(name, value)

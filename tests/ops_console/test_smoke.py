@@ -39,6 +39,11 @@ def every_kind_of_row(make_booking, future_weekday, private_storage):
         "name": "Weekend", "rule_type": "day_of_week", "amount": 50, "weekdays": [6, 7]})
     m.DailyMetrics.objects.create(date=timezone.localdate())
     _documents(booking, staff)
+    leg = m.DeliveryTask.objects.create(booking=booking, kind="pickup", window_start=timezone.now(),
+                                        window_end=timezone.now(), address="1 Main St", contact_name="A")
+    m.TrackingUpdate.objects.create(dedupe_key="0:t:1", delivery_task=leg, trigger_id=0, trigger_name="taskStarted",
+                                    event_time=timezone.now(), payload={})
+    m.DispatchMismatch.objects.create(run_date=timezone.localdate(), kind="orphaned", key="t1")
     m.Quote.objects.create(request_hash="x", request={}, breakdown={}, total_price=10,
                            expires_at=timezone.now())
     AccessAttempt.objects.create(username="someone", ip_address="203.0.113.1", failures_since_start=2,

@@ -37,7 +37,11 @@ def _locked_update(*, booking: Booking, fields: list[str], data: dict, actor) ->
 
 def booking_notes_update(*, booking: Booking, notes: str, actor) -> Booking:
     """Staff correct the customer's notes (what the crew reads on the day); the history row names them."""
-    return _locked_update(booking=booking, fields=["notes"], data={"notes": notes.strip()}, actor=actor)
+    from core.logistics.tasks import sync_booking_tasks  # after commit: open Onfleet tasks get the new notes
+
+    updated = _locked_update(booking=booking, fields=["notes"], data={"notes": notes.strip()}, actor=actor)
+    sync_booking_tasks(str(booking.pk))
+    return updated
 
 
 def booking_flag(*, booking: Booking, reason: str, due: dt.datetime | None = None, actor=None) -> Booking:

@@ -39,6 +39,10 @@ def booking_transition(*, booking: Booking, to_status: str, actor=None, reason: 
         model_update(instance=locked, fields=list(data), data=data, actor=actor)
         BookingStatusChange.objects.create(booking=locked, from_status=from_status, to_status=to_status,
                                            actor=actor, reason=reason)
+        if to_status == BookingStatus.CANCELLED and from_status != BookingStatus.PENDING:
+            from core.logistics.tasks import sync_booking_tasks  # deletes its open Onfleet tasks after commit
+
+            sync_booking_tasks(str(locked.pk))
     return locked
 
 

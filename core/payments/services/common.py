@@ -134,8 +134,12 @@ def booking_payment_state(booking: Booking) -> str:
 def booking_payment_state_sync(booking: Booking, actor=None) -> Booking:
     """Keep Booking.payment_status in step (the caller holds the booking row lock)."""
     booking.refresh_from_db(fields=["payment_status", "status", "total_price"])
-    model_update(instance=booking, fields=["payment_status"], data={"payment_status": booking_payment_state(booking)},
-                 actor=actor)
+    if model_update(instance=booking, fields=["payment_status"],
+                    data={"payment_status": booking_payment_state(booking)}, actor=actor) \
+            and booking.payment_status == PaymentState.REFUNDED:
+        from core.logistics.tasks import sync_booking_tasks  # refunded in full: its open tasks go
+
+        sync_booking_tasks(str(booking.pk))
     return booking
 
 

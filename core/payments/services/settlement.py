@@ -19,6 +19,7 @@ from core.common.audit import set_actor
 from core.common.money import from_cents, quantize, to_cents
 from core.common.services import model_update
 from core.integrations.stripe import expandable_id
+from core.logistics.tasks import dispatch_booking
 from core.payments.errors import (
     NotPayable,
     PaymentValidationError,
@@ -94,6 +95,7 @@ def booking_settle_paid(*, booking: Booking, payment: Payment, actor, now: dt.da
                                reason=f"payment_succeeded:{payment.stripe_payment_intent_id or payment.method}",
                                now=now)
             enqueue_payment_confirmation(booking.pk)
+            dispatch_booking(str(booking.pk))  # logistics: an on_commit task (a sweep catches a lost one)
     elif can_reinstate(booking.status, booking.cancellation_reason):
         booking_reinstate_after_late_payment(booking=booking, payment=payment, actor=actor, now=now)
     elif booking.status == BookingStatus.CANCELLED:
@@ -137,6 +139,7 @@ def booking_reinstate_after_late_payment(*, booking: Booking, payment: Payment, 
         booking.status = locked.status
         booking.cancellation_reason = ""
     enqueue_payment_confirmation(locked.pk)
+    dispatch_booking(str(locked.pk))
     return True
 
 

@@ -73,6 +73,7 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
         ("Notifications", {"classes": ["tab"], "fields": ["notifications_table"]}),
         ("Status & notes", {"classes": ["tab"], "fields": ["status_history_table", "staff_notes_table"]}),
         ("Documents", {"classes": ["tab"], "fields": ["documents_table"]}),
+        ("Delivery", {"classes": ["tab"], "fields": ["delivery_table"]}),
         ("History", {"classes": ["tab"], "fields": ["activity_link"]}),
     ]
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",

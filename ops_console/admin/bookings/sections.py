@@ -14,6 +14,7 @@ from core.reporting import selectors as reporting
 from ops_console.activity import transition_text
 from ops_console.admin._common import PAYMENT_COLOURS, STATUS_COLOURS, cents, html_table, money
 from ops_console.admin.documents import booking_documents_table
+from ops_console.admin.logistics import booking_delivery_table
 from ops_console.formatting import EMPTY, local_datetime, multiline, reason_text
 
 
@@ -117,6 +118,10 @@ class BookingSectionsMixin:
     @display(description="Documents")
     def documents_table(self, obj):
         return booking_documents_table(obj)
+
+    @display(description="Delivery")
+    def delivery_table(self, obj):
+        return booking_delivery_table(obj)
 
     @display(description="Tracking link")
     def tracking_link(self, obj):

@@ -23,14 +23,16 @@ LOCAL, ONFLEET = "local", "onfleet"
 def dispatch_blockers(booking: Booking) -> list[str]:
     """Why this booking may not be dispatched yet ([] = dispatchable). THE one dispatchability rule.
 
-    Today: paid (and not cancelled). The COI gate (documents area) adds its reason here when it lands.
+    Paid (and not cancelled), and, for a booking whose building asks for one, its COI gate passed (every
+    building that requires a certificate has a valid or waived one: core.documents.gate).
     """
-    blockers = []
+    from core.documents.gate import coi_gate_blockers
+
     if booking.status not in (BookingStatus.PAID, BookingStatus.SCHEDULED, BookingStatus.IN_PROGRESS):
-        blockers.append(f"the booking is {BookingStatus(booking.status).label.lower()}")
-    elif booking.payment_status not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED):
-        blockers.append("the booking is not paid")
-    return blockers
+        return [f"the booking is {BookingStatus(booking.status).label.lower()}"]
+    if booking.payment_status not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED):
+        return ["the booking is not paid"]
+    return [blocker.message for blocker in coi_gate_blockers(booking)]
 
 
 def dispatch_mode() -> str:

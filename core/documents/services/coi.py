@@ -66,6 +66,7 @@ def coi_validate(*, coi: COI, actor=None, now: dt.datetime | None = None) -> COI
             data["status"] = COIStatus.PENDING if needs_person else COIStatus.VALID
         if data["status"] == COIStatus.VALID:
             data.update(validated_at=now, validated_by=None)
+            _dispatch_if_ready(coi.booking_id)
     model_update(instance=coi, fields=["validation_errors", "status", "validated_at", "validated_by"],
                  data=data, actor=actor)
     return coi
@@ -84,6 +85,14 @@ def coi_update_fields(*, coi: COI, data: dict, actor) -> COI:
         return coi_validate(coi=coi, actor=actor)
 
 
+def _dispatch_if_ready(booking_id) -> None:
+    """The gate may have opened: dispatch after commit (dispatch re-checks every rule; the sweep is the net)."""
+    if booking_id is not None:
+        from core.logistics.tasks import dispatch_booking
+
+        dispatch_booking(str(booking_id))  # an on_commit task
+
+
 def coi_approve(*, coi: COI, actor, now: dt.datetime | None = None) -> COI:
     """A person read the certificate and it meets the building's requirements."""
     coi = coi_validate(coi=coi, actor=actor, now=now)
@@ -94,6 +103,7 @@ def coi_approve(*, coi: COI, actor, now: dt.datetime | None = None) -> COI:
     model_update(instance=coi, fields=["status", "validated_by", "validated_at"],
                  data={"status": COIStatus.VALID, "validated_by": actor, "validated_at": now or timezone.now()},
                  actor=actor)
+    _dispatch_if_ready(coi.booking_id)
     return coi
 
 
@@ -112,6 +122,7 @@ def coi_waive(*, coi: COI, actor, reason: str, now: dt.datetime | None = None) -
     model_update(instance=coi, fields=["status", "validated_by", "validated_at", "notes"],
                  data={"status": COIStatus.WAIVED, "validated_by": actor, "validated_at": now or timezone.now(),
                        "notes": f"{coi.notes}\nWaived: {reason}".strip()}, actor=actor)
+    _dispatch_if_ready(coi.booking_id)
     return coi
 
 
@@ -121,4 +132,5 @@ def coi_waive_building(*, booking, building_role: str, actor, reason: str) -> CO
     waiver, _created = COIWaiver.objects.update_or_create(
         booking=booking, building_role=building_role,
         defaults={"reason": _require_reason(reason), "waived_by": actor})
+    _dispatch_if_ready(booking.pk)
     return waiver

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.bookings.models import Booking, BookingStatus
-from core.common.errors import ValidationError
+from core.common.errors import ErrorCode, ValidationError
 from core.common.events import InvalidSignature, process_stored_event, retry_stuck_events
 from core.common.services import model_update
 from core.integrations.onfleet import (
@@ -49,7 +49,7 @@ REFETCHED = frozenset({"taskAssigned", "taskUnassigned", "taskUpdated"})
 class InvalidOnfleetSignature(InvalidSignature):
     """The X-Onfleet-Signature header does not verify."""
 
-    status = 401  # the contract's answer to Onfleet (Stripe's is 400)
+    code = ErrorCode.UNAUTHORIZED  # the contract's answer to Onfleet is 401 (Stripe's is 400)
 
 
 def tracking_update_receive(*, body: bytes, signature: str | None) -> tuple[TrackingUpdate, bool]:

@@ -18,6 +18,9 @@ from core.bookings.services import booking_cancel, booking_create, booking_expir
 from core.catalog.models import MiniMovePackage, SpecialtyItem
 from core.common.audit import acting_as
 from core.common.errors import DomainError
+from core.documents.services import coi_waive_building
+from core.logistics.models import LegKind, LegStatus
+from core.logistics.services import dispatch_request, leg_local_move
 from core.management.demo import people, story
 from core.management.demo.staff import demo_staff_ensure
 from core.notifications.services import notifications_send_due, notify_booking_event
@@ -27,6 +30,7 @@ from core.reporting.services import daily_metrics_compute
 
 AGENT = "manage.py seed_demo"
 METRIC_DAYS = 30
+DRIVERS = ("Luis Ortega", "Kim Nguyen", "Sam Patel", "Jo Brennan")
 
 
 @contextlib.contextmanager
@@ -88,6 +92,7 @@ class Command(BaseCommand):
             return
         started = time.perf_counter()
         rng = random.Random(seed)
+        self.rng = random.Random(seed + 1)  # the drivers: a stream of its own, so the plan stays as it was
         now = timezone.now()
         with acting_as(None, user_agent=AGENT):
             self.staff = demo_staff_ensure()
@@ -143,13 +148,33 @@ class Command(BaseCommand):
             return booking_transition(booking=booking, to_status=to_status, actor=ops)
 
     def _schedule(self, booking: Booking) -> Booking:
-        return self._staff_transition(booking, BookingStatus.SCHEDULED)
+        """The office checks the certificate (when the building asks for one), then dispatches: the demo runs
+        in local dispatch mode, so both legs live in our database and the booking becomes scheduled."""
+        ops, admin = self.staff["ops"], self.staff["admin"]
+        if booking.coi_required:
+            with acting_as(admin, user_agent=AGENT):
+                coi_waive_building(booking=booking, building_role="", actor=admin,
+                                   reason="Certificate confirmed with the building's managing agent by phone.")
+        with acting_as(ops, user_agent=AGENT):
+            dispatch_request(booking=booking, actor=ops)
+        return Booking.objects.get(pk=booking.pk)
+
+    def _move(self, booking: Booking, kind: str, *statuses: str) -> Booking:
+        """A driver's progress, reported to the office and entered on the dispatch board."""
+        ops = self.staff["ops"]
+        leg = booking.delivery_tasks.get(kind=kind)
+        with acting_as(ops, user_agent=AGENT):
+            for status in statuses:
+                leg = leg_local_move(leg=leg, to_status=status, actor=ops, driver_name=self.driver)
+        return Booking.objects.get(pk=booking.pk)
 
     def _start(self, booking: Booking) -> Booking:
-        return self._staff_transition(booking, BookingStatus.IN_PROGRESS)
+        self.driver = self.rng.choice(DRIVERS)
+        return self._move(booking, LegKind.PICKUP, LegStatus.ASSIGNED, LegStatus.IN_PROGRESS)
 
     def _complete(self, booking: Booking) -> Booking:
-        return self._staff_transition(booking, BookingStatus.COMPLETED)
+        self._move(booking, LegKind.PICKUP, LegStatus.COMPLETED)
+        return self._move(booking, LegKind.DROPOFF, LegStatus.ASSIGNED, LegStatus.IN_PROGRESS, LegStatus.COMPLETED)
 
     def _cancel(self, booking: Booking) -> Booking:
         ops = self.staff["ops"]

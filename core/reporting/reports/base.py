@@ -13,7 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import DateField
+from django.db.models import DateField, Value
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from core.common.errors import ValidationError
@@ -57,6 +57,11 @@ def period_of(expression: str, grouping: str, *, is_datetime: bool = True):
     if is_datetime:
         return trunc(expression, output_field=DateField(), tzinfo=tz())
     return trunc(expression, output_field=DateField())
+
+
+def constant_period() -> Value:
+    """The period of every row when the report is not grouped by time."""
+    return Value(None, output_field=DateField())
 
 
 def period_start(day: dt.date, grouping: str) -> dt.date | None:

@@ -23,6 +23,7 @@ from core.reporting.reports.base import (
     ReportResult,
     Section,
     check_range,
+    constant_period,
     datetime_range,
     merge_rows,
     money,
@@ -123,7 +124,7 @@ def revenue_figures(*, start: dt.date, end: dt.date, basis: str = Basis.CASH, gr
     for queryset, prefix, date_expr, aggregates in sources:
         keys = {}
         period = period_of(date_expr, grouping, is_datetime=is_datetime)
-        keys["period"] = period if period is not None else _none()
+        keys["period"] = period if period is not None else constant_period()
         if dim_path:
             keys["dim"] = F(f"{prefix}{dim_path}")
         rows = queryset.using(db).annotate(**keys).values(*keys).annotate(**aggregates).order_by()
@@ -134,13 +135,6 @@ def revenue_figures(*, start: dt.date, end: dt.date, basis: str = Basis.CASH, gr
     rows = [_with_derived(r) for r in merged.values()]
     rows.sort(key=lambda r: (r["period"] or dt.date.min, str(r.get("dim") or "")))
     return rows
-
-
-def _none():
-    from django.db.models import Value
-    from django.db.models.fields import DateField
-
-    return Value(None, output_field=DateField())
 
 
 def _with_derived(row: dict) -> dict:

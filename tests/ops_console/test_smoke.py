@@ -38,6 +38,10 @@ def every_kind_of_row(make_booking, future_weekday):
     m.SurchargeRule.objects.get_or_create(code="weekend", defaults={
         "name": "Weekend", "rule_type": "day_of_week", "amount": 50, "weekdays": [6, 7]})
     m.DailyMetrics.objects.create(date=timezone.localdate())
+    schedule = m.ReportSchedule.objects.create(name="Month end", report_type="revenue", frequency="monthly",
+                                               recipients=["f@totetaxi.test"], next_run_at=timezone.now())
+    m.Report.objects.create(name="Revenue", report_type="revenue", start_date=timezone.localdate(),
+                            end_date=timezone.localdate(), schedule=schedule)
     m.Quote.objects.create(request_hash="x", request={}, breakdown={}, total_price=10,
                            expires_at=timezone.now())
     AccessAttempt.objects.create(username="someone", ip_address="203.0.113.1", failures_since_start=2,

@@ -45,6 +45,13 @@ class ReportForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["report_type"].choices = [(k, t.label) for k, t in REPORT_TYPES.items()
                                               if report_type_allowed(user=user, report_type=k)]
+        if not report_type_allowed(user=user, report_type="custom"):
+            for name in ("measures", "dimensions", "date_field"):
+                del self.fields[name]
+        if not any(report_type_allowed(user=user, report_type=k) for k in ("revenue", "custom")):
+            del self.fields["payment_method"]
+        if not report_type_allowed(user=user, report_type="revenue"):
+            del self.fields["basis"], self.fields["dimension"]
         today = timezone.localdate()
         self.fields["start"].initial = today.replace(day=1) - dt.timedelta(days=365)
         self.fields["end"].initial = today
@@ -54,7 +61,7 @@ class ReportForm(forms.Form):
         data, kind = self.cleaned_data, self.cleaned_data["report_type"]
         params = {}
         for key in OPTIONS[kind] - {"filters"}:
-            if data.get(key) not in (None, "", []):
+            if key in self.fields and data.get(key) not in (None, "", []):
                 params[key] = data[key]
         if kind == "custom":
             filters = {k: data[k] for k in ("service_type", "payment_method") if data.get(k)}

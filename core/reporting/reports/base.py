@@ -13,6 +13,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import DateField, Value
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
@@ -33,7 +34,7 @@ _TRUNC = {Grouping.DAY: TruncDay, Grouping.WEEK: TruncWeek, Grouping.MONTH: Trun
 
 def report_db() -> str:
     """The alias report selectors read from: the read-only replica when REPORTING_DATABASE_URL is set."""
-    return REPORTING_ALIAS if REPORTING_ALIAS in settings.DATABASES else "default"
+    return REPORTING_ALIAS if REPORTING_ALIAS in connections.settings else "default"
 
 
 def tz() -> ZoneInfo:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import DateField, Value
+from django.db.models import DateField, F, Func, IntegerField, Value
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from core.common.errors import ValidationError
@@ -55,6 +55,8 @@ def period_of(expression: str, grouping: str, *, is_datetime: bool = True):
     if grouping == Grouping.NONE:
         return None
     trunc = _TRUNC[grouping]
+    if not is_datetime and grouping == Grouping.DAY:
+        return F(expression)  # already a date: DATE_TRUNC would cast every row to a timestamp and back
     if is_datetime:
         return trunc(expression, output_field=DateField(), tzinfo=tz())
     return trunc(expression, output_field=DateField())
@@ -63,6 +65,18 @@ def period_of(expression: str, grouping: str, *, is_datetime: bool = True):
 def constant_period() -> Value:
     """The period of every row when the report is not grouped by time."""
     return Value(None, output_field=DateField())
+
+
+class DaysBetween(Func):
+    """Whole days from the second date to the first, as an integer (PostgreSQL's date − date)."""
+
+    arg_joiner = " - "
+    template = "(%(expressions)s)"
+    output_field = IntegerField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, template="CAST(julianday(%(expressions)s) AS INTEGER)",
+                           arg_joiner=") - julianday(", **extra_context)
 
 
 def period_start(day: dt.date, grouping: str) -> dt.date | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 
 from core.bookings.models import Booking, BookingStatus
@@ -17,6 +17,7 @@ from core.catalog.models import ServiceType, VanSchedule
 from core.notifications.models import Notification, NotificationStatus
 from core.reporting.reports.base import (
     Column,
+    DaysBetween,
     Grouping,
     ReportResult,
     Section,
@@ -62,7 +63,7 @@ def operational_figures(*, start: dt.date, end: dt.date, grouping: str = Groupin
     if service_type:
         bookings = bookings.filter(booking_type=service_type)
     # Lead time in whole days: pickup date minus the New York date the booking was made.
-    lead = ExpressionWrapper(F("pickup_date") - TruncDate("created_at", tzinfo=tz()), output_field=DurationField())
+    lead = DaysBetween("pickup_date", TruncDate("created_at", tzinfo=tz()))
     created = (bookings.filter(created_at__gte=lo, created_at__lt=hi)
                .annotate(period=_period("created_at", grouping), lead=lead).values("period")
                .annotate(created=Count("pk"),
@@ -88,7 +89,7 @@ def operational_figures(*, start: dt.date, end: dt.date, grouping: str = Groupin
                       status__in=[NotificationStatus.FAILED, NotificationStatus.BOUNCED])
               .annotate(period=_period("created_at", grouping)).values("period")
               .annotate(failed_notifications=Count("pk")).order_by())
-    created = [{**r, "lead_days_total": _days(r.pop("lead_sum"))} for r in created]
+    created = [{**r, "lead_days_total": r.pop("lead_sum") or 0} for r in created]
     merged = merge_rows([(p,) for p in periods(start, end, grouping)],
                         [(created, ("period",)), (picked, ("period",)), (cancelled, ("period",)),
                          (overrides, ("period",)), (failed, ("period",))], ("period",), MEASURES)
@@ -100,11 +101,6 @@ def operational_figures(*, start: dt.date, end: dt.date, grouping: str = Groupin
             + r["override_capacity"]
         rows.append(_derived(r))
     return rows
-
-
-def _days(value) -> float:
-    # A sum of durations is a timedelta on PostgreSQL and SQLite alike (None when there was nothing).
-    return 0 if value is None else round(value.total_seconds() / 86400)
 
 
 def _derived(r: dict) -> dict:

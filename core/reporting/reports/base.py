@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connections
-from django.db.models import DateField, F, Func, IntegerField, Value
+from django.db.models import Count, DateField, F, Func, IntegerField, Value
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from core.common.errors import ValidationError
@@ -30,6 +30,15 @@ class Grouping:
 
 
 _TRUNC = {Grouping.DAY: TruncDay, Grouping.WEEK: TruncWeek, Grouping.MONTH: TruncMonth}
+
+
+# Counts are COUNT(*): PostgreSQL then need not read the (UUID) key of every row; COUNT("id") measured 7x slower
+# on the 90-day pickup aggregate over 300k bookings (bench/reports.py).
+
+
+def count_rows(*, filter=None) -> Count:  # noqa: A002 - the aggregate's own keyword
+    """COUNT(*), or COUNT(1) FILTER (WHERE …): Django refuses a filter on Count("*")."""
+    return Count("*") if filter is None else Count(Value(1), filter=filter)
 
 
 def report_db() -> str:

@@ -20,6 +20,7 @@ from core.reporting.reports.base import (
     Section,
     check_range,
     constant_period,
+    count_rows,
     datetime_range,
     period_of,
     report_db,
@@ -27,11 +28,11 @@ from core.reporting.reports.base import (
 
 # key -> (label, aggregate, column kind)
 MEASURES = {
-    "bookings": ("Bookings", lambda: Count("pk"), "int"),
+    "bookings": ("Bookings", lambda: count_rows(), "int"),
     "booked_value": ("Booked value", lambda: Sum("total_price"), "money"),
     "average_value": ("Average booking value", lambda: Avg("total_price"), "money"),
-    "completed": ("Completed", lambda: Count("pk", filter=Q(status=BookingStatus.COMPLETED)), "int"),
-    "cancelled": ("Cancelled", lambda: Count("pk", filter=Q(status=BookingStatus.CANCELLED)), "int"),
+    "completed": ("Completed", lambda: count_rows(filter=Q(status=BookingStatus.COMPLETED)), "int"),
+    "cancelled": ("Cancelled", lambda: count_rows(filter=Q(status=BookingStatus.CANCELLED)), "int"),
     "customers": ("Customers", lambda: Count("customer_id", distinct=True), "int"),
     "items": ("Items", lambda: Sum("item_count"), "int"),
 }

@@ -19,6 +19,7 @@ from core.reporting.reports.base import (
     Section,
     check_range,
     constant_period,
+    count_rows,
     datetime_range,
     merge_rows,
     period_of,
@@ -61,7 +62,7 @@ def customer_figures(*, start: dt.date, end: dt.date, grouping: str = Grouping.M
     rows = (qs.values("period")
             .annotate(customers=Count("customer_id", distinct=True),
                       new=Count("customer_id", distinct=True, filter=is_new),
-                      bookings=Count("pk"))
+                      bookings=count_rows())
             .order_by())
     merged = merge_rows([(p,) for p in periods(start, end, grouping)], [(rows, ("period",))], ("period",),
                         ("customers", "new", "bookings"))
@@ -85,7 +86,7 @@ def repeat_figures(*, start: dt.date, end: dt.date, service_type: str | None = N
     _lo, hi = datetime_range(start, end)
     customers = _in_range(start=start, end=end, service_type=service_type).values("customer_id")
     per_customer = (Booking.objects.using(report_db()).filter(COUNTED, created_at__lt=hi, customer_id__in=customers)
-                    .values("customer_id").annotate(n=Count("pk")).order_by())
+                    .values("customer_id").annotate(n=count_rows()).order_by())
     row = per_customer.aggregate(customers=Count("customer_id"), repeat=Count("customer_id", filter=Q(n__gte=2)))
     return {**row, "repeat_rate": ratio(row["repeat"], row["customers"])}
 
@@ -94,7 +95,7 @@ def top_customers(*, limit: int = TOP) -> list[dict]:
     """Customers by lifetime value (paid, not cancelled bookings), highest first."""
     return list(Booking.objects.using(report_db()).filter(status__in=LIFETIME_STATUSES)
                 .values("customer_id", "customer__name", "customer__email")
-                .annotate(lifetime_value=Sum("total_price"), bookings=Count("pk"))
+                .annotate(lifetime_value=Sum("total_price"), bookings=count_rows())
                 .order_by("-lifetime_value", "customer_id")[:limit])
 
 
@@ -102,7 +103,7 @@ def top_corridors(*, start: dt.date, end: dt.date, service_type: str | None = No
     """The busiest pickup ZIP → dropoff ZIP pairs of the range."""
     rows = (_in_range(start=start, end=end, service_type=service_type)
             .values("pickup_address__zip_code", "dropoff_address__zip_code")
-            .annotate(bookings=Count("pk"), value=Sum("total_price"))
+            .annotate(bookings=count_rows(), value=Sum("total_price"))
             .order_by("-bookings", "pickup_address__zip_code", "dropoff_address__zip_code")[:limit])
     return [{"corridor": f"{r['pickup_address__zip_code']} → {r['dropoff_address__zip_code']}",
              "bookings": r["bookings"], "value": r["value"]} for r in rows]

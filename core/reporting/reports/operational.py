@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Q, Sum
 from django.db.models.functions import TruncDate
 
 from core.bookings.models import Booking, BookingStatus
@@ -23,6 +23,7 @@ from core.reporting.reports.base import (
     Section,
     check_range,
     constant_period,
+    count_rows,
     datetime_range,
     days_in,
     merge_rows,
@@ -66,29 +67,29 @@ def operational_figures(*, start: dt.date, end: dt.date, grouping: str = Groupin
     lead = DaysBetween("pickup_date", TruncDate("created_at", tzinfo=tz()))
     created = (bookings.filter(created_at__gte=lo, created_at__lt=hi)
                .annotate(period=_period("created_at", grouping), lead=lead).values("period")
-               .annotate(created=Count("pk"),
-                         created_cancelled=Count("pk", filter=Q(status=BookingStatus.CANCELLED)),
+               .annotate(created=count_rows(),
+                         created_cancelled=count_rows(filter=Q(status=BookingStatus.CANCELLED)),
                          lead_sum=Sum("lead", filter=~Q(status=BookingStatus.CANCELLED)),
-                         lead_count=Count("pk", filter=~Q(status=BookingStatus.CANCELLED)))
+                         lead_count=count_rows(filter=~Q(status=BookingStatus.CANCELLED)))
                .order_by())
     # A slot is used by every booking on the van that day that is neither cancelled nor an unpaid hold.
     picked = (bookings.filter(pickup_date__gte=start, pickup_date__lte=end)
               .exclude(status__in=[BookingStatus.CANCELLED, BookingStatus.PENDING])
               .annotate(period=_period("pickup_date", grouping, is_datetime=False)).values("period")
-              .annotate(slots_used=Count("pk"), completed=Count("pk", filter=Q(status=BookingStatus.COMPLETED)))
+              .annotate(slots_used=count_rows(), completed=count_rows(filter=Q(status=BookingStatus.COMPLETED)))
               .order_by())
     cancelled = (bookings.filter(cancelled_at__gte=lo, cancelled_at__lt=hi)
                  .annotate(period=_period("cancelled_at", grouping)).values("period")
-                 .annotate(cancelled=Count("pk")).order_by())
+                 .annotate(cancelled=count_rows()).order_by())
     overrides = (VanSchedule.objects.using(db)
                  .filter(date__gte=start, date__lte=end, is_active=True, capacity_override__isnull=False)
                  .annotate(period=_period("date", grouping, is_datetime=False)).values("period")
-                 .annotate(capacity_overrides=Count("pk"), override_capacity=Sum("capacity_override")).order_by())
+                 .annotate(capacity_overrides=count_rows(), override_capacity=Sum("capacity_override")).order_by())
     failed = (Notification.objects.using(db)
               .filter(created_at__gte=lo, created_at__lt=hi,
                       status__in=[NotificationStatus.FAILED, NotificationStatus.BOUNCED])
               .annotate(period=_period("created_at", grouping)).values("period")
-              .annotate(failed_notifications=Count("pk")).order_by())
+              .annotate(failed_notifications=count_rows()).order_by())
     created = [{**r, "lead_days_total": r.pop("lead_sum") or 0} for r in created]
     merged = merge_rows([(p,) for p in periods(start, end, grouping)],
                         [(created, ("period",)), (picked, ("period",)), (cancelled, ("period",)),
@@ -140,6 +141,6 @@ def _by_type(*, start: dt.date, end: dt.date, service_type: str | None) -> list[
     if service_type:
         qs = qs.filter(booking_type=service_type)
     labels = dict(ServiceType.choices)
-    rows = qs.values("booking_type", "status").annotate(n=Count("pk")).order_by("booking_type", "status")
+    rows = qs.values("booking_type", "status").annotate(n=count_rows()).order_by("booking_type", "status")
     return [{"dim": labels.get(r["booking_type"], r["booking_type"]), "status": r["status"], "n": r["n"]}
             for r in rows]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, F, IntegerField, Q, Sum
+from django.db.models import F, IntegerField, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
@@ -24,6 +24,7 @@ from core.reporting.reports.base import (
     Section,
     check_range,
     constant_period,
+    count_rows,
     datetime_range,
     merge_rows,
     money,
@@ -114,11 +115,11 @@ def revenue_figures(*, start: dt.date, end: dt.date, basis: str = Basis.CASH, gr
     stripe_without_fee = Q(method=PaymentMethod.STRIPE, stripe_fee_cents__isnull=True)
     sources = [
         (payments, "booking__", dates[0],
-         {"gross": Sum("amount_cents"), "fees": Sum("stripe_fee_cents"), "payments": Count("pk"),
-          "fees_unknown": Count("pk", filter=stripe_without_fee)}),
-        (refunds, "payment__booking__", dates[1], {"refunds": Sum("amount_cents"), "refund_count": Count("pk")}),
+         {"gross": Sum("amount_cents"), "fees": Sum("stripe_fee_cents"), "payments": count_rows(),
+          "fees_unknown": count_rows(filter=stripe_without_fee)}),
+        (refunds, "payment__booking__", dates[1], {"refunds": Sum("amount_cents"), "refund_count": count_rows()}),
         (disputes.annotate(disputed_cents=Cast(KeyTextTransform("amount_cents", "details"), IntegerField())),
-         "payment__booking__", dates[2], {"disputed": Sum("disputed_cents"), "disputes": Count("pk")}),
+         "payment__booking__", dates[2], {"disputed": Sum("disputed_cents"), "disputes": count_rows()}),
     ]
     results = []
     for queryset, prefix, date_expr, aggregates in sources:

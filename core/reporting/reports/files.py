@@ -80,10 +80,10 @@ def stream_csv(headers: list[str], rows: Iterable[tuple], *, chunk_size: int = C
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(headers)
-    rows = iter(rows)
+    rows, escape = iter(rows), escape_formula
     while True:
         chunk = list(itertools.islice(rows, chunk_size))
-        writer.writerows([cell(v) if isinstance(v, str) else v for v in r] for r in chunk)
+        writer.writerows([escape(v) if v.__class__ is str else v for v in r] for r in chunk)
         yield buffer.getvalue().encode()
         if len(chunk) < chunk_size:
             return

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from decimal import Decimal
 
 from django.db.models import CharField, DateTimeField, F, IntegerField, Sum, Value
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
-from core.common.money import from_cents
 from core.payments.models import Payment, PaymentAudit, PaymentStatus, Refund, RefundStatus
 from core.reporting.reports.base import datetime_range, report_db, tz
 
@@ -107,7 +107,8 @@ def month_close_rows(values: Iterator[tuple]) -> Iterator[tuple]:
     """
     zone = tz()
     sign = {"payment": 1, "refund": -1, "fee": -1, "dispute": 1}
+    dollars = Decimal.scaleb  # exact: cents × 10⁻² keeps two places, no rounding (the export's hot path)
     for at, kind, *middle, cents, currency in values:
         yield (at.astimezone(zone).isoformat(timespec="seconds"), kind, *middle,
-               from_cents(sign[kind] * int(cents or 0)), currency.upper())
+               dollars(Decimal(sign[kind] * int(cents or 0)), -2), currency.upper())
 

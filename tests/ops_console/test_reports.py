@@ -150,3 +150,22 @@ def test_month_close_streams_csv_and_xlsx(role_client, ledger):  # noqa: F811
     assert b"".join(response.streaming_content)[:2] == b"PK"
     response = client.get(reverse("admin:core_report_month_close"), {"month": "2026-13", "file_format": "csv"})
     assert response.status_code == 200 and "Give a month as YYYY-MM." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_editing_a_schedule_goes_through_the_service_and_validates_recipients(role_client):
+    from django.utils import timezone
+
+    client = role_client("finance")
+    schedule = ReportSchedule.objects.create(name="Month end", report_type="revenue", frequency="monthly",
+                                             recipients=["f@totetaxi.test"], next_run_at=timezone.now())
+    url = reverse("admin:core_reportschedule_change", args=[schedule.pk])
+    response = client.post(url, {"name": "Month end", "is_active": "on", "recipients": '["not an email"]'})
+    assert response.status_code == 200 and "Give at least one valid email address." in response.content.decode()
+    response = client.post(url, {"name": "Close", "recipients": '["cfo@totetaxi.test"]'})
+    assert response.status_code == 302
+    schedule.refresh_from_db()
+    assert (schedule.name, schedule.is_active, schedule.recipients) == ("Close", False, ["cfo@totetaxi.test"])
+    assert schedule.history.first().history_user == client.user
+    # Operations does not see Finance's schedule at all
+    assert role_client("operations").get(url).status_code == 302

@@ -182,16 +182,11 @@ def period_before(*, frequency: str, run_at: dt.datetime) -> tuple[dt.date, dt.d
     return last.replace(day=1), last
 
 
-def report_schedule_create(*, name: str, report_type: str, grouping: str, parameters: dict, frequency: str,
-                           recipients: list[str], actor, now: dt.datetime | None = None) -> ReportSchedule:
+def valid_recipients(recipients: list[str]) -> list[str]:
     from django.core.exceptions import ValidationError as DjangoValidationError
     from django.core.validators import validate_email
 
-    if not report_type_allowed(user=actor, report_type=report_type):
-        raise PermissionDenied("You may not schedule this report.")
-    if frequency not in ReportFrequency.values:
-        raise ValidationError("Unknown frequency.", fields={"frequency": [f"Choose one of {ReportFrequency.values}."]})
-    recipients = [r.strip() for r in recipients if r.strip()]
+    recipients = [str(r).strip() for r in recipients if str(r).strip()]
     bad = []
     for address in recipients:
         try:
@@ -200,6 +195,28 @@ def report_schedule_create(*, name: str, report_type: str, grouping: str, parame
             bad.append(address)
     if not recipients or bad:
         raise ValidationError("Give at least one valid email address.", fields={"recipients": bad or ["required"]})
+    return recipients
+
+
+def report_schedule_update(*, schedule: ReportSchedule, name: str, is_active: bool, recipients: list[str],
+                           actor) -> ReportSchedule:
+    """What may change on a schedule: its name, recipients and whether it runs (the report itself is fixed)."""
+    if not report_type_allowed(user=actor, report_type=schedule.report_type):
+        raise PermissionDenied("You may not change this schedule.")
+    if not isinstance(recipients, list):
+        raise ValidationError("Recipients are a list of email addresses.", fields={"recipients": ["not a list"]})
+    model_update(instance=schedule, fields=["name", "is_active", "recipients"], actor=actor,
+                 data={"name": name, "is_active": is_active, "recipients": valid_recipients(recipients)})
+    return schedule
+
+
+def report_schedule_create(*, name: str, report_type: str, grouping: str, parameters: dict, frequency: str,
+                           recipients: list[str], actor, now: dt.datetime | None = None) -> ReportSchedule:
+    if not report_type_allowed(user=actor, report_type=report_type):
+        raise PermissionDenied("You may not schedule this report.")
+    if frequency not in ReportFrequency.values:
+        raise ValidationError("Unknown frequency.", fields={"frequency": [f"Choose one of {ReportFrequency.values}."]})
+    recipients = valid_recipients(recipients)
     start, end = period_before(frequency=frequency, run_at=now or timezone.now())
     report_kwargs(report_type=report_type, start=start, end=end, grouping=grouping, parameters=parameters)
     schedule = ReportSchedule(name=name or REPORT_TYPES[report_type].label, report_type=report_type,

@@ -16,6 +16,7 @@ from django.http import FileResponse, HttpResponse, HttpResponseRedirect, Stream
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 from core.common.errors import DomainError
 from core.reporting.models import Report, ReportStatus
@@ -91,18 +92,12 @@ def table_data(section, *, customer_url=None) -> dict:
     for r in section.rows:
         row = [_label(r.get("period")) if c.key == "period" else _cell(r.get(c.key), c.kind) for c in section.columns]
         if customer_url and r.get("customer_id"):
-            row[0] = f'<a class="text-primary-600" href="{customer_url(r["customer_id"])}">{_escape(row[0])}</a>'
+            row[0] = format_html('<a class="text-primary-600" href="{}">{}</a>', customer_url(r["customer_id"]), row[0])
         rows.append(row)
     if section.totals:
         rows.append(["Total" if c.key == section.columns[0].key else
                      ("" if c.kind == "text" else _cell(section.totals.get(c.key), c.kind)) for c in section.columns])
     return {"headers": [c.label for c in section.columns], "rows": rows}
-
-
-def _escape(text: str) -> str:
-    from django.utils.html import escape
-
-    return escape(text)
 
 
 class ReportsConsoleMixin:

@@ -169,3 +169,11 @@ def test_editing_a_schedule_goes_through_the_service_and_validates_recipients(ro
     assert schedule.history.first().history_user == client.user
     # Operations does not see Finance's schedule at all
     assert role_client("operations").get(url).status_code == 302
+
+
+@pytest.mark.django_db
+def test_customer_report_links_top_customers_to_their_profiles(role_client, ledger):  # noqa: F811
+    response = role_client("admin").get(reverse(RUN), {**Q1, "report_type": "customer"})
+    customer = ledger["b"].customer
+    link = reverse("admin:core_customerprofile_change", args=[customer.pk])
+    assert f'href="{link}"' in response.content.decode()

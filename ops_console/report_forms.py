@@ -7,12 +7,13 @@ import datetime as dt
 from django import forms
 from django.utils import timezone
 
+from core.bookings.models import BookingStatus
 from core.catalog.models import ServiceType
 from core.payments.models import PaymentMethod
 from core.reporting.models import ReportFrequency
 from core.reporting.reports import REPORT_TYPES
 from core.reporting.reports.base import Grouping
-from core.reporting.reports.custom import DATE_FIELDS
+from core.reporting.reports.custom import DATE_FIELDS, FILTERS
 from core.reporting.reports.custom import DIMENSIONS as CUSTOM_DIMENSIONS
 from core.reporting.reports.custom import MEASURES as CUSTOM_MEASURES
 from core.reporting.reports.revenue import DIMENSIONS as REVENUE_DIMENSIONS
@@ -38,6 +39,10 @@ class ReportForm(forms.Form):
                                          help_text="Custom only.")
     dimensions = forms.MultipleChoiceField(choices=[(k, v[0]) for k, v in CUSTOM_DIMENSIONS.items()],
                                            required=False, help_text="Custom only (at most two).")
+    status = forms.ChoiceField(choices=BLANK + BookingStatus.choices, required=False, help_text="Custom only.")
+    pickup_zip = forms.CharField(max_length=10, required=False, label="Pickup ZIP", help_text="Custom only.")
+    dropoff_zip = forms.CharField(max_length=10, required=False, label="Dropoff ZIP",
+                                  help_text="Custom only (with pickup ZIP: a corridor).")
     date_field = forms.ChoiceField(choices=[(k, v[0]) for k, v in DATE_FIELDS.items()], required=False,
                                    help_text="Custom only.")
 
@@ -46,7 +51,7 @@ class ReportForm(forms.Form):
         self.fields["report_type"].choices = [(k, t.label) for k, t in REPORT_TYPES.items()
                                               if report_type_allowed(user=user, report_type=k)]
         if not report_type_allowed(user=user, report_type="custom"):
-            for name in ("measures", "dimensions", "date_field"):
+            for name in ("measures", "dimensions", "date_field", "status", "pickup_zip", "dropoff_zip"):
                 del self.fields[name]
         if not any(report_type_allowed(user=user, report_type=k) for k in ("revenue", "custom")):
             del self.fields["payment_method"]
@@ -64,7 +69,7 @@ class ReportForm(forms.Form):
             if key in self.fields and data.get(key) not in (None, "", []):
                 params[key] = data[key]
         if kind == "custom":
-            filters = {k: data[k] for k in ("service_type", "payment_method") if data.get(k)}
+            filters = {k: data[k].strip() if isinstance(data[k], str) else data[k] for k in FILTERS if data.get(k)}
             if filters:
                 params["filters"] = filters
         return params

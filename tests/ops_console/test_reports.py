@@ -177,3 +177,14 @@ def test_customer_report_links_top_customers_to_their_profiles(role_client, ledg
     customer = ledger["b"].customer
     link = reverse("admin:core_customerprofile_change", args=[customer.pk])
     assert f'href="{link}"' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_custom_report_with_a_corridor_filter(role_client, ledger):  # noqa: F811
+    response = role_client("admin").get(reverse(RUN), {
+        **Q1, "grouping": "none", "report_type": "custom", "measures": ["bookings", "booked_value"],
+        "dimensions": ["service_type"], "pickup_zip": "10021", "dropoff_zip": "11937", "status": "completed",
+        "date_field": "pickup"})
+    result = response.context["result"]
+    assert result.params["filters"] == {"status": "completed", "pickup_zip": "10021", "dropoff_zip": "11937"}
+    assert [(r["d_service_type"], r["bookings"]) for r in result.main.rows] == [("mini_move", 1), ("standard", 2)]

@@ -3,6 +3,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.core import mail
 
 from core.common.errors import PermissionDenied, ValidationError
 from core.notifications.models import Notification
@@ -109,6 +110,8 @@ def test_a_missed_run_is_caught_up_once_and_finance_gets_a_link(ledger, django_c
     assert csv_link.startswith("CSV: http://localhost:8000/admin/core/report/file/")
     token = csv_link.rstrip("/").rsplit("/", 1)[1]
     assert report_file_from_token(token=token) == (report, "csv")
+    sent = [m for m in mail.outbox if m.subject == f"Report ready: {report.name}"]
+    assert sorted(m.to[0] for m in sent) == ["cfo@totetaxi.test", "finance@totetaxi.test"]
 
 
 def test_the_periodic_task_runs_due_schedules(ledger, django_capture_on_commit_callbacks):

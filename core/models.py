@@ -63,3 +63,8 @@ __all__ = [
     "User",
     "VanSchedule",
 ]
+
+# --- reporting: reports and schedules (issue 12) ---
+from core.reporting.models import Report, ReportSchedule  # noqa: E402
+
+__all__ += ["Report", "ReportSchedule"]

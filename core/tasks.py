@@ -6,3 +6,4 @@ from core.logistics import tasks as logistics_tasks  # noqa: F401
 from core.notifications import tasks as notifications_tasks  # noqa: F401
 from core.payments import tasks as payments_tasks  # noqa: F401
 from core.reporting import tasks as reporting_tasks  # noqa: F401
+from core.reporting.reports import tasks as report_tasks  # noqa: F401

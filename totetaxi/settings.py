@@ -582,3 +582,34 @@ UNFOLD["SIDEBAR"]["navigation"] = [
         ],
     },
 ]
+
+# --- Reports (issue 12): optional read-only reporting database, file links --------------------------------
+# REPORTING_DATABASE_URL (e.g. a streaming replica) adds the "reporting" alias the report selectors read from
+# (core.reporting.reports.base.report_db); on PostgreSQL its sessions are read-only, so nothing can write
+# through it, and the router keeps migrations off it. Tests mirror it onto the test database.
+REPORTING_DATABASE_URL = os.environ.get("REPORTING_DATABASE_URL", "")
+if REPORTING_DATABASE_URL:
+    DATABASES["reporting"] = dj_database_url.parse(REPORTING_DATABASE_URL,
+                                                   conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    if DATABASES["reporting"]["ENGINE"] != "django.db.backends.sqlite3":
+        DATABASES["reporting"]["OPTIONS"] = {"options": "-c default_transaction_read_only=on"}
+    DATABASES["reporting"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["core.reporting.reports.router.ReportingRouter"]
+REPORTS_LINK_MAX_AGE = env_int("REPORTS_LINK_MAX_AGE", 7 * 24 * 3600)  # seconds a scheduled report's link works
+REPORTS_CONSOLE_URL = os.environ.get("REPORTS_CONSOLE_URL", "http://localhost:8000")  # base of links in emails
+UNFOLD["SIDEBAR"]["navigation"].insert(3, {
+    "title": _("Reports"),
+    "items": [
+        {"title": _("Run a report"), "icon": "analytics", "link": reverse_lazy("admin:core_report_run"),
+         "permission": lambda request: any(request.user.has_perm(f"core.run_{kind}_report")
+                                           for kind in ("revenue", "operational", "customer", "custom"))},
+        {"title": _("Month close"), "icon": "calendar_month", "link": reverse_lazy("admin:core_report_month_close"),
+         "permission": lambda request: request.user.has_perm("core.export_month_close")},
+        {"title": _("Generated reports"), "icon": "folder_open", "link": reverse_lazy("admin:core_report_changelist"),
+         "permission": lambda request: request.user.has_perm("core.view_report")},
+        {"title": _("Scheduled reports"), "icon": "schedule_send",
+         "link": reverse_lazy("admin:core_reportschedule_changelist"),
+         "permission": lambda request: request.user.has_perm("core.view_reportschedule")},
+    ],
+})
+# --- end of reports settings ------------------------------------------------------------------------------

@@ -10,4 +10,5 @@ from ops_console.admin import (  # noqa: F401  (registration happens on import)
     notifications,
     payments,
     reporting,
+    reports,
 )

@@ -21,7 +21,9 @@ def ensure_staff_groups() -> None:
 
     if Group.objects.filter(name__in=GROUP_OF.values()).count() < len(GROUP_OF):
         importlib.import_module("core.migrations.0002_staff_groups").create_groups(apps, None)
+        importlib.import_module("core.migrations.0007_logistics").grant(apps, None)
         importlib.import_module("core.migrations.0008_documents").grant(apps, None)
+        importlib.import_module("core.migrations.0009_reports").grant(apps, None)  # report permissions
 
 
 def make_role_user(role: str) -> User:

@@ -44,6 +44,10 @@ def every_kind_of_row(make_booking, future_weekday, private_storage):
     m.TrackingUpdate.objects.create(dedupe_key="0:t:1", delivery_task=leg, trigger_id=0, trigger_name="taskStarted",
                                     event_time=timezone.now(), payload={})
     m.DispatchMismatch.objects.create(run_date=timezone.localdate(), kind="orphaned", key="t1")
+    schedule = m.ReportSchedule.objects.create(name="Month end", report_type="revenue", frequency="monthly",
+                                               recipients=["f@totetaxi.test"], next_run_at=timezone.now())
+    m.Report.objects.create(name="Revenue", report_type="revenue", start_date=timezone.localdate(),
+                            end_date=timezone.localdate(), schedule=schedule)
     m.Quote.objects.create(request_hash="x", request={}, breakdown={}, total_price=10,
                            expires_at=timezone.now())
     AccessAttempt.objects.create(username="someone", ip_address="203.0.113.1", failures_since_start=2,

@@ -21,6 +21,7 @@ from core.notifications.services.sending import (
     notifications_send_due,
     twilio_status_callback_url,
 )
+from core.notifications.services.staff import notification_send_staff
 from core.notifications.services.suppression import is_suppressed, sms_inbound_record, suppression_add
 from core.notifications.services.templates import (
     email_template_form_errors,
@@ -46,6 +47,7 @@ __all__ = [
     "notification_deliver",
     "notification_resend",
     "notification_send_custom",
+    "notification_send_staff",
     "notifications_retry",
     "notifications_send_due",
     "notify_booking_event",

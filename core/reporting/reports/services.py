@@ -1,0 +1,259 @@
+"""Writes of the reports area: requesting and generating a Report (files in storage), schedules and their runs.
+
+A generation is a Huey job (tasks.py) that loads the row by id; it regenerates from the data every time, so
+the same parameters twice give two rows with fresh figures and the first stays as history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from django.conf import settings
+from django.core import signing
+from django.core.files.base import ContentFile
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from core.common.errors import DomainError, PermissionDenied, ValidationError
+from core.common.services import model_update
+from core.reporting.models import Report, ReportFrequency, ReportSchedule, ReportStatus
+from core.reporting.reports import REPORT_TYPES
+from core.reporting.reports.base import check_range, day_start, tz
+from core.reporting.reports.files import report_csv, report_xlsx
+
+# The options each report type accepts besides its range and grouping (anything else is refused).
+OPTIONS = {
+    "revenue": {"basis", "dimension", "service_type", "payment_method"},
+    "operational": {"service_type"},
+    "customer": {"service_type"},
+    "custom": {"measures", "dimensions", "date_field", "filters"},
+}
+LINK_SALT = "core.reporting.report-file"
+
+
+def report_type_allowed(*, user, report_type: str) -> bool:
+    spec = REPORT_TYPES.get(report_type)
+    return spec is not None and user is not None and user.has_perm(spec.permission)
+
+
+def report_kwargs(*, report_type: str, start: dt.date, end: dt.date, grouping: str, parameters: dict) -> dict:
+    """The selector's keyword arguments, refusing unknown report types and options."""
+    if report_type not in REPORT_TYPES:
+        raise ValidationError("Unknown report.", fields={"report_type": [f"Choose one of {', '.join(REPORT_TYPES)}."]})
+    unknown = set(parameters) - OPTIONS[report_type]
+    if unknown:
+        raise ValidationError("Unknown report options.", fields={"parameters": sorted(unknown)})
+    check_range(start=start, end=end, grouping=grouping)
+    return {"start": start, "end": end, "grouping": grouping,
+            **{k: v for k, v in parameters.items() if v not in (None, "")}}
+
+
+def report_run(*, report_type: str, start: dt.date, end: dt.date, grouping: str, parameters: dict, actor):
+    """Run a report now (the console's on-screen view): the permission check plus the selector."""
+    if not report_type_allowed(user=actor, report_type=report_type):
+        raise PermissionDenied("You may not run this report.")
+    kwargs = report_kwargs(report_type=report_type, start=start, end=end, grouping=grouping, parameters=parameters)
+    return REPORT_TYPES[report_type].run(**kwargs)
+
+
+def report_request(*, report_type: str, start: dt.date, end: dt.date, grouping: str, parameters: dict, actor,
+                   name: str = "", schedule: ReportSchedule | None = None) -> Report:
+    """Queue a generation (files in storage); the job starts after commit. `actor` None = a schedule."""
+    if actor is not None and not report_type_allowed(user=actor, report_type=report_type):
+        raise PermissionDenied("You may not run this report.")
+    report_kwargs(report_type=report_type, start=start, end=end, grouping=grouping, parameters=parameters)
+    report = Report.objects.create(
+        name=name or f"{REPORT_TYPES[report_type].label} {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+        report_type=report_type, start_date=start, end_date=end, grouping=grouping, parameters=parameters,
+        generated_by=actor, schedule=schedule)
+    _enqueue_generation(report.pk)
+    return report
+
+
+def _enqueue_generation(report_id: int) -> None:
+    from core.reporting.reports.tasks import generate_report
+
+    transaction.on_commit(lambda: generate_report(report_id), robust=True)
+
+
+def _jsonable(value):
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def report_generate(*, report_id: int) -> Report:
+    """Compute the figures, write the CSV and XLSX to storage, mark done (a done report is left as it is)."""
+    report = Report.objects.get(pk=report_id)
+    if report.status == ReportStatus.DONE:
+        return report
+    model_update(instance=report, fields=["status", "progress", "error"],
+                 data={"status": ReportStatus.RUNNING, "progress": 10, "error": ""})
+    try:
+        result = REPORT_TYPES[report.report_type].run(**report_kwargs(
+            report_type=report.report_type, start=report.start_date, end=report.end_date, grouping=report.grouping,
+            parameters=report.parameters))
+        model_update(instance=report, fields=["progress"], data={"progress": 50})
+        stem = f"{slugify(report.name) or report.report_type}-{report.pk}"
+        report.csv_file.save(f"{stem}.csv", ContentFile(report_csv(result)), save=False)
+        report.progress = 70
+        model_update(instance=report, fields=["progress", "csv_file"])  # the file name is already set
+        report.xlsx_file.save(f"{stem}.xlsx", ContentFile(report_xlsx(result)), save=False)
+        sections = [{"key": s.key, "title": s.title, "columns": [c.__dict__ for c in s.columns], "rows": s.rows,
+                     "totals": s.totals} for s in result.sections]
+        report.data = _jsonable({"sections": sections, "notes": result.notes})
+        report.summary = _jsonable(result.summary)
+        report.status, report.progress, report.generated_at = ReportStatus.DONE, 100, timezone.now()
+        model_update(instance=report, fields=["xlsx_file", "data", "summary", "status", "progress", "generated_at"])
+    except DomainError as exc:
+        model_update(instance=report, fields=["status", "error"], data={"status": ReportStatus.FAILED,
+                                                                        "error": exc.message})
+        return report
+    if report.schedule_id:
+        _email_recipients(report)
+    return report
+
+
+# --- links ------------------------------------------------------------------------------------------------
+
+def report_file_token(*, report: Report, fmt: str) -> str:
+    return signing.dumps({"r": report.pk, "f": fmt}, salt=LINK_SALT)
+
+
+def report_file_from_token(*, token: str) -> tuple[Report, str]:
+    """The report and format a link names; refuses tampered and expired links (REPORTS_LINK_MAX_AGE)."""
+    try:
+        payload = signing.loads(token, salt=LINK_SALT, max_age=settings.REPORTS_LINK_MAX_AGE)
+        report = Report.objects.get(pk=payload["r"], status=ReportStatus.DONE)
+    except signing.SignatureExpired as exc:
+        raise ValidationError("This link has expired; open the report in the console.") from exc
+    except (signing.BadSignature, KeyError, TypeError, Report.DoesNotExist) as exc:
+        raise ValidationError("This link is not valid.") from exc
+    if payload.get("f") not in ("csv", "xlsx"):
+        raise ValidationError("This link is not valid.")
+    return report, payload["f"]
+
+
+def _email_recipients(report: Report) -> None:
+    from django.urls import reverse
+
+    from core.notifications.services import notification_send_staff
+
+    base = settings.REPORTS_CONSOLE_URL.rstrip("/")
+    links = "\n".join(f"{fmt.upper()}: {base}{reverse('admin:core_report_file', args=[report_file_token(report=report, fmt=fmt)])}"
+                      for fmt in ("csv", "xlsx"))
+    days = settings.REPORTS_LINK_MAX_AGE // 86400
+    body = (f"{report.name} is ready.\n\n{links}\n\nThe links work for {days} days and need a console login "
+            f"with access to this report.")
+    notification_send_staff(recipients=report.schedule.recipients, subject=f"Report ready: {report.name}",
+                            body=body, event_key=f"report:{report.pk}")
+
+
+# --- schedules --------------------------------------------------------------------------------------------
+
+RUN_HOUR = 6  # New York time: the previous day's late payments and refunds have landed
+
+
+def next_run_after(*, frequency: str, now: dt.datetime) -> dt.datetime:
+    """The first run time strictly after `now`: 06:00 New York the next day / Monday / 1st of the month."""
+    today = timezone.localtime(now, tz()).date()
+    for offset in range(0, 32):
+        day = today + dt.timedelta(days=offset)
+        if frequency == ReportFrequency.WEEKLY and day.weekday() != 0:
+            continue
+        if frequency == ReportFrequency.MONTHLY and day.day != 1:
+            continue
+        moment = day_start(day) + dt.timedelta(hours=RUN_HOUR)
+        if moment > now:
+            return moment
+    raise AssertionError("unreachable: every frequency has a run within 32 days")
+
+
+def period_before(*, frequency: str, run_at: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The period a run at `run_at` reports on: the day, Monday–Sunday week or month just finished."""
+    today = timezone.localtime(run_at, tz()).date()
+    if frequency == ReportFrequency.DAILY:
+        return today - dt.timedelta(days=1), today - dt.timedelta(days=1)
+    if frequency == ReportFrequency.WEEKLY:
+        monday = today - dt.timedelta(days=today.weekday())
+        return monday - dt.timedelta(days=7), monday - dt.timedelta(days=1)
+    last = today.replace(day=1) - dt.timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def valid_recipients(recipients: list[str]) -> list[str]:
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from django.core.validators import validate_email
+
+    recipients = [str(r).strip() for r in recipients if str(r).strip()]
+    bad = []
+    for address in recipients:
+        try:
+            validate_email(address)
+        except DjangoValidationError:
+            bad.append(address)
+    if not recipients or bad:
+        raise ValidationError("Give at least one valid email address.", fields={"recipients": bad or ["required"]})
+    return recipients
+
+
+def report_schedule_update(*, schedule: ReportSchedule, name: str, is_active: bool, recipients: list[str],
+                           actor) -> ReportSchedule:
+    """What may change on a schedule: its name, recipients and whether it runs (the report itself is fixed)."""
+    if not report_type_allowed(user=actor, report_type=schedule.report_type):
+        raise PermissionDenied("You may not change this schedule.")
+    if not isinstance(recipients, list):
+        raise ValidationError("Recipients are a list of email addresses.", fields={"recipients": ["not a list"]})
+    model_update(instance=schedule, fields=["name", "is_active", "recipients"], actor=actor,
+                 data={"name": name, "is_active": is_active, "recipients": valid_recipients(recipients)})
+    return schedule
+
+
+def report_schedule_create(*, name: str, report_type: str, grouping: str, parameters: dict, frequency: str,
+                           recipients: list[str], actor, now: dt.datetime | None = None) -> ReportSchedule:
+    if not report_type_allowed(user=actor, report_type=report_type):
+        raise PermissionDenied("You may not schedule this report.")
+    if frequency not in ReportFrequency.values:
+        raise ValidationError("Unknown frequency.", fields={"frequency": [f"Choose one of {ReportFrequency.values}."]})
+    recipients = valid_recipients(recipients)
+    start, end = period_before(frequency=frequency, run_at=now or timezone.now())
+    report_kwargs(report_type=report_type, start=start, end=end, grouping=grouping, parameters=parameters)
+    schedule = ReportSchedule(name=name or REPORT_TYPES[report_type].label, report_type=report_type,
+                              grouping=grouping, parameters=parameters, frequency=frequency, recipients=recipients,
+                              next_run_at=next_run_after(frequency=frequency, now=now or timezone.now()),
+                              created_by=actor)
+    from core.common.audit import set_actor
+
+    set_actor(schedule, actor)
+    schedule.full_clean()
+    schedule.save(force_insert=True)
+    return schedule
+
+
+def report_schedules_run_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Generate what is due, once per schedule: after an outage only the latest missed period is generated
+    (a catch-up, not a replay), and next_run_at moves past `now`. Returns the new report ids."""
+    now = now or timezone.now()
+    created = []
+    due = list(ReportSchedule.objects.filter(is_active=True, next_run_at__lte=now).values_list("pk", flat=True))
+    for schedule_id in due:
+        with transaction.atomic():
+            schedule = (ReportSchedule.objects.select_for_update(skip_locked=True)
+                        .filter(pk=schedule_id, is_active=True, next_run_at__lte=now).first())
+            if schedule is None:
+                continue  # another worker has it, or it ran meanwhile
+            start, end = period_before(frequency=schedule.frequency, run_at=now)
+            try:
+                with transaction.atomic():
+                    report = report_request(report_type=schedule.report_type, start=start, end=end,
+                                            grouping=schedule.grouping, parameters=schedule.parameters, actor=None,
+                                            name=f"{schedule.name} {start:%Y-%m-%d} to {end:%Y-%m-%d}",
+                                            schedule=schedule)
+                created.append(report.pk)
+            except IntegrityError:
+                pass  # this period was already generated (report_once_per_schedule_period)
+            model_update(instance=schedule, fields=["last_run_at", "next_run_at"],
+                         data={"last_run_at": now, "next_run_at": next_run_after(frequency=schedule.frequency,
+                                                                                  now=now)})
+    return created

@@ -1,0 +1,72 @@
+"""Hand-made report data: rows written directly with the dates a test needs (services stamp "now")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.core.management import call_command
+
+from core.bookings.models import Booking
+from core.catalog.models import MiniMovePackage
+from core.payments.models import Payment, PaymentAudit, Refund
+from tests.factories import AddressFactory, CustomerFactory
+
+NY = ZoneInfo("America/New_York")
+_n = itertools.count(1)
+
+
+def ny(*args) -> dt.datetime:
+    """An aware New York datetime: ny(2026, 1, 31, 23, 30)."""
+    return dt.datetime(*args, tzinfo=NY)
+
+
+def booking(*, pickup: dt.date, created: dt.datetime | None = None, kind: str = "standard",
+            status: str = "completed", total: str = "100.00", customer=None, pickup_zip: str = "10021",
+            dropoff_zip: str = "11937", cancelled: dt.datetime | None = None, package=None) -> Booking:
+    n = next(_n)
+    if kind == "mini_move" and package is None:
+        package = mini_move_package()
+    b = Booking.objects.create(
+        booking_number=f"TT-2026-{n:06d}", booking_type=kind, status=status, customer=customer or CustomerFactory(),
+        pickup_address=AddressFactory(zip_code=pickup_zip), dropoff_address=AddressFactory(zip_code=dropoff_zip),
+        pickup_date=pickup, base_price=Decimal(total), total_price=Decimal(total), access_token_hash=f"h{n}",
+        cancelled_at=cancelled, package=package,
+    )
+    if created is not None:
+        Booking.objects.filter(pk=b.pk).update(created_at=created)
+        b.created_at = created
+    return b
+
+
+def mini_move_package(code: str = "petite") -> MiniMovePackage:
+    if not MiniMovePackage.objects.filter(code=code).exists():
+        call_command("loaddata", "catalog", verbosity=0)
+    return MiniMovePackage.objects.get(code=code)
+
+
+def pay(b: Booking, cents: int, at: dt.datetime, *, fee: int | None = None, method: str = "stripe",
+        status: str = "succeeded") -> Payment:
+    n = next(_n)
+    return Payment.objects.create(
+        booking=b, amount_cents=cents, status=status, method=method, succeeded_at=at if status == "succeeded" else None,
+        stripe_payment_intent_id=f"pi_{n}" if method == "stripe" else None,
+        stripe_charge_id=f"ch_{n}" if method == "stripe" else "", stripe_fee_cents=fee,
+    )
+
+
+def refund(p: Payment, cents: int, at: dt.datetime, *, status: str = "succeeded") -> Refund:
+    n = next(_n)
+    return Refund.objects.create(payment=p, amount_cents=cents, status=status, processed_at=at,
+                                 stripe_refund_id=f"re_{n}")
+
+
+def dispute(p: Payment, cents: int, at: dt.datetime) -> PaymentAudit:
+    n = next(_n)
+    row = PaymentAudit.objects.create(payment=p, booking=p.booking, action="dispute_created",
+                                      details={"dispute_id": f"dp_{n}", "amount_cents": cents, "reason": "fraudulent",
+                                               "status": "needs_response"})
+    PaymentAudit.objects.filter(pk=row.pk).update(created_at=at)
+    return row

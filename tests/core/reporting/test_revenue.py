@@ -1,0 +1,120 @@
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db.models import Sum
+
+from core.common.errors import ValidationError
+from core.payments.models import Payment, Refund
+from core.reporting.reports.revenue import revenue_figures, revenue_report, totals_of
+from tests.core.reporting.data import booking, dispute, ny, pay, refund
+
+D = dt.date
+Q1 = {"start": D(2026, 1, 1), "end": D(2026, 3, 31)}
+
+
+def _pick(rows, *keys):
+    return [tuple(r[k] for k in keys) for r in rows]
+
+
+MEASURES = ("gross", "refunds", "net", "fees", "net_of_fees", "disputed", "payments", "refund_count", "fees_unknown")
+
+CASES = [
+    # basis, grouping, dimension, expected rows: (period, dim?, *MEASURES) in cents
+    ("cash", "month", None, [
+        (D(2026, 1, 1), 10000, 0, 10000, 320, 9680, 0, 1, 0, 0),
+        (D(2026, 2, 1), 25000, 2500, 22500, 610, 21890, 20000, 2, 1, 0),
+        (D(2026, 3, 1), 7000, 0, 7000, 0, 7000, 0, 1, 0, 1),
+    ]),
+    ("service", "month", None, [
+        (D(2026, 1, 1), 10000, 2500, 7500, 320, 7180, 0, 1, 1, 0),
+        (D(2026, 2, 1), 20000, 0, 20000, 610, 19390, 20000, 1, 0, 0),
+        (D(2026, 3, 1), 7000, 0, 7000, 0, 7000, 0, 1, 0, 1),
+    ]),
+    ("cash", "none", "service_type", [
+        (None, "mini_move", 20000, 0, 20000, 610, 19390, 20000, 1, 0, 0),
+        (None, "specialty", 5000, 0, 5000, 0, 5000, 0, 1, 0, 0),
+        (None, "standard", 17000, 2500, 14500, 320, 14180, 0, 2, 1, 1),
+    ]),
+]
+
+
+@pytest.mark.parametrize(("basis", "grouping", "dimension", "expected"), CASES)
+def test_revenue_figures_on_the_hand_made_ledger(ledger, basis, grouping, dimension, expected):
+    rows = revenue_figures(**Q1, basis=basis, grouping=grouping, dimension=dimension)
+    keys = ("period", "dim", *MEASURES) if dimension else ("period", *MEASURES)
+    assert _pick(rows, *keys) == expected
+
+
+def test_weekly_cash_puts_late_saturday_and_early_sunday_in_the_same_monday_week(ledger):
+    rows = revenue_figures(start=D(2026, 1, 26), end=D(2026, 2, 8), grouping="week")
+    # Sat Jan 31 23:30 NY and Sun Feb 1 00:30 NY are both in the week of Monday Jan 26.
+    assert _pick(rows, "period", "gross") == [(D(2026, 1, 26), 30000), (D(2026, 2, 2), 5000)]
+
+
+@pytest.mark.parametrize(("late", "early", "weeks"), [
+    # spring forward (Sun Mar 8 2026): 23:30 EDT Sunday is already Monday in UTC
+    (ny(2026, 3, 8, 23, 30), ny(2026, 3, 9, 0, 30), [(D(2026, 3, 2), 100), (D(2026, 3, 9), 200)]),
+    # fall back (Sun Nov 1 2026): 23:30 EST Sunday is Monday 04:30 UTC
+    (ny(2026, 11, 1, 23, 30), ny(2026, 11, 2, 0, 30), [(D(2026, 10, 26), 100), (D(2026, 11, 2), 200)]),
+])
+def test_weeks_around_dst_changes_follow_new_york(db, late, early, weeks):
+    b = booking(pickup=late.date())
+    pay(b, 100, late)
+    pay(b, 200, early)
+    rows = revenue_figures(start=weeks[0][0], end=weeks[1][0] + dt.timedelta(days=6), grouping="week")
+    assert _pick(rows, "period", "gross") == weeks
+
+
+def test_a_refund_in_a_later_month_lowers_that_month_on_a_cash_basis(ledger):
+    rows = revenue_figures(**Q1, grouping="month")
+    assert [r["refunds"] for r in rows] == [0, 2500, 0]
+    assert rows[0]["net"] == 10000  # January keeps its payment whole
+
+
+def test_totals_tie_to_the_payment_refund_and_fee_rows(ledger):
+    totals = totals_of(revenue_figures(**Q1, grouping="day"))
+    paid = Payment.objects.filter(status="succeeded").aggregate(g=Sum("amount_cents"), f=Sum("stripe_fee_cents"))
+    refunded = Refund.objects.filter(status="succeeded").aggregate(r=Sum("amount_cents"))
+    assert (totals["gross"], totals["fees"], totals["refunds"]) == (paid["g"], paid["f"], refunded["r"])
+
+
+def test_report_in_dollars_with_cards_and_the_honest_notes(ledger):
+    report = revenue_report(**Q1, grouping="month")
+    assert report.summary["Net"] == Decimal("395.00")
+    assert report.summary["Net of fees"] == Decimal("385.70")
+    assert report.main.totals["disputed"] == Decimal("200.00")
+    assert any("disputes lost cannot be reported" in n for n in report.notes)
+
+
+def test_filters_by_service_type_and_payment_method(ledger):
+    rows = revenue_figures(**Q1, grouping="none", service_type="standard")
+    assert _pick(rows, "gross", "refunds") == [(17000, 2500)]
+    rows = revenue_figures(**Q1, grouping="none", payment_method="cash")
+    assert _pick(rows, "gross", "refunds") == [(5000, 0)]
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"start": D(2026, 2, 1), "end": D(2026, 1, 1)}, "end"),
+    ({**Q1, "grouping": "hourly"}, "grouping"),
+    ({**Q1, "basis": "accrual"}, "basis"),
+    ({**Q1, "dimension": "customer__email"}, "dimension"),
+    ({**Q1, "payment_method": "bitcoin"}, "payment_method"),
+])
+def test_bad_parameters_are_refused_with_the_field(db, params, field):
+    with pytest.raises(ValidationError) as err:
+        revenue_figures(**params)
+    assert field in err.value.fields
+
+
+@pytest.mark.parametrize("basis", ["cash", "service"])
+def test_query_count_is_constant_in_the_data_size(ledger, django_assert_num_queries, basis):
+    with django_assert_num_queries(3):
+        revenue_report(**Q1, basis=basis, grouping="day", dimension="service_type")
+    for i in range(20):
+        b = booking(pickup=D(2026, 1, 5 + i), kind="mini_move")
+        p = pay(b, 1000 + i, ny(2026, 1, 5 + i, 12), fee=30)
+        refund(p, 100, ny(2026, 2, 5 + i, 12))
+        dispute(p, 100, ny(2026, 2, 5 + i, 13))
+    with django_assert_num_queries(3):
+        revenue_report(**Q1, basis=basis, grouping="day", dimension="service_type")

@@ -1,6 +1,7 @@
 """Every model of the domain, re-exported so Django (and readers) find them in one place."""
 
 from core.accounts.models import StaffProfile, User
+from core.bookings.change_models import ChangeQuote
 from core.bookings.models import (
     Booking,
     BookingNote,
@@ -18,6 +19,7 @@ from core.catalog.models import (
     SurchargeRule,
     VanSchedule,
 )
+from core.catalog.policy_models import ChangePolicy
 from core.customers.models import Address, CustomerProfile
 from core.notifications.models import DeliveryLog, EmailTemplate, Notification, Suppression
 from core.payments.models import Payment, PaymentAudit, ProviderEvent, ReconciliationMismatch, Refund
@@ -30,6 +32,8 @@ __all__ = [
     "BookingNumberSequence",
     "BookingSpecialtyItem",
     "BookingStatusChange",
+    "ChangePolicy",
+    "ChangeQuote",
     "CustomerProfile",
     "DailyMetrics",
     "DeliveryLog",

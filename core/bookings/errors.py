@@ -43,6 +43,12 @@ class IdempotencyConflict(Conflict):
     code = "idempotency_conflict"
 
 
+class TooLateToChange(Conflict):
+    """It is too late to change this booking online; call us."""
+
+    code = "too_late_to_change"
+
+
 class BookingValidationError(ValidationError):
     """The booking request is not valid."""
 
@@ -57,4 +63,5 @@ __all__ = [
     "QuoteExpired",
     "QuoteMismatch",
     "QuoteNotFound",
+    "TooLateToChange",
 ]

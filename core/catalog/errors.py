@@ -5,3 +5,7 @@ class PricingError(ValidationError):
     """The booking request cannot be priced."""
 
     code = "validation_error"
+
+
+class PolicyInvalid(ValidationError):
+    """The change policy is not valid."""

@@ -5,6 +5,7 @@ from ninja import NinjaAPI
 from public_api import errors
 from public_api.bookings import router as bookings_router
 from public_api.catalog import router as catalog_router
+from public_api.changes import router as changes_router
 from public_api.health import router as health_router
 from public_api.payments import router as payments_router
 
@@ -21,5 +22,7 @@ api = NinjaAPI(
 errors.install(api)
 api.add_router("/health/", health_router)
 api.add_router("/services/", catalog_router)
+# before bookings: its `{booking_id}/` would answer 405 to POST bookings/access-link/
+api.add_router("/bookings/", changes_router)
 api.add_router("/bookings/", bookings_router)
 api.add_router("/payments/", payments_router)

@@ -49,6 +49,12 @@ class TooLateToChange(Conflict):
     code = "too_late_to_change"
 
 
+class NoChangePolicy(Conflict):
+    """No change policy applies to this booking."""
+
+    code = "no_change_policy"
+
+
 class BookingValidationError(ValidationError):
     """The booking request is not valid."""
 
@@ -60,6 +66,7 @@ __all__ = [
     "DomainError",
     "IdempotencyConflict",
     "InvalidTransition",
+    "NoChangePolicy",
     "QuoteExpired",
     "QuoteMismatch",
     "QuoteNotFound",

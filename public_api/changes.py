@@ -7,7 +7,9 @@ from ninja import Field, Header, Router, Status
 from pydantic import ConfigDict
 
 from core.bookings.changes import booking_cancel_preview, booking_cancel_with_quote
+from core.bookings.changes_access import booking_access_link_request
 from core.bookings.services import booking_get_for_customer
+from core.common.audit import client_ip
 from core.common.money import from_cents, money_str
 from core.common.ratelimit import check_request_rate_limit
 from public_api.bookings import TOKEN_HEADER, render_booking
@@ -52,6 +54,29 @@ class RefundOut(Schema):
 
 class CancelOut(BookingOut):
     refund: RefundOut | None = Field(description="The refund the cancellation made (null when none was due)")
+
+
+class AccessLinkIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"booking_number": "TT-2027-000123", "email": "alex@example.com"}]})
+
+    booking_number: str = Field(max_length=40)
+    email: str = Field(max_length=254)
+
+
+class AcceptedOut(Schema):
+    pass
+
+
+@router.post("access-link/", response={202: AcceptedOut, 422: ErrorOut, 429: ErrorOut},
+             summary="Email a link back to a booking")
+def access_link(request, payload: AccessLinkIn):
+    """Always 202 `{}`: when the booking number and email match, the customer is emailed a manage link
+    `{site}/bookings/{booking_id}/?token=<token>`; send `<token>` as `X-Booking-Token` (valid 14 days).
+    429 `rate_limited` past a few requests an hour per IP or per booking number."""
+    booking_access_link_request(booking_number=payload.booking_number, email=payload.email,
+                                client_ip=client_ip(request))
+    return Status(202, {})
 
 
 def _preview_body(quote) -> dict:

@@ -6,19 +6,10 @@ import pytest
 from django.utils import timezone
 
 from core.bookings.change_models import ChangeQuote
-from core.payments import services
-from core.payments.models import Payment, Refund
+from core.payments.models import Refund
 
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.fakes.stripe_fixtures", "tests.fakes.stripe_payments"]
-
-
-@pytest.fixture
-def paid(stripe_on, booking):
-    pi = services.payment_intent_create(booking=booking)["payment_intent_id"]
-    stripe_on.succeed(pi)
-    services.payment_confirm(booking=booking, payment_intent_id=pi)
-    return Payment.objects.get(stripe_payment_intent_id=pi)
 
 
 def _url(booking, tail):

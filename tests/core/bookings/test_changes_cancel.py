@@ -18,23 +18,12 @@ from core.bookings.models import Booking, BookingStatus, PaymentState
 from core.catalog.availability import used_slots_on
 from core.notifications.models import Notification
 from core.payments import services
-from core.payments.models import Payment, Refund, RefundStatus
+from core.payments.models import Refund, RefundStatus
 from tests.concurrency import run_in_threads
+from tests.fakes.stripe_payments import pay_through_stripe
 
 pytest_plugins = ["tests.fakes.stripe_fixtures", "tests.fakes.stripe_payments"]
 DAY = dt.timedelta(days=1)
-
-
-def _pay(stripe_on, booking) -> Payment:
-    pi = services.payment_intent_create(booking=booking)["payment_intent_id"]
-    stripe_on.succeed(pi)
-    services.payment_confirm(booking=booking, payment_intent_id=pi)
-    return Payment.objects.get(stripe_payment_intent_id=pi)
-
-
-@pytest.fixture
-def paid(stripe_on, booking):
-    return _pay(stripe_on, booking)
 
 
 def _before_pickup(booking, delta):
@@ -125,7 +114,7 @@ def test_the_coi_fee_is_kept_once_paid(stripe_on, make_request):
     from core.bookings.services import booking_create
 
     booking, _ = booking_create(request=make_request(coi_required=True))
-    payment = _pay(stripe_on, booking)
+    payment = pay_through_stripe(stripe_on, booking)
 
     quote = booking_cancel_preview(booking=booking)
 
@@ -164,7 +153,7 @@ def test_twenty_identical_cancels_make_one_refund(postgres_only, stripe_on, make
     from core.bookings.services import booking_create
 
     booking, _ = booking_create(request=make_request())
-    payment = _pay(stripe_on, booking)
+    payment = pay_through_stripe(stripe_on, booking)
     quote = booking_cancel_preview(booking=booking, now=timezone.now())
 
     outcomes = run_in_threads(20, lambda i: booking_cancel_with_quote(

@@ -9,8 +9,7 @@ from django.core import signing
 from core.bookings.changes_access import manage_token
 from core.bookings.models import Booking
 from core.notifications.models import Notification
-
-pytest_plugins = ["tests.core.notifications.fixtures"]  # postmark: anymail → the fake Postmark
+from tests.core.notifications.fixtures import postmark  # noqa: F401  (fixture: anymail → the fake Postmark)
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/bookings/access-link/"
@@ -28,7 +27,7 @@ def _ask(post_json, booking_number, email, ip="198.51.100.7"):
     return post_json(URL, {"booking_number": booking_number, "email": email}, REMOTE_ADDR=ip)
 
 
-def test_a_lost_token_is_recovered_through_the_emailed_link(client, post_json, booked, postmark,
+def test_a_lost_token_is_recovered_through_the_emailed_link(client, post_json, booked, postmark,  # noqa: F811
                                                              django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = _ask(post_json, booked.booking_number.lower(), booked.customer.email.upper())
@@ -45,7 +44,7 @@ def test_a_lost_token_is_recovered_through_the_emailed_link(client, post_json, b
 
 
 @pytest.mark.parametrize("which", ["wrong_email", "unknown_number", "empty"])
-def test_no_match_gets_the_same_answer_and_no_mail(post_json, booked, postmark, which,
+def test_no_match_gets_the_same_answer_and_no_mail(post_json, booked, postmark, which,  # noqa: F811
                                                    django_capture_on_commit_callbacks):
     number, email = {"wrong_email": (booked.booking_number, "someone@else.com"),
                      "unknown_number": ("TT-2027-999999", booked.customer.email),

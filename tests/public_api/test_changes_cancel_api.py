@@ -84,3 +84,11 @@ def test_wrong_or_missing_token_is_404(post_json, booking, token):
 def test_bad_quote_id_is_422(post_json, booking):
     response = post_json(_url(booking, ""), {"quote_id": "nope"}, HTTP_X_BOOKING_TOKEN=booking.access_token)
     assert response.status_code == 422 and "quote_id" in response.json()["error"]["fields"]
+
+
+def test_the_preview_within_its_query_budget(post_json, booking, paid, django_assert_max_num_queries):
+    # the booking with its joins and its items (the token check), its policy, what was paid and refunded, and
+    # the quote's insert
+    with django_assert_max_num_queries(5):
+        response = post_json(_url(booking, "preview/"), {}, HTTP_X_BOOKING_TOKEN=booking.access_token)
+    assert response.status_code == 200

@@ -1,6 +1,7 @@
 """Every model of the domain, re-exported so Django (and readers) find them in one place."""
 
 from core.accounts.models import StaffProfile, User
+from core.bookings.change_models import ChangeQuote
 from core.bookings.models import (
     Booking,
     BookingNote,
@@ -18,6 +19,7 @@ from core.catalog.models import (
     SurchargeRule,
     VanSchedule,
 )
+from core.catalog.policy_models import ChangePolicy
 from core.customers.models import Address, CustomerProfile
 from core.documents.models import COI, Building, COIWaiver, Document, DocumentAccess
 from core.logistics.models import DeliveryTask, DispatchMismatch, ProofOfDelivery, TrackingUpdate
@@ -35,6 +37,8 @@ __all__ = [
     "BookingStatusChange",
     "COI",
     "COIWaiver",
+    "ChangePolicy",
+    "ChangeQuote",
     "CustomerProfile",
     "DailyMetrics",
     "DeliveryTask",

@@ -6,6 +6,7 @@ from core.common.errors import ErrorCode
 from public_api import errors
 from public_api.bookings import router as bookings_router
 from public_api.catalog import router as catalog_router
+from public_api.changes import router as changes_router
 from public_api.documents import files_router as document_files_router
 from public_api.documents import router as documents_router
 from public_api.health import router as health_router
@@ -51,6 +52,8 @@ api = BookingAPI(
 errors.install(api)
 api.add_router("/health/", health_router)
 api.add_router("/services/", catalog_router)
+# before bookings: its `{booking_id}/` would answer 405 to POST bookings/access-link/
+api.add_router("/bookings/", changes_router)
 api.add_router("/bookings/", bookings_router)
 api.add_router("/bookings/", documents_router)
 api.add_router("/documents/", document_files_router)

@@ -43,6 +43,18 @@ class IdempotencyConflict(Conflict):
     code = ErrorCode.IDEMPOTENCY_CONFLICT
 
 
+class TooLateToChange(Conflict):
+    """It is too late to change this booking online; call us."""
+
+    code = ErrorCode.TOO_LATE_TO_CHANGE
+
+
+class NoChangePolicy(Conflict):
+    """No change policy applies to this booking."""
+
+    code = ErrorCode.NO_CHANGE_POLICY
+
+
 class BookingValidationError(ValidationError):
     """The booking request is not valid."""
 
@@ -54,7 +66,9 @@ __all__ = [
     "DomainError",
     "IdempotencyConflict",
     "InvalidTransition",
+    "NoChangePolicy",
     "QuoteExpired",
     "QuoteMismatch",
     "QuoteNotFound",
+    "TooLateToChange",
 ]

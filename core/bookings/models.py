@@ -61,6 +61,8 @@ class Booking(BaseModel):
     coi_fee = models.DecimalField(max_digits=10, decimal_places=2, default=0, validators=NON_NEGATIVE)
     total_price = models.DecimalField(max_digits=10, decimal_places=2, validators=NON_NEGATIVE)
     price_breakdown = models.JSONField(default=dict, blank=True, help_text="The breakdown it was sold at.")
+    change_policy = models.ForeignKey("core.ChangePolicy", null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+", help_text="The change policy it was sold under.")
     quote = models.ForeignKey("core.Quote", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     onfleet_pickup_task_id = models.CharField(max_length=64, blank=True, default="")

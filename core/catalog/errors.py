@@ -11,3 +11,7 @@ class CapacityBelowBookings(Conflict):
     """Capacity may not drop below the bookings already holding a slot on the date."""
 
     code = ErrorCode.CAPACITY_BELOW_BOOKINGS
+
+
+class PolicyInvalid(ValidationError):
+    """The change policy is not valid."""

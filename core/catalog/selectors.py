@@ -17,6 +17,7 @@ from core.catalog.models import (
     SurchargeRule,
     VanSchedule,
 )
+from core.catalog.policy_models import ChangePolicy
 from core.catalog.pricing import (
     CatalogSnapshot,
     PackageInfo,
@@ -35,7 +36,7 @@ def _version_from() -> str:
     Any insert, edit or delete changes it (an insert or edit moves the latest updated_at, a delete the count),
     and one aggregate over a UNION ALL plans about a third faster than a subquery per table.
     """
-    tables = [MiniMovePackage, SpecialtyItem, StandardDeliveryRate, SurchargeRule]
+    tables = [MiniMovePackage, SpecialtyItem, StandardDeliveryRate, SurchargeRule, ChangePolicy]
     union = " UNION ALL ".join(f"SELECT updated_at FROM {m._meta.db_table}" for m in tables)  # noqa: S608
     return f"(SELECT COUNT(*) AS n, MAX(updated_at) AS m FROM ({union}) rows_) version"  # noqa: S608
 
@@ -70,6 +71,8 @@ def _load_static() -> dict:
         # Primary keys by code, so a booking can point at its package/items without another lookup.
         "package_ids": {p.code: p.pk for p in package_rows},
         "specialty_ids": {i.code: i.pk for i in item_rows},
+        # The policy new bookings are sold under: cached with the prices, so booking_create pays no query for it.
+        "change_policy_id": ChangePolicy.objects.filter(is_active=True).values_list("pk", flat=True).first(),
     }
 
 

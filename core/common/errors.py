@@ -47,6 +47,9 @@ class ErrorCode(StrEnum):
                         "The pickup date cannot be booked; `fields.pickup_date` gives the reasons.")
     QUOTE_EXPIRED = "quote_expired", 409, "The quote has expired; request a new preview."
     QUOTE_MISMATCH = "quote_mismatch", 409, "The quote was made for a different booking request."
+    TOO_LATE_TO_CHANGE = ("too_late_to_change", 409,
+                          "It is too late under the change policy to change this booking online; call us.")
+    NO_CHANGE_POLICY = "no_change_policy", 409, "No change policy applies to this booking."
     QUOTE_NOT_FOUND = "quote_not_found", 404, "No such quote; request a new preview."
     IDEMPOTENCY_CONFLICT = ("idempotency_conflict", 409,
                             "This `Idempotency-Key` was already used with a different request body.")

@@ -36,6 +36,23 @@ def booking(make_request):
     return created
 
 
+def pay_through_stripe(fake: FakeStripeServer, booking):
+    """Pay the booking's total through the fake Stripe, as the site would; returns the Payment."""
+    from core.payments import services
+    from core.payments.models import Payment
+
+    pi = services.payment_intent_create(booking=booking)["payment_intent_id"]
+    fake.succeed(pi)
+    services.payment_confirm(booking=booking, payment_intent_id=pi)
+    return Payment.objects.get(stripe_payment_intent_id=pi)
+
+
+@pytest.fixture
+def paid(stripe_on, booking):
+    """The `booking` paid through Stripe; returns its Payment."""
+    return pay_through_stripe(stripe_on, booking)
+
+
 @pytest.fixture
 def finance_admin(db):
     from core.accounts.models import User

@@ -19,7 +19,12 @@ def hash_token(token: str) -> str:
 
 
 def token_matches(booking: Booking, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(booking.access_token_hash, hash_token(token))
+    """The booking's own access token, or a manage link's signed token (see core.bookings.changes_access)."""
+    from core.bookings.changes_access import manage_token_matches
+
+    if not token:
+        return False
+    return hmac.compare_digest(booking.access_token_hash, hash_token(token)) or manage_token_matches(booking, token)
 
 
 def booking_get_for_customer(*, booking_id, token: str | None) -> Booking:

@@ -149,6 +149,7 @@ def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, ac
         coi_required=request.coi_required,
         notes=request.notes,
         quote=quote,
+        change_policy_id=static.get("change_policy_id"),
         access_token_hash=hash_token(token),
         hold_expires_at=now + dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"])),
     )

@@ -86,20 +86,32 @@ def refund_issue(*, payment: Payment, amount_cents: int, reason: str, notes: str
             created_at__gte=now - REFUND_DOUBLE_CLICK_WINDOW).first()
         if duplicate is not None:
             return duplicate
-        available = payment_refundable_cents(payment=locked)
-        if amount_cents > available:
-            raise RefundTooLarge(
-                f"At most ${from_cents(max(available, 0))} can still be refunded on this payment.",
-                fields={"amount_cents": [f"At most {max(available, 0)}."]})
-        refund = Refund(payment=locked, amount_cents=amount_cents, reason=reason, notes=notes or "",
-                        processed_by=actor, status=RefundStatus.PENDING)
-        set_actor(refund, actor)
-        refund.save(force_insert=True)
-        payment_audit("refund_requested", payment=locked, user=actor, ip=request_ip, refund_id=refund.pk,
-                      amount_cents=amount_cents, reason=reason, notes=notes or "")
-        _refresh_refunded(locked, actor)
-        booking_payment_state_sync(locked.booking, actor)
+        refund = refund_record_locked(payment=locked, amount_cents=amount_cents, reason=reason, notes=notes,
+                                      actor=actor, request_ip=request_ip)
     return refund_submit(refund=refund, actor=actor, request_ip=request_ip, raise_on_refusal=True)
+
+
+def refund_record_locked(*, payment: Payment, amount_cents: int, reason: str, notes: str, actor,
+                         request_ip: str | None = None) -> Refund:
+    """Record a pending refund of a succeeded payment (never more than is left); send it with refund_submit.
+
+    The caller holds the Booking and Payment row locks in its transaction and decides who may refund: an
+    admin (refund_issue) or the change policy (a customer's cancellation, core.bookings.changes).
+    """
+    available = payment_refundable_cents(payment=payment)
+    if amount_cents > available:
+        raise RefundTooLarge(
+            f"At most ${from_cents(max(available, 0))} can still be refunded on this payment.",
+            fields={"amount_cents": [f"At most {max(available, 0)}."]})
+    refund = Refund(payment=payment, amount_cents=amount_cents, reason=reason, notes=notes or "",
+                    processed_by=actor, status=RefundStatus.PENDING)
+    set_actor(refund, actor)
+    refund.save(force_insert=True)
+    payment_audit("refund_requested", payment=payment, user=actor, ip=request_ip, refund_id=refund.pk,
+                  amount_cents=amount_cents, reason=reason, notes=notes or "")
+    _refresh_refunded(payment, actor)
+    booking_payment_state_sync(payment.booking, actor)
+    return refund
 
 
 def refund_submit(*, refund: Refund, actor=None, request_ip: str | None = None,

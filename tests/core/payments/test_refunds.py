@@ -22,15 +22,6 @@ pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.fakes.stripe_fixtures", "tests.fakes.stripe_payments"]
 
 
-@pytest.fixture
-def paid(stripe_on, booking):
-    """A booking paid through Stripe; returns its Payment."""
-    pi = services.payment_intent_create(booking=booking)["payment_intent_id"]
-    stripe_on.succeed(pi)
-    services.payment_confirm(booking=booking, payment_intent_id=pi)
-    return Payment.objects.get(stripe_payment_intent_id=pi)
-
-
 def _state(payment):
     return Booking.objects.get(pk=payment.booking_id).payment_status
 

@@ -1,0 +1,189 @@
+"""Changing a sold booking under its change policy: a stored preview (quote), then the change itself.
+
+A cancellation is carried out once per booking: the booking row lock serialises every attempt, the first one
+marks its quote used and records the refunds in the same transaction, and every later attempt with that quote
+(a retry, a double click, 20 at once) replays it. Refunds are sent to Stripe after the commit, outside any row
+lock, with idempotency keys from our refund ids, so a retry that re-sends one cannot refund twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from core.bookings.change_models import ChangeAction, ChangeQuote
+from core.bookings.errors import InvalidTransition, NoChangePolicy, QuoteExpired, QuoteMismatch, QuoteNotFound
+from core.bookings.idempotency import (
+    Replay,
+    idempotency_claim,
+    idempotency_complete,
+    request_fingerprint,
+    validate_key,
+)
+from core.bookings.models import Booking, BookingStatus, PickupWindow
+from core.bookings.services import booking_transition
+from core.catalog.change_pricing import ChangePrice, price_cancellation
+from core.catalog.policy_models import ChangePolicy
+from core.common.money import from_cents, money_str, to_cents
+from core.payments.models import Payment, PaymentStatus, Refund
+from core.payments.services import refund_record_locked, refund_submit
+
+SCOPE_BOOKINGS_CANCEL = "bookings.cancel"
+CHANGEABLE = (BookingStatus.PENDING, BookingStatus.PAID, BookingStatus.SCHEDULED)
+# When a window starts, in New York time: the policy's hours are counted to the start of the pickup window.
+WINDOW_STARTS = {PickupWindow.MORNING: dt.time(8), PickupWindow.AFTERNOON: dt.time(12),
+                 PickupWindow.FLEXIBLE: dt.time(8)}
+
+
+@dataclass(frozen=True)
+class CancelOutcome:
+    booking: Booking
+    quote: ChangeQuote
+    refunds: list[Refund]
+
+    @property
+    def refund_amount(self) -> Decimal:
+        return self.quote.refund_amount
+
+
+def pickup_moment(booking: Booking) -> dt.datetime:
+    """The start of the booking's pickup window, aware (America/New_York)."""
+    start = WINDOW_STARTS.get(booking.pickup_window, dt.time(8))
+    return dt.datetime.combine(booking.pickup_date, start, tzinfo=ZoneInfo(settings.TIME_ZONE))
+
+
+def policy_for(booking: Booking) -> ChangePolicy:
+    """The version the booking was sold under; bookings sold before policies existed follow the active one."""
+    if booking.change_policy_id:
+        return booking.change_policy
+    policy = ChangePolicy.objects.filter(is_active=True).first()
+    if policy is None:
+        raise NoChangePolicy("No change policy is set up; call us to change this booking.")
+    return policy
+
+
+def payment_basis(booking: Booking) -> dict:
+    """What the customer paid and got back so far (one query): a change is priced on it."""
+    row = Payment.objects.filter(booking=booking, status=PaymentStatus.SUCCEEDED).aggregate(
+        paid=Sum("amount_cents"), refunded=Sum("refunded_cents"))
+    return {"paid_cents": int(row["paid"] or 0), "refunded_cents": int(row["refunded"] or 0)}
+
+
+def coi_fee_kept(booking: Booking, basis: dict) -> bool:
+    """The COI fee is not refundable once the certificate was issued. Certificates are issued once a booking is
+    paid (there is no issued-certificate record yet), so: a COI booking with money captured keeps its fee."""
+    return booking.coi_required and basis["paid_cents"] > 0
+
+
+def _check_changeable(booking: Booking) -> None:
+    if booking.status not in CHANGEABLE:
+        raise InvalidTransition(f"A {booking.get_status_display().lower()} booking cannot be changed online.")
+
+
+def _cancellation_price(booking: Booking, policy: ChangePolicy, basis: dict, now: dt.datetime) -> ChangePrice:
+    return price_cancellation(
+        policy=policy.info(), pickup_at=pickup_moment(booking), now=now, paid=from_cents(basis["paid_cents"]),
+        refunded=from_cents(basis["refunded_cents"]), coi_fee=booking.coi_fee,
+        coi_non_refundable=coi_fee_kept(booking, basis))
+
+
+def booking_cancel_preview(*, booking: Booking, now: dt.datetime | None = None) -> ChangeQuote:
+    """Price cancelling the booking now and store it as a quote the cancel call honours until it expires."""
+    now = now or timezone.now()
+    _check_changeable(booking)
+    policy = policy_for(booking)
+    basis = payment_basis(booking)
+    price = _cancellation_price(booking, policy, basis, now)
+    minutes = int(settings.TOTETAXI.get("CHANGE_QUOTE_MINUTES", 15))
+    return ChangeQuote.objects.create(
+        booking=booking, action=ChangeAction.CANCEL, policy=policy, basis=basis, price=price.as_json(),
+        amount_due=price.amount_due, refund_amount=price.refund_amount,
+        expires_at=now + dt.timedelta(minutes=minutes))
+
+
+def _quote_uuid(quote_id) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(quote_id))
+    except ValueError as exc:
+        raise QuoteNotFound("No such quote for this booking.", fields={"quote_id": ["Unknown quote."]}) from exc
+
+
+def booking_cancel_with_quote(*, booking: Booking, quote_id, actor=None, idempotency_key: str | None = None,
+                              now: dt.datetime | None = None) -> CancelOutcome:
+    """Cancel as previewed: refund per the quote (once, whatever the retries), free the slot, tell the customer."""
+    now = now or timezone.now()
+    quote_pk = _quote_uuid(quote_id)
+    key = validate_key(idempotency_key) if idempotency_key is not None else None
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        claim = None
+        if key is not None:
+            claim = idempotency_claim(scope=SCOPE_BOOKINGS_CANCEL, key=key,
+                                      request_hash=request_fingerprint({"booking": locked.pk, "quote_id": quote_pk}),
+                                      now=now)
+        quote = ChangeQuote.objects.select_for_update().filter(
+            pk=quote_pk, booking=locked, action=ChangeAction.CANCEL).first()
+        if quote is None:
+            raise QuoteNotFound("No such quote for this booking.", fields={"quote_id": ["Unknown quote."]})
+        if quote.used_at is None and not isinstance(claim, Replay):
+            _cancel_locked(locked, quote, actor=actor, now=now)
+        if isinstance(claim, int):
+            idempotency_complete(record_id=claim, status=200, body={"quote_id": str(quote.pk)}, booking_id=locked.pk)
+    # After the commit, with no lock held: send what is still pending (a replay re-sends with the same key).
+    refunds = [refund_submit(refund=refund, actor=actor) for refund in quote.refunds.all()]
+    return CancelOutcome(booking=Booking.objects.get(pk=booking.pk), quote=quote, refunds=refunds)
+
+
+def _cancel_locked(booking: Booking, quote: ChangeQuote, *, actor, now: dt.datetime) -> None:
+    if booking.status == BookingStatus.CANCELLED:
+        raise InvalidTransition("This booking is already cancelled.")
+    _check_changeable(booking)
+    if quote.expires_at <= now:
+        raise QuoteExpired("This cancellation quote has expired; preview the cancellation again.")
+    if payment_basis(booking) != quote.basis:
+        raise QuoteMismatch("A payment or refund changed this booking since the preview; preview again.")
+    version = quote.policy.version if quote.policy_id else "?"
+    booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, actor=actor, now=now,
+                       reason=f"Cancelled by the customer (change policy v{version}, quote {quote.pk}).")
+    refunds = _refunds_create(booking, to_cents(quote.refund_amount), actor=actor,
+                              notes=f"Cancellation under change policy v{version} (quote {quote.pk}).")
+    quote.used_at = now
+    quote.save(update_fields=["used_at"])
+    quote.refunds.set(refunds)
+    _notify_cancelled(booking, quote, actor=actor)
+
+
+def _refunds_create(booking: Booking, cents: int, *, actor, notes: str) -> list[Refund]:
+    """Spread `cents` over the booking's captured payments, newest first (usually one payment, one refund)."""
+    refunds = []
+    payments = Payment.objects.select_for_update().filter(booking=booking, status=PaymentStatus.SUCCEEDED) \
+        .order_by("-succeeded_at", "-pk")
+    for payment in payments:
+        if cents <= 0:
+            break
+        amount = min(cents, payment.refundable_cents)
+        if amount > 0:
+            refunds.append(refund_record_locked(payment=payment, amount_cents=amount,
+                                                reason="requested_by_customer", notes=notes, actor=actor))
+            cents -= amount
+    return refunds
+
+
+def _notify_cancelled(booking: Booking, quote: ChangeQuote, *, actor) -> None:
+    from core.notifications.services import notification_send_custom
+
+    refund = quote.refund_amount
+    money = f"We are refunding ${money_str(refund)} to your card." if refund else "No refund is due under our " \
+        "change policy."
+    body = (f"Hi {booking.customer.name},\n\nYour ToteTaxi booking {booking.booking_number} for "
+            f"{booking.pickup_date:%A, %B %-d, %Y} is cancelled. {money}\n\nThe ToteTaxi team")
+    notification_send_custom(booking=booking, subject=f"Booking {booking.booking_number} cancelled", body=body,
+                             channels=["email"], actor=actor)

@@ -91,7 +91,7 @@ def _recipient(customer, channel: str) -> str:
     return (customer.email if channel == Channel.EMAIL else customer.phone) or ""
 
 
-def _create_once(*, dedupe_key: str, channel: str, actor=None, **fields) -> tuple[Notification, bool]:
+def notification_create_once(*, dedupe_key: str, channel: str, actor=None, **fields) -> tuple[Notification, bool]:
     """Insert the notification unless this event already has one on this channel (race-safe)."""
     existing = Notification.objects.filter(dedupe_key=dedupe_key, channel=channel).first()
     if existing is not None:
@@ -149,7 +149,7 @@ def _booking_notification(*, booking, notification_type: str, channel: str, dedu
             fields.update(status=NotificationStatus.FAILED, last_error=f"Template failed to render: {exc}")
     for name in ("template", "template_version", "subject", "body_text", "body_html"):
         fields[name] = getattr(notification, name)
-    return _create_once(dedupe_key=dedupe_key, channel=channel, actor=actor, **fields)
+    return notification_create_once(dedupe_key=dedupe_key, channel=channel, actor=actor, **fields)
 
 
 def _channels_for(booking, template: EmailTemplate | None) -> list[str]:
@@ -166,7 +166,7 @@ def sms_enabled() -> bool:
     return bool(getattr(settings, "TWILIO_ACCOUNT_SID", "") and getattr(settings, "TWILIO_AUTH_TOKEN", ""))
 
 
-def _send_after_commit(notifications: Iterable[Notification]) -> None:
+def notifications_send_after_commit(notifications: Iterable[Notification]) -> None:
     """Enqueue a send for each notification that is due now, once the caller's transaction commits.
 
     If the enqueue itself fails (Redis down), the row stays pending and the sweep sends it.
@@ -226,7 +226,7 @@ def notify_booking_event(*, booking, event: str, actor=None) -> list[Notificatio
                     booking=booking, notification_type=notification_type, channel=channel, dedupe_key=dedupe,
                     template=template, context=context, scheduled_for=scheduled_for, actor=actor)
                 created.append(notification)
-        _send_after_commit(created)
+        notifications_send_after_commit(created)
     return created
 
 
@@ -247,7 +247,7 @@ def notification_resend(*, booking, notification_type: str = "booking_confirmati
             if notification_type == NotificationType.CUSTOM:
                 latest = (Notification.objects.filter(booking=booking, notification_type=notification_type,
                                                       channel=Channel.EMAIL).order_by("-created_at").first())
-                notification, new = _create_once(
+                notification, new = notification_create_once(
                     dedupe_key=dedupe, channel=Channel.EMAIL, actor=actor, notification_type=notification_type,
                     booking=booking, customer=booking.customer, recipients=[booking.customer.email],
                     subject=latest.subject, body_text=latest.body_text, body_html=latest.body_html,
@@ -258,7 +258,7 @@ def notification_resend(*, booking, notification_type: str = "booking_confirmati
                     dedupe_key=dedupe, template=EmailTemplate.objects.filter(name=notification_type).first(),
                     actor=actor, resend_of=original)
             if new:
-                _send_after_commit([notification])
+                notifications_send_after_commit([notification])
                 return notification
     raise IntegrityError("could not allocate a resend number")  # pragma: no cover - 5 lost races in a row
 
@@ -293,7 +293,7 @@ def notification_send_custom(*, booking=None, customer=None, subject: str, body:
         for channel in channels:
             address = _recipient(customer, channel)
             suppressed = is_suppressed(channel=channel, address=address)
-            notification, _new = _create_once(
+            notification, _new = notification_create_once(
                 dedupe_key=f"custom:{event_id}", channel=channel, actor=actor,
                 notification_type=NotificationType.CUSTOM, booking=booking, customer=customer,
                 recipients=[address], subject=subject.strip()[:255], body_text=body.strip(),
@@ -301,5 +301,5 @@ def notification_send_custom(*, booking=None, customer=None, subject: str, body:
                 status=NotificationStatus.SUPPRESSED if suppressed else NotificationStatus.PENDING,
                 last_error=f"{address} is suppressed (bounce, complaint or opt-out)." if suppressed else "")
             notifications.append(notification)
-        _send_after_commit(notifications)
+        notifications_send_after_commit(notifications)
     return notifications

@@ -8,7 +8,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 
 from core.notifications.models import Channel, Notification, NotificationType
-from core.notifications.services.creating import _create_once, _send_after_commit
+from core.notifications.services.creating import notification_create_once, notifications_send_after_commit
 
 
 def notification_send_staff(*, recipients: Iterable[str], subject: str, body: str, event_key: str,
@@ -18,10 +18,10 @@ def notification_send_staff(*, recipients: Iterable[str], subject: str, body: st
     with transaction.atomic():
         for address in dict.fromkeys(recipients):
             validate_email(address)
-            notification, _new = _create_once(
+            notification, _new = notification_create_once(
                 dedupe_key=f"staff:{event_key}:{address.lower()}"[:200], channel=Channel.EMAIL, actor=actor,
                 notification_type=NotificationType.CUSTOM, recipients=[address], subject=subject[:255],
                 body_text=body)
             notifications.append(notification)
-        _send_after_commit(notifications)
+        notifications_send_after_commit(notifications)
     return notifications

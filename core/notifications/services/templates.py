@@ -21,7 +21,7 @@ from core.notifications.models import (
     Notification,
     NotificationType,
 )
-from core.notifications.services.creating import _create_once
+from core.notifications.services.creating import notification_create_once
 from core.notifications.services.sending import notification_deliver
 
 
@@ -142,7 +142,7 @@ def email_template_send_test(*, template: EmailTemplate, to: str, actor) -> Noti
         raise NoRecipient("Your user has no email address.")
     rendered = rendering.render_template(template, rendering.coerce_test_data(template.test_data))
     notification_type = template.name if template.name in NotificationType.values else NotificationType.CUSTOM
-    notification, _new = _create_once(
+    notification, _new = notification_create_once(
         dedupe_key=f"test:{template.pk}:{uuid.uuid4().hex}", channel=Channel.EMAIL, actor=actor,
         notification_type=notification_type, recipients=[to], subject=f"[TEST] {rendered.subject}"[:255],
         body_text=rendered.text, body_html=rendered.html, template=template, template_version=template.version,

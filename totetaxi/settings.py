@@ -324,6 +324,8 @@ ONFLEET_TIMEOUT = float(os.environ.get("ONFLEET_TIMEOUT", "20"))
 ONFLEET_RETRY_BACKOFF = 0.5  # seconds before the 2nd try of a 5xx/timeout, doubling after (tests use 0)
 # Without ONFLEET_API_KEY legs are dispatched in our database only; production refuses that unless this is set.
 ONFLEET_LOCAL_DISPATCH = env_bool("ONFLEET_LOCAL_DISPATCH", default=False)
+# Who is emailed when a delivery leg fails (comma-separated); empty: the dashboard and the booking's flag only.
+DISPATCH_ALERT_EMAILS = env_list("DISPATCH_ALERT_EMAILS")
 
 # --- Business settings --------------------------------------------------------------------------------
 TOTETAXI = {

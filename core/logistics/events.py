@@ -203,10 +203,26 @@ def _follow(leg: DeliveryTask, actor) -> Booking:
                          actor=actor)
     if leg.status in (LegStatus.FAILED, LegStatus.CANCELLED) and booking.status != BookingStatus.COMPLETED:
         what = "failed" if leg.status == LegStatus.FAILED else "was deleted in Onfleet"
-        booking = booking_flag(booking=booking, actor=actor,
-                               reason=f"The {leg.get_kind_display().lower()} {what}: "
-                                      f"{leg.failure_reason or 'no reason given'}. Re-dispatch or call the customer.")
+        reason = (f"The {leg.get_kind_display().lower()} {what}: {leg.failure_reason or 'no reason given'}. "
+                  "Re-dispatch or call the customer.")
+        booking = booking_flag(booking=booking, actor=actor, reason=reason)
+        _alert_staff(leg, booking, reason, actor)
     return booking
+
+
+def _alert_staff(leg: DeliveryTask, booking: Booking, reason: str, actor) -> None:
+    """The dispatcher hears of a failed leg by email too (once per leg and failure), not only on the dashboard."""
+    from django.conf import settings
+
+    from core.notifications.services import notification_send_staff
+
+    if settings.DISPATCH_ALERT_EMAILS:
+        notification_send_staff(
+            recipients=settings.DISPATCH_ALERT_EMAILS, actor=actor,
+            subject=f"{booking.booking_number}: {leg.get_kind_display().lower()} {leg.status}",
+            body=f"{reason}\n\n{booking.booking_number}, pickup {booking.pickup_date:%A %B %-d}, "
+                 f"{booking.get_pickup_window_display().lower()}.\nNotes from the driver: {leg.notes or '—'}",
+            event_key=f"leg-{leg.status}:{leg.pk}:{leg.failure_reason}")
 
 
 def _after(leg_id, trigger: str, moved: bool, booking_status: str) -> None:

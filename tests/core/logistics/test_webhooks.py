@@ -145,7 +145,8 @@ def test_replay_duplicates_shuffled_and_bad_signatures_end_like_in_order(onfleet
     assert refused == 4 * 8
 
 
-def test_failed_dropoff_never_completes_the_booking_and_flags_it(onfleet, dispatched, deliver):
+def test_failed_dropoff_never_completes_the_booking_and_flags_it(onfleet, dispatched, deliver, settings):
+    settings.DISPATCH_ALERT_EMAILS = ["dispatch@totetaxi.test"]
     pickup_id, dropoff_id = task_ids(dispatched)
     worker = onfleet.add_worker()
     onfleet.assign(pickup_id, worker)
@@ -162,6 +163,12 @@ def test_failed_dropoff_never_completes_the_booking_and_flags_it(onfleet, dispat
     dropoff = legs_of(booking)[LegKind.DROPOFF]
     assert dropoff.status == LegStatus.FAILED and dropoff.failure_reason == "NO_ANSWER"
     assert not Notification.objects.filter(booking=booking, notification_type="delivery_confirmation").exists()
+    # and the dispatcher is emailed once, however often Onfleet repeats the failure
+    for body, signature in onfleet.webhooks:
+        deliver(body, signature)
+    alerts = Notification.objects.filter(recipients=["dispatch@totetaxi.test"])
+    assert alerts.count() == 1
+    assert "drop-off failed: NO_ANSWER" in alerts.get().body_text
 
 
 def test_task_deleted_in_onfleet_cancels_the_leg_and_flags(onfleet, dispatched, deliver):

@@ -180,7 +180,7 @@ USE_TZ = True
 
 # --- Static and media --------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
@@ -310,6 +310,17 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# === Production: request ids, jobs, readiness (issue 13) =============================================
+# Every request gets an id (X-Request-ID), printed in each JSON log line and carried into the jobs it enqueues.
+MIDDLEWARE.insert(0, "core.common.request_id.RequestIdMiddleware")
+LOGGING["filters"] = {"request_id": {"()": "core.common.request_id.RequestIdLogFilter"}}
+LOGGING["handlers"]["stdout"]["filters"] = ["request_id"]
+LOGGING["formatters"]["json"]["fmt"] = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"
+HUEY["huey_class"] = "core.common.jobs.TotetaxiRedisHuey" if REDIS_URL else "core.common.jobs.TotetaxiSqliteHuey"
+# Readiness (/api/v1/health/ready/) fails when a queued job has waited longer than this for a consumer.
+HEALTH_QUEUE_MAX_WAIT_SECONDS = env_int("HEALTH_QUEUE_MAX_WAIT_SECONDS", 300)
+# === end production block ============================================================================
 
 # --- Unfold: the ops console --------------------------------------------------------------------------
 UNFOLD = {

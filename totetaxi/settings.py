@@ -320,6 +320,17 @@ LOGGING["formatters"]["json"]["fmt"] = "%(asctime)s %(levelname)s %(name)s %(req
 HUEY["huey_class"] = "core.common.jobs.TotetaxiRedisHuey" if REDIS_URL else "core.common.jobs.TotetaxiSqliteHuey"
 # Readiness (/api/v1/health/ready/) fails when a queued job has waited longer than this for a consumer.
 HEALTH_QUEUE_MAX_WAIT_SECONDS = env_int("HEALTH_QUEUE_MAX_WAIT_SECONDS", 300)
+# Staff two-factor authentication (core.accounts.two_factor): django-otp's TOTP and static (recovery) devices.
+# Before ops_console, whose admin unregisters django-otp's device admins.
+_core = INSTALLED_APPS.index("core")
+INSTALLED_APPS[_core:_core] = ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+                  "ops_console.two_factor.TwoFactorMiddleware")
+# Admin and Finance staff always need a second factor; this extends the rule to every staff member.
+TWO_FACTOR_REQUIRED_FOR_ALL_STAFF = env_bool("TWO_FACTOR_REQUIRED_FOR_ALL_STAFF", default=False)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "ToteTaxi Ops")
 # === end production block ============================================================================
 
 # --- Unfold: the ops console --------------------------------------------------------------------------
@@ -534,3 +545,12 @@ UNFOLD["SIDEBAR"]["navigation"] = [
         ],
     },
 ]
+
+# === Production: console additions (issue 13) ========================================================
+UNFOLD["SIDEBAR"]["navigation"][-1]["items"].append({
+    "title": _("Two-factor authentication"),
+    "icon": "phonelink_lock",
+    "link": reverse_lazy("ops_console_2fa_manage"),
+    "permission": lambda request: request.user.is_staff,
+})
+# === end production console block ====================================================================

@@ -331,6 +331,36 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
 # Admin and Finance staff always need a second factor; this extends the rule to every staff member.
 TWO_FACTOR_REQUIRED_FOR_ALL_STAFF = env_bool("TWO_FACTOR_REQUIRED_FOR_ALL_STAFF", default=False)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "ToteTaxi Ops")
+# Idle console sessions end: each request pushes expiry CONSOLE_IDLE_MINUTES ahead (the API has no sessions,
+# and Django never saves an empty one, so this costs the console one session write per page).
+SESSION_COOKIE_AGE = env_int("CONSOLE_IDLE_MINUTES", 30) * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Content-Security-Policy (django-csp) on every response, console and API. As strict as Unfold allows: its
+# Alpine components evaluate expressions ('unsafe-eval', FIELD_NOTES) and its pages carry inline styles and a
+# <style> block ('unsafe-inline' for styles only); scripts only from our own origin; data: images are the
+# SVG icons its CSS embeds.
+from csp.constants import NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE  # noqa: E402
+
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")
+INSTALLED_APPS.append("csp")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, UNSAFE_EVAL],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"] + env_list("CSP_IMG_SRC"),  # + the S3 bucket's origin for document previews
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],  # Unfold's related-object popups frame our own pages
+    },
+}
 # === end production block ============================================================================
 
 # --- Unfold: the ops console --------------------------------------------------------------------------

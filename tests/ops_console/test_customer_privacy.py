@@ -5,10 +5,10 @@ import json
 import pytest
 
 from core.customers.models import CustomerProfile
-from tests.core.customers.test_privacy import customer_with_history  # noqa: F401  (fixture)
-from tests.core.notifications.fixtures import email_templates  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.core.customers.fixtures"]
+
 
 def test_console_export_and_confirmed_anonymise(customer_with_history, client):
     customer, _, _, staff = customer_with_history

@@ -4,47 +4,19 @@ import json
 
 import pytest
 
-from core.accounts.models import User
 from core.bookings.models import Booking, BookingNote, Quote
-from core.bookings.services import booking_add_note, booking_create
-from core.common.services import model_update
+from core.bookings.services import booking_create
 from core.customers.models import Address, CustomerProfile
 from core.customers.privacy import customer_anonymise, customer_data_export
-from core.customers.services import AddressData, CustomerData, customer_merge
+from core.customers.services import CustomerData
 from core.notifications.models import DeliveryLog, Notification
-from core.notifications.services import notify_booking_event
 from core.payments.models import Payment, PaymentAudit
-from core.payments.services import payment_record_offline
-from tests.core.notifications.fixtures import email_templates  # noqa: F401  (fixture)
-from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.core.customers.fixtures"]
 PERSONAL = ["Alex Morgan", "alex.morgan@example.com", "+12125550123", "245 East 72nd", "Apt 5B",
             "27 Further Lane", "East Hampton", "10021", "ring Bob the doorman", "prefers mornings",
             "alex.dup@example.com", "Sasha Morgan", "+16465550199"]
-
-
-@pytest.fixture
-def customer_with_history(make_request, email_templates):
-    staff = UserFactory(username="desk", role=User.Role.ADMIN, is_superuser=True)
-    request = make_request(
-        customer=CustomerData(name="Alex Morgan", email="alex.morgan@example.com", phone="+12125550123"),
-        pickup_address=AddressData(line1="245 East 72nd Street", line2="Apt 5B", city="New York", state="NY",
-                                   zip_code="10021"),
-        dropoff_address=AddressData(line1="27 Further Lane", city="East Hampton", state="NY", zip_code="11937"),
-        notes="Please ring Bob the doorman")
-    booking, _ = booking_create(request=request)
-    duplicate, _ = booking_create(request=make_request(
-        customer=CustomerData(name="Sasha Morgan", email="alex.dup@example.com", phone="+16465550199")))
-    customer = booking.customer
-    model_update(instance=customer, fields=["staff_notes"], data={"staff_notes": "Alex prefers mornings"},
-                 actor=staff)
-    customer_merge(source=duplicate.customer, target=customer, actor=staff)
-    booking_add_note(booking=booking, body="Alex Morgan called from +12125550123", actor=staff)
-    payment_record_offline(booking=booking, amount=booking.total_price, method="check", reference="1234",
-                           actor=staff)
-    notify_booking_event(booking=Booking.objects.get(pk=booking.pk), event="booking_confirmation")
-    return customer, booking, duplicate, staff
 
 
 def _dump(queryset) -> str:

@@ -331,10 +331,11 @@ MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
 # Admin and Finance staff always need a second factor; this extends the rule to every staff member.
 TWO_FACTOR_REQUIRED_FOR_ALL_STAFF = env_bool("TWO_FACTOR_REQUIRED_FOR_ALL_STAFF", default=False)
 OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "ToteTaxi Ops")
-# Idle console sessions end: each request pushes expiry CONSOLE_IDLE_MINUTES ahead (the API has no sessions,
-# and Django never saves an empty one, so this costs the console one session write per page).
+# Idle console sessions end CONSOLE_IDLE_MINUTES after the last page (ops_console.sessions pushes the expiry
+# ahead at most once a minute).
 SESSION_COOKIE_AGE = env_int("CONSOLE_IDLE_MINUTES", 30) * 60
-SESSION_SAVE_EVERY_REQUEST = True
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "ops_console.sessions.IdleSessionMiddleware")
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -141,7 +141,10 @@ class TwoFactorMiddleware:
 
     @staticmethod
     def _redirect_for(request) -> str | None:
-        admin_root = reverse("admin:index")
+        try:
+            admin_root = reverse("admin:index")
+        except NoReverseMatch:  # a URLconf without the console
+            return None
         user = getattr(request, "user", None)
         if not request.path.startswith(admin_root) or user is None or not user.is_authenticated:
             return None

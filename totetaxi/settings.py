@@ -362,6 +362,14 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [SELF],  # Unfold's related-object popups frame our own pages
     },
 }
+# Sentry only when SENTRY_DSN is set (core.common.sentry scrubs tokens, card data and emails).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from core.common.sentry import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN, environment=ENVIRONMENT,
+                release=os.environ.get("SENTRY_RELEASE") or os.environ.get("FLY_IMAGE_REF") or None,
+                traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")))
 # === end production block ============================================================================
 
 # --- Unfold: the ops console --------------------------------------------------------------------------

@@ -55,7 +55,7 @@ lint: install-dev
 
 # Benchmarks (not tests): each prints ratios against a baseline measured in the same run.
 # api/export/admin need PostgreSQL (DATABASE_URL or the local default postgres://postgres@127.0.0.1:5432).
-BENCHES ?= api webhooks export admin
+BENCHES ?= api webhooks export admin load
 bench: install-dev
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 

@@ -55,5 +55,6 @@ class RequestIdLogFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", ""):
-            record.request_id = current_request_id()
+            # django.request logs a 4xx/5xx after the middleware chain has returned: read it off the request.
+            record.request_id = current_request_id() or getattr(getattr(record, "request", None), "request_id", "")
         return True

@@ -32,8 +32,8 @@ def _load_schema():
     loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
     loaded.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
                                     max_examples=EXAMPLES, allow_x00=True)
-    # Our routers; payments has its own suite.
-    return loaded.include(path_regex=r"^/api/v1/(services|bookings)/")
+    # Our routers (health: liveness and readiness); payments has its own suite.
+    return loaded.include(path_regex=r"^/api/v1/(services|bookings|health)/")
 
 
 schema = _load_schema()

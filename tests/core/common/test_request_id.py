@@ -42,6 +42,15 @@ def test_json_log_lines_carry_the_request_id():
     assert line["request_id"] == "abcdef0123456789" and line["message"] == "booked" and line["level"] == "INFO"
 
 
+@pytest.mark.django_db
+def test_django_request_log_lines_carry_the_request_id(client, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.get("/api/v1/no-such-thing/")
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    line = _format_with_project_logging(record)
+    assert line["request_id"] == response[REQUEST_ID_HEADER] and line["status_code"] == 404
+
+
 def test_a_job_runs_under_the_request_id_that_enqueued_it(tmp_path):
     huey = TotetaxiSqliteHuey("request-id-test", filename=str(tmp_path / "huey.db"), immediate=False)
     seen = []

@@ -8,13 +8,20 @@ the task id (`<enqueued ms>.<request id>.<uuid>`), which Huey stores and hands b
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import sqlite3
 import time
 import uuid
 from dataclasses import dataclass
 
+import redis
 from huey import PriorityRedisHuey, SqliteHuey
 
 from core.common.request_id import bound_request_id, current_request_id
+
+logger = logging.getLogger(__name__)
+# What the queue's storage raises when Redis (or the SQLite queue file) is unavailable.
+STORAGE_ERRORS = (redis.RedisError, sqlite3.Error)
 
 
 @dataclass(frozen=True)
@@ -52,7 +59,17 @@ class _StampedIds:
         if parse_stamp(str(task.id)) is None:
             task.id = stamped_id()
             task.revoke_id = f"r:{task.id}"
-        return super().enqueue(task)
+        if self.immediate:
+            return super().enqueue(task)
+        try:
+            return super().enqueue(task)
+        except STORAGE_ERRORS:
+            # Every job's intent is already in the database (an unprocessed provider event, a pending
+            # notification or refund) and a periodic sweep finishes it: a queue outage must not turn the
+            # request that committed it into a 500 (enqueues run in on_commit, after the commit).
+            logger.error("job not enqueued (queue unavailable); the sweeps will pick up its intent",
+                         extra={"task": task.name, "task_id": task.id}, exc_info=True)
+            return None
 
     def _execute(self, task, timestamp):
         stamp = parse_stamp(str(task.id))

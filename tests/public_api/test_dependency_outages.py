@@ -1,0 +1,62 @@
+"""Faults: Redis down. A webhook still answers 200 when the job queue is unreachable (the event stays in the
+database and the payments sweep finishes it); rate limiting lets requests through and logs it."""
+
+import datetime as dt
+import logging
+import socket
+
+import pytest
+from django.utils import timezone
+from huey.contrib.djhuey import HUEY
+from huey.storage import RedisStorage
+
+from core.bookings.models import Booking, BookingStatus
+from core.payments.models import ProviderEvent
+from core.payments.services import payment_intent_create
+from core.payments.webhooks import stripe_events_retry_stuck
+
+pytest_plugins = ["tests.fakes.stripe_fixtures", "tests.fakes.stripe_payments"]
+pytestmark = pytest.mark.django_db
+
+
+def _dead_redis_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"redis://127.0.0.1:{s.getsockname()[1]}/0"  # nothing listens once the socket closes
+
+
+@pytest.fixture
+def queue_down(monkeypatch):
+    """The configured Huey, consuming from a Redis that refuses connections (as during a Redis restart)."""
+    monkeypatch.setattr(HUEY, "_immediate", False)
+    monkeypatch.setattr(HUEY, "storage", RedisStorage(name="outage", url=_dead_redis_url()))
+
+
+def test_a_queue_outage_keeps_the_webhook_200_and_the_sweep_finishes_it(stripe_on, booking, post_webhook,
+                                                                        queue_down, caplog):
+    intent = payment_intent_create(booking=booking)["payment_intent_id"]
+    stripe_on.succeed(intent)
+    event = stripe_on.make_event("payment_intent.succeeded", intent)
+
+    with caplog.at_level(logging.ERROR, logger="core.common.jobs"):
+        response = post_webhook(event)
+
+    assert response.status_code == 200 and response.json()["duplicate"] is False
+    assert "job not enqueued" in caplog.text
+    stored = ProviderEvent.objects.get()
+    assert stored.processed_at is None  # the intent is in the database, nothing half-done
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PENDING
+
+    assert stripe_events_retry_stuck(now=timezone.now() + dt.timedelta(minutes=30)) == 1
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PAID
+
+
+def test_a_cache_outage_degrades_rate_limiting_and_is_logged(client, settings, catalog, future_weekday, caplog):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": _dead_redis_url()}}
+    body = {"booking_type": "mini_move", "pickup_date": future_weekday.isoformat(), "pickup_window": "morning",
+            "package": "petite", "item_count": 4, "specialty_items": [], "coi_required": False}
+    with caplog.at_level(logging.WARNING, logger="core.common.ratelimit"):
+        response = client.post("/api/v1/services/calculate-price/", body, content_type="application/json")
+    assert response.status_code == 200  # the limiter lets the request through rather than failing it
+    assert "rate limit cache unavailable" in caplog.text

@@ -35,7 +35,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.api import drop_postgres_database, ensure_postgres_database, free_port, summarise  # noqa: E402
+from bench.api import (  # noqa: E402
+    drop_postgres_database,
+    ensure_postgres_database,
+    free_port,
+    summarise,
+    wait_ready,
+)
 from tests.fakes.stripe_server import FAKE_SECRET_KEY, FAKE_WEBHOOK_SECRET, FakeStripeServer  # noqa: E402
 from tests.public_api.conftest import booking_payload  # noqa: E402
 
@@ -218,16 +224,7 @@ def main() -> int:
                                       stderr=subprocess.DEVNULL))
         procs.append(subprocess.Popen([*manage, "run_huey", "--quiet"], env=env, cwd=ROOT, start_new_session=True,
                                       stdout=subprocess.DEVNULL))
-        deadline = time.monotonic() + 40
-        while True:
-            try:
-                if call(port, "GET", "/api/v1/health/")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not answer")
-            time.sleep(0.3)
+        wait_ready(port, procs[0], seconds=40, path="/api/v1/health/")
         dates = json.loads(call(port, "GET", "/api/v1/services/available-dates/?service_type=mini_move"
                                              "&days_ahead=60")[1])["dates"][:4]
         payload = booking_payload(dates[0])

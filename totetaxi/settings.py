@@ -362,6 +362,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": [SELF],  # Unfold's related-object popups frame our own pages
     },
 }
+# Per attempt; with the client's 2 retries a hanging Stripe costs a request at most ~3× this, well inside
+# gunicorn's 30 s worker timeout.
+STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "8"))
 # Sentry only when SENTRY_DSN is set (core.common.sentry scrubs tokens, card data and emails).
 SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
 if SENTRY_DSN:

@@ -352,6 +352,7 @@ class FakeStripeServer:
     def reset(self) -> None:
         """Forget every object, key, log entry, counter, injected failure and clock override."""
         with self._lock:
+            self._hangs: list[float] = []
             self._objects: dict[str, dict[str, Any]] = {}
             self._seq: dict[str, int] = {}
             self._next_seq = 0
@@ -388,6 +389,15 @@ class FakeStripeServer:
         """
         with self._lock:
             self._failures.extend(_InjectedFailure(status, replayable) for _ in range(n))
+
+    def hang_next(self, n: int = 1, seconds: float = 5.0) -> None:
+        """The next `n` requests wait `seconds` before being answered (a provider hanging past our timeout)."""
+        with self._lock:
+            self._hangs.extend([seconds] * n)
+
+    def _take_hang(self) -> float:
+        with self._lock:
+            return self._hangs.pop(0) if self._hangs else 0.0
 
     def forget_idempotency_keys(self) -> None:
         """Simulate Stripe pruning keys (it keeps them ≥ 24 h)."""
@@ -1308,6 +1318,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("DELETE")
 
     def _handle(self, method: str) -> None:
+        hang = self.server.fake._take_hang()
+        if hang:
+            time.sleep(hang)
         split = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""

@@ -1,5 +1,6 @@
-"""Faults: Redis down. A webhook still answers 200 when the job queue is unreachable (the event stays in the
-database and the payments sweep finishes it); rate limiting lets requests through and logs it."""
+"""Faults: Redis down, Stripe hanging. A webhook still answers 200 when the job queue is unreachable (the event
+stays in the database and the sweep finishes it); rate limiting lets requests through, logged; a hanging Stripe
+is cut off by our timeout (STRIPE_TIMEOUT) and answered with a clean 503."""
 
 import datetime as dt
 import logging
@@ -60,3 +61,17 @@ def test_a_cache_outage_degrades_rate_limiting_and_is_logged(client, settings, c
         response = client.post("/api/v1/services/calculate-price/", body, content_type="application/json")
     assert response.status_code == 200  # the limiter lets the request through rather than failing it
     assert "rate limit cache unavailable" in caplog.text
+
+
+def test_a_hanging_stripe_gets_a_clean_503_once_our_timeout_passes(client, stripe_on, booking, settings,
+                                                                   fast_stripe_retries):
+    settings.STRIPE_TIMEOUT = 0.3
+    stripe_on.hang_next(3, seconds=2.0)  # longer than our timeout, every attempt (first try + 2 retries)
+
+    response = client.post("/api/v1/payments/create-intent/", {"booking_id": str(booking.pk)},
+                           content_type="application/json", HTTP_X_BOOKING_TOKEN=booking.access_token)
+
+    # Without a client timeout the first attempt would simply wait for the answer and succeed.
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "payment_provider_unavailable"
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PENDING

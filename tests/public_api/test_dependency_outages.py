@@ -75,3 +75,23 @@ def test_a_hanging_stripe_gets_a_clean_503_once_our_timeout_passes(client, strip
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "payment_provider_unavailable"
     assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PENDING
+
+
+def test_api_requests_get_a_clean_503_when_the_database_is_unreachable():
+    from tests.totetaxi.test_settings import _run
+
+    # A real unreachable PostgreSQL (nothing listens on port 9), in a fresh process.
+    script = (
+        "import django; django.setup();"
+        "from django.test import Client;"
+        "from tests.public_api.conftest import booking_payload;"
+        "import datetime as dt;"
+        "c = Client();"
+        "r1 = c.get('/api/v1/services/packages/');"
+        "r2 = c.post('/api/v1/bookings/', booking_payload(dt.date(2027, 3, 10)), content_type='application/json');"
+        "print(r1.status_code, r1.json()['error']['code'], r2.status_code, r2.json()['error']['code'], r2['Retry-After'])"
+    )
+    result = _run(["-c", script], DEBUG="1", DJANGO_SETTINGS_MODULE="totetaxi.settings",
+                  DATABASE_URL="postgres://postgres@127.0.0.1:9/nothing", ALLOWED_HOSTS="testserver", REDIS_URL="")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "503 database_unavailable 503 database_unavailable 5"

@@ -25,6 +25,7 @@ import multiprocessing as mp
 import os
 import random
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -268,7 +269,7 @@ def main() -> int:
         for key in client.scan_iter(match=f"huey.*{name}*"):
             client.delete(key)
         drop_postgres_database(database_url)
-        subprocess.run(["rm", "-rf", str(tmp)], check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

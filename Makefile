@@ -9,7 +9,7 @@ PORT  ?= 8000
 # A Python ≥ 3.12 from the machine: $PYTHON, pyenv's (per .python-version), or python3.13/3.12/python3 on PATH.
 BASE_PYTHON := $(shell bin/find-python)
 
-.PHONY: demo test venv install install-dev migrate lint bench serve clean
+.PHONY: demo test venv install install-dev migrate lint bench serve clean prod-check
 
 $(PY):
 	@test -n "$(BASE_PYTHON)" || { echo "No Python >= 3.12 found: install one (pyenv install 3.12) or set PYTHON=/path/to/python3.12"; exit 1; }
@@ -63,9 +63,14 @@ lint: install-dev
 
 # Benchmarks (not tests): each prints ratios against a baseline measured in the same run.
 # api/export/admin need PostgreSQL (DATABASE_URL or the local default postgres://postgres@127.0.0.1:5432).
-BENCHES ?= api webhooks export admin documents reports logistics
+BENCHES ?= api webhooks export admin documents reports logistics load
 bench: install-dev
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
+
+# The production shape without containers (README "Production"): DEBUG=0, gunicorn + one Huey consumer on
+# PostgreSQL and Redis ($DATABASE_URL's server, $REDIS_URL), checked over HTTP; cleans up after itself.
+prod-check: install-dev
+	$(PY) bin/prod-check
 
 clean:
 	rm -rf $(VENV) db.sqlite3* var staticfiles test-artifacts

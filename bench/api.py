@@ -154,13 +154,13 @@ def prepare_database(env: dict) -> None:
     subprocess.run([*manage, "loaddata", "catalog", "-v", "0"], env=env, cwd=ROOT, check=True, timeout=30)
 
 
-def wait_ready(port: int, server: subprocess.Popen, seconds: float = 30) -> None:
+def wait_ready(port: int, server: subprocess.Popen, seconds: float = 30, path: str = "/bench/bare/") -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError("gunicorn exited during start-up")
         try:
-            if request(port, "GET", "/bench/bare/", None) == 200:
+            if request(port, "GET", path, None) == 200:
                 return
         except OSError:
             pass

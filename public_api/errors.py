@@ -8,6 +8,7 @@ the same envelope by `ApiErrorEnvelopeMiddleware`.
 import logging
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -15,6 +16,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from core.common.errors import DomainError, ErrorCode
 from public_api.messages import field_errors
+
+# psycopg's connection failures surface as these (a refused connection, a server restarting mid-request).
+DatabaseUnavailable = (OperationalError, InterfaceError)
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +89,19 @@ def install(api: NinjaAPI) -> None:
             )
         code = ErrorCode.for_status(exc.status_code)
         return api.create_response(request, error_body(code, str(exc.message)), status=exc.status_code)
+
+    def database_unavailable(request, exc):
+        # The database restarting or unreachable: a clean, retryable answer (the transaction rolled back, so
+        # nothing was half-written), not a 500.
+        logger.warning("database unavailable", extra={"path": request.path}, exc_info=True)
+        response = api.create_response(
+            request, error_body(ErrorCode.DATABASE_UNAVAILABLE, "The service is briefly unavailable; please retry."),
+            status=503)
+        response["Retry-After"] = "5"
+        return response
+
+    for exc_class in DatabaseUnavailable:
+        api.add_exception_handler(exc_class, database_unavailable)
 
     @api.exception_handler(Exception)
     def unexpected(request, exc):

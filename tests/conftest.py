@@ -33,6 +33,26 @@ def _clear_cache():
     _clear_own_cache()
 
 
+@pytest.fixture(autouse=True)
+def _force_login_passes_two_factor(monkeypatch):
+    """`client.force_login(staff)` stands for a finished sign-in, which for staff includes the second factor.
+
+    The console's middleware still enforces it: tests/ops_console/test_two_factor.py signs in without it.
+    """
+    from django.test import Client
+
+    from tests.two_factor import verify_session
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if user.is_staff:
+            verify_session(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
 @pytest.fixture
 def catalog(db):
     call_command("loaddata", "catalog", verbosity=0)

@@ -194,7 +194,7 @@ USE_TZ = True
 
 # --- Static and media --------------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
@@ -247,8 +247,8 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
 # --- Security (production) ---------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING))
-SESSION_COOKIE_SECURE = not (DEBUG or TESTING)
-CSRF_COOKIE_SECURE = not (DEBUG or TESTING)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not (DEBUG or TESTING))
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not (DEBUG or TESTING))
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG or TESTING else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not (DEBUG or TESTING)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not (DEBUG or TESTING))
@@ -365,6 +365,70 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# === Production: request ids, jobs, readiness (issue 13) =============================================
+# Every request gets an id (X-Request-ID), printed in each JSON log line and carried into the jobs it enqueues.
+MIDDLEWARE.insert(0, "core.common.request_id.RequestIdMiddleware")
+LOGGING["filters"] = {"request_id": {"()": "core.common.request_id.RequestIdLogFilter"}}
+LOGGING["handlers"]["stdout"]["filters"] = ["request_id"]
+LOGGING["formatters"]["json"]["fmt"] = "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s"
+HUEY["huey_class"] = "core.common.jobs.TotetaxiRedisHuey" if REDIS_URL else "core.common.jobs.TotetaxiSqliteHuey"
+# Readiness (/api/v1/health/ready/) fails when a queued job has waited longer than this for a consumer.
+HEALTH_QUEUE_MAX_WAIT_SECONDS = env_int("HEALTH_QUEUE_MAX_WAIT_SECONDS", 300)
+# Staff two-factor authentication (core.accounts.two_factor): django-otp's TOTP and static (recovery) devices.
+# Before ops_console, whose admin unregisters django-otp's device admins.
+_core = INSTALLED_APPS.index("core")
+INSTALLED_APPS[_core:_core] = ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "django_otp.middleware.OTPMiddleware")
+MIDDLEWARE.insert(MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+                  "ops_console.two_factor.TwoFactorMiddleware")
+# Admin and Finance staff always need a second factor; this extends the rule to every staff member.
+TWO_FACTOR_REQUIRED_FOR_ALL_STAFF = env_bool("TWO_FACTOR_REQUIRED_FOR_ALL_STAFF", default=False)
+OTP_TOTP_ISSUER = os.environ.get("OTP_TOTP_ISSUER", "ToteTaxi Ops")
+# Idle console sessions end CONSOLE_IDLE_MINUTES after the last page (ops_console.sessions pushes the expiry
+# ahead at most once a minute).
+SESSION_COOKIE_AGE = env_int("CONSOLE_IDLE_MINUTES", 30) * 60
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "ops_console.sessions.IdleSessionMiddleware")
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Content-Security-Policy (django-csp) on every response, console and API. As strict as Unfold allows: its
+# Alpine components evaluate expressions ('unsafe-eval', FIELD_NOTES) and its pages carry inline styles and a
+# <style> block ('unsafe-inline' for styles only); scripts only from our own origin; data: images are the
+# SVG icons its CSS embeds.
+from csp.constants import NONE, SELF, UNSAFE_EVAL, UNSAFE_INLINE  # noqa: E402
+
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")
+INSTALLED_APPS.append("csp")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, UNSAFE_EVAL],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"] + env_list("CSP_IMG_SRC"),  # + the S3 bucket's origin for document previews
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [SELF],  # Unfold's related-object popups frame our own pages
+    },
+}
+# Per attempt; with the client's 2 retries a hanging Stripe costs a request at most ~3× this, well inside
+# gunicorn's 30 s worker timeout.
+STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "8"))
+# Sentry only when SENTRY_DSN is set (core.common.sentry scrubs tokens, card data and emails).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from core.common.sentry import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN, environment=ENVIRONMENT,
+                release=os.environ.get("SENTRY_RELEASE") or os.environ.get("FLY_IMAGE_REF") or None,
+                traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")))
+# === end production block ============================================================================
 
 # --- Unfold: the ops console --------------------------------------------------------------------------
 UNFOLD = {
@@ -615,3 +679,12 @@ UNFOLD["SIDEBAR"]["navigation"].insert(3, {
     ],
 })
 # --- end of reports settings ------------------------------------------------------------------------------
+
+# === Production: console additions (issue 13) ========================================================
+UNFOLD["SIDEBAR"]["navigation"][-1]["items"].append({
+    "title": _("Two-factor authentication"),
+    "icon": "phonelink_lock",
+    "link": reverse_lazy("ops_console_2fa_manage"),
+    "permission": lambda request: request.user.is_staff,
+})
+# === end production console block ====================================================================

@@ -37,7 +37,11 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict", 409, "The current state does not allow this."
     DOMAIN_ERROR = "domain_error", 400, "A business rule refused the request."
     INTERNAL_ERROR = "internal_error", 500, "Something went wrong on our side; retrying later is safe."
-    DATABASE_UNAVAILABLE = "database_unavailable", 503, "The health check could not reach the database."
+    DATABASE_UNAVAILABLE = ("database_unavailable", 503,
+                            "The database does not answer for a moment; retry after the `Retry-After` seconds.")
+    NOT_READY = ("not_ready", 503,
+                 "Readiness: a dependency (database, Redis, storage, job queue) is failing; `fields` names each.")
+    INVALID_TWO_FACTOR_CODE = "invalid_two_factor_code", 422, "Console sign-in: the two-factor code is wrong."
 
     # --- bookings and quotes -------------------------------------------------------------------------------
     INVALID_TRANSITION = ("invalid_transition", 409,

@@ -1,21 +1,28 @@
 """Staff & access: users, staff profiles, groups (roles), and each staff user's activity."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.http import Http404
 from django.urls import path, reverse
 from django.utils.html import format_html
-from unfold.decorators import display
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from unfold.decorators import action, display
 from unfold.forms import AdminPasswordChangeForm, UserChangeForm, UserCreationForm
 
 from core import models as m
+from core.accounts.two_factor import two_factor_reset
 from core.reporting.selectors import staff_activity
 from ops_console.activity import render_activity
 from ops_console.base import OpsModelAdmin
 from ops_console.export_resources import UserResource
 
 admin.site.unregister(Group)
+# django-otp's own device admins show raw secrets and aren't Unfold pages; staff enrol on the console's
+# two-factor pages and a lost phone is handled by the "Reset two-factor" action below.
+admin.site.unregister(TOTPDevice)
+admin.site.unregister(StaticDevice)
 
 
 @admin.register(Group)
@@ -40,6 +47,13 @@ class UserAdmin(DjangoUserAdmin, OpsModelAdmin):
     list_filter = ["role", "is_active", "is_staff", "groups"]
     fieldsets = (*DjangoUserAdmin.fieldsets, ("ToteTaxi", {"fields": ["role", "activity_link"]}))
     readonly_fields = ["activity_link", "last_login", "date_joined"]
+    actions = ["reset_two_factor"]
+
+    @action(description="Reset two-factor (lost phone): enrol again at next sign-in", permissions=["change"])
+    def reset_two_factor(self, request, queryset):
+        for user in queryset:
+            two_factor_reset(user=user)
+        messages.success(request, f"Two-factor reset for {queryset.count()} user(s).")
 
     def has_import_permission(self, request):
         return False  # accounts are created one by one, with a password

@@ -15,6 +15,7 @@ from core.customers.services import customer_merge
 from core.reporting import selectors as reporting
 from ops_console import forms as ops_forms
 from ops_console.admin._common import html_table, money, render_action_page, safe_next
+from ops_console.admin.customer_privacy import CustomerPrivacyActions
 from ops_console.base import OpsModelAdmin
 from ops_console.formatting import local_date
 from ops_console.resources import CustomerResource
@@ -23,7 +24,7 @@ HISTORY_ROWS = 50
 
 
 @admin.register(m.CustomerProfile)
-class CustomerProfileAdmin(OpsModelAdmin):
+class CustomerProfileAdmin(CustomerPrivacyActions, OpsModelAdmin):
     resource_classes = [CustomerResource]
     list_display = ["name", "email", "phone", "total_bookings_count", "lifetime_value_display", "merged_badge",
                     "created_at"]
@@ -41,7 +42,7 @@ class CustomerProfileAdmin(OpsModelAdmin):
         ("Booking history", {"classes": ["tab"], "fields": ["booking_history"]}),
         ("Addresses", {"classes": ["tab"], "fields": ["preferred_addresses"]}),
     ]
-    actions = ["merge_duplicates"]
+    actions = ["merge_duplicates", *CustomerPrivacyActions.privacy_actions]
     ordering = ["-created_at"]
 
     def get_queryset(self, request):
@@ -79,7 +80,7 @@ class CustomerProfileAdmin(OpsModelAdmin):
 
     def get_urls(self):
         return [path("merge/", self.admin_site.admin_view(self.merge_view), name="core_customerprofile_merge"),
-                *super().get_urls()]
+                *self.privacy_urls(), *super().get_urls()]
 
     @action(description="Merge duplicates (select two)", permissions=["merge"], icon="merge")
     def merge_duplicates(self, request, queryset):

@@ -51,14 +51,19 @@ def page(browser):
 def login(live_server, page):
     """login("finance") → a role user (groups from the data migration) logged in through the real form."""
     from tests.ops_console.conftest import make_role_user
+    from tests.two_factor import current_code, give_totp_device
 
     def _login(role: str):
         user = make_role_user(role)
+        device = give_totp_device(user)  # an enrolled authenticator: the sign-in asks for its code
         page.goto(f"{live_server.url}/admin/login/?next=/admin/")
         page.fill("input[name=username]", user.username)
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
         try:
+            page.wait_for_url(f"{live_server.url}/console/2fa/verify/**")
+            page.fill("input[name=code]", current_code(device))
+            page.click("#two-factor-verify button[type=submit]")
             page.wait_for_url(f"{live_server.url}/admin/")
         except Exception:
             shot(page, f"login_failed_{role}")

@@ -36,8 +36,8 @@ def _load_schema():
     return loaded
 
 
-# Our routers; payments has its own suite.
-schema = _load_schema().include(path_regex=r"^/api/v1/(services|bookings)/")
+# Our routers (health: liveness and readiness); payments has its own suite.
+schema = _load_schema().include(path_regex=r"^/api/v1/(services|bookings|health)/")
 
 
 @pytest.fixture

@@ -480,4 +480,6 @@ def get_client() -> StripeGateway:
 
     api_key = getattr(settings, "STRIPE_SECRET_KEY", "") or ""
     api_base = getattr(settings, "STRIPE_API_BASE", "") or None
-    return StripeGateway(api_key, api_base=api_base)
+    # stripe-python waits 80 s per attempt by default: a hanging Stripe would outlast gunicorn's worker timeout.
+    http_client = stripe.RequestsClient(timeout=getattr(settings, "STRIPE_TIMEOUT", 8.0))
+    return StripeGateway(api_key, api_base=api_base, http_client=http_client)

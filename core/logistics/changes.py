@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from huey.exceptions import TaskLockedException
 
 from core.bookings.models import Booking, BookingStatus, PaymentState
 from core.common.services import model_update
 from core.integrations.onfleet import OnfleetRejected, get_client
+from core.logistics.errors import DispatchBusy
 from core.logistics.legs import SYNCED_FIELDS, leg_fields, task_spec
 from core.logistics.models import FINAL_STATUSES, DeliveryTask, LegStatus
 
@@ -42,6 +44,24 @@ def dispatch_sync_booking(*, booking_id, actor=None) -> int:
 
 
 def _cancel(legs: list[DeliveryTask], actor) -> int:
+    """Under the booking's dispatch lock, so a dispatch running at the same moment cannot create a task on a
+    leg we are cancelling (it re-checks the booking under the lock; a locked cancel is retried by its job)."""
+    if not legs:
+        return 0
+    from huey.contrib.djhuey import HUEY
+
+    from core.logistics.dispatch import dispatch_lock_name
+
+    try:
+        with HUEY.lock_task(dispatch_lock_name(legs[0].booking_id)):
+            legs = [leg for leg in DeliveryTask.objects.filter(pk__in=[leg.pk for leg in legs])
+                    if leg.status not in FINAL_STATUSES]  # as the dispatcher left them
+            return _cancel_locked(legs, actor)
+    except TaskLockedException as exc:
+        raise DispatchBusy("A dispatch of this booking is running right now; try again in a moment.") from exc
+
+
+def _cancel_locked(legs: list[DeliveryTask], actor) -> int:
     for leg in legs:
         if leg.onfleet_task_id and not leg.local_only:
             try:

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 from huey.exceptions import TaskLockedException
@@ -82,7 +83,10 @@ def dispatch_run(*, booking_id, actor=None) -> bool:
     if dispatch_blockers(booking):
         return False
     try:
-        with HUEY.lock_task(f"logistics-dispatch-{booking.pk}"):
+        with HUEY.lock_task(dispatch_lock_name(booking.pk)):
+            booking.refresh_from_db(fields=["status", "payment_status"])
+            if dispatch_blockers(booking):
+                return False  # cancelled or refunded while we waited: the cancel clean-up holds this lock too
             legs = {leg.kind: leg for leg in booking.delivery_tasks.all()}  # as the last holder left them
             if dispatch_mode() == LOCAL:
                 _dispatch_locally(legs, actor)
@@ -91,6 +95,11 @@ def dispatch_run(*, booking_id, actor=None) -> bool:
     except TaskLockedException:
         return False  # another worker is on it
     return _mark_scheduled(booking, actor)
+
+
+def dispatch_lock_name(booking_id) -> str:
+    """One lock per booking for everything that creates or deletes its Onfleet tasks (dispatch, cancel)."""
+    return f"logistics-dispatch-{booking_id}"
 
 
 def _automatic_mode() -> str:
@@ -190,13 +199,24 @@ def _mark_scheduled(booking: Booking, actor) -> bool:
     return True
 
 
+def _coi_not_obviously_waiting() -> Q:
+    """Leave out bookings still waiting for any certificate: otherwise a hundred of them would fill the sweep's
+    batch every run and real lost dispatches would never be retried. (dispatch_run re-checks the whole gate.)"""
+    from core.documents.gate import PASSING
+    from core.documents.models import COI, COIWaiver
+
+    passing = COI.objects.filter(booking=OuterRef("pk"), status__in=PASSING, document__deleted_at=None)
+    return Q(coi_required=False) | Exists(passing) | Exists(COIWaiver.objects.filter(booking=OuterRef("pk")))
+
+
 def dispatch_sweep(*, now: dt.datetime | None = None, limit: int = 100) -> int:
     """Finish dispatches whose job was lost: paid bookings without legs, and legs still pending."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     stale = now - STUCK_AFTER
-    paid = [] if _automatic_mode() != ONFLEET else Booking.objects.filter(status=BookingStatus.PAID, pickup_date__gte=today, updated_at__lt=stale,
-                                  delivery_tasks__isnull=True).values_list("pk", flat=True)[:limit]
+    paid = [] if _automatic_mode() != ONFLEET else Booking.objects.filter(
+        status=BookingStatus.PAID, pickup_date__gte=today, updated_at__lt=stale, delivery_tasks__isnull=True,
+    ).filter(_coi_not_obviously_waiting()).order_by("pickup_date").values_list("pk", flat=True)[:limit]
     pending = DeliveryTask.objects.filter(dispatch_pending=True, updated_at__lt=stale,
                                           booking__pickup_date__gte=today).values_list("booking_id", flat=True)
     done = 0

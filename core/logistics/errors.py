@@ -20,4 +20,10 @@ class LegNotMovable(Conflict):
     code = "invalid_transition"
 
 
-__all__ = ["DispatchNotConfigured", "LegNotMovable", "NotDispatchable", "PermissionDenied"]
+class DispatchBusy(Conflict):
+    """A dispatch of this booking is running right now; try again in a moment."""
+
+    code = "conflict"
+
+
+__all__ = ["DispatchBusy", "DispatchNotConfigured", "LegNotMovable", "NotDispatchable", "PermissionDenied"]

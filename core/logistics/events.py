@@ -18,6 +18,7 @@ from django.utils import timezone
 from core.bookings.models import Booking, BookingStatus
 from core.common.errors import ErrorCode, ValidationError
 from core.common.events import InvalidSignature, process_stored_event, retry_stuck_events
+from core.common.payloads import contains_nul
 from core.common.services import model_update
 from core.integrations.onfleet import (
     OnfleetRejected,
@@ -61,6 +62,11 @@ def tracking_update_receive(*, body: bytes, signature: str | None) -> tuple[Trac
         trigger_id, at_ms = int(payload["triggerId"]), int(payload["time"])
     except (ValueError, KeyError, TypeError) as exc:
         raise ValidationError("Not an Onfleet webhook body.", fields={"__body__": [str(exc)]}) from exc
+    if not isinstance(payload, dict) or contains_nul(payload):
+        # Signed, so from Onfleet (or a leaked secret): refuse once, loudly. PostgreSQL cannot store a NUL in
+        # JSON, and a 5xx would be retried for a day.
+        logger.warning("refused a signed Onfleet delivery holding a NUL character or not an object")
+        raise ValidationError("Not an Onfleet webhook body.", fields={"__body__": ["Unusable content."]})
     task_id = str(payload.get("taskId") or "")
     name = TRIGGERS.get(trigger_id, str(payload.get("triggerName") or trigger_id))[:40]
     handled = trigger_id in TRIGGERS and bool(task_id)
@@ -216,13 +222,25 @@ def _alert_staff(leg: DeliveryTask, booking: Booking, reason: str, actor) -> Non
 
     from core.notifications.services import notification_send_staff
 
-    if settings.DISPATCH_ALERT_EMAILS:
+    if not settings.DISPATCH_ALERT_EMAILS:
+        return
+
+    def send() -> None:
+        # After commit, and never raising: a bad address in the setting must not undo the leg's failure.
+        try:
+            _send()
+        except Exception:
+            logger.exception("the dispatch alert for %s could not be sent", booking.booking_number)
+
+    def _send() -> None:
         notification_send_staff(
             recipients=settings.DISPATCH_ALERT_EMAILS, actor=actor,
             subject=f"{booking.booking_number}: {leg.get_kind_display().lower()} {leg.status}",
             body=f"{reason}\n\n{booking.booking_number}, pickup {booking.pickup_date:%A %B %-d}, "
                  f"{booking.get_pickup_window_display().lower()}.\nNotes from the driver: {leg.notes or '—'}",
             event_key=f"leg-{leg.status}:{leg.pk}:{leg.failure_reason}")
+
+    transaction.on_commit(send)
 
 
 def _after(leg_id, trigger: str, moved: bool, booking_status: str) -> None:

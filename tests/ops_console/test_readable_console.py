@@ -169,4 +169,4 @@ def test_booking_page_queries_do_not_grow_with_its_records(role_client, make_boo
         client.get(url)
     print(f"booking change page: {len(few)} -> {len(many)} queries")
     assert len(many) <= len(few) + 1  # the payments' refunds prefetch runs once there are payments
-    assert len(many) <= 14  # 12 + the Documents and Delivery tabs (one query each)
+    assert len(many) <= 15  # 12 + the Documents and Delivery tabs (one query each) + the 2FA device

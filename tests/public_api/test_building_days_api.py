@@ -47,3 +47,18 @@ def test_buildings_without_move_days_change_nothing(client, payload, future_week
     response = client.post("/api/v1/bookings/", payload(pickup_date=_saturday_after(future_weekday)),
                            content_type="application/json")
     assert response.status_code == 201, response.json()
+
+
+def test_preview_of_a_closed_day_says_so_and_stores_no_quote(client, payload, weekdays_only_building,
+                                                              future_weekday):
+    from core.bookings.models import Quote
+
+    saturday = _saturday_after(future_weekday)
+    response = client.post("/api/v1/bookings/preview/", payload(pickup_date=saturday),
+                           content_type="application/json")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["bookable"] is False and body["reasons"] == ["building_closed"]
+    assert body["quote_id"] is None and not Quote.objects.exists()
+    assert all(dt.date.fromisoformat(d).isoweekday() <= 5 for d in body["alternatives"])

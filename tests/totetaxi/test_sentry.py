@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRETS = ["alex.morgan@example.com", "alex.morgan%40example.com", "tok_secret123", "bk_secret_456",
            "sk_live_789", "4242 4242 4242 4242", "4242424242424242", "whsec_abc"]
 SCRIPT = """
-import threading, urllib.error, urllib.request
+import _thread, urllib.error, urllib.request
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 import django, sentry_sdk
 django.setup()
@@ -23,7 +23,7 @@ from django.test.utils import override_settings
 WSGIRequestHandler.log_message = lambda *a: None
 with override_settings(ROOT_URLCONF="tests.totetaxi.sentry_app"):
     server = make_server("127.0.0.1", 0, get_wsgi_application(), handler_class=WSGIRequestHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _thread.start_new_thread(server.serve_forever, ())  # the server under test, not a race
     request = urllib.request.Request(
         f"http://testserver:{server.server_port}/boom/?email=alex.morgan%40example.com&token=tok_secret123",
         headers={"X-Booking-Token": "bk_secret_456", "Authorization": "Bearer sk_live_789",

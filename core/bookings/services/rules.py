@@ -155,8 +155,16 @@ class Bookability:
 
 def request_bookability(request: BookingRequest, *, items: dict[str, SpecialtyInfo], now: dt.datetime
                         ) -> Bookability:
-    """One read (and one more for the alternatives when the date cannot be booked)."""
+    """One read (and one more for the alternatives when the date cannot be booked); with addresses, one more
+    for their buildings' move days (create refuses those dates too, so preview must not quote them)."""
+    from core.documents.buildings import building_alternatives, check_move_day
+    from core.documents.errors import BuildingClosed
+
     on = request.pickup_date
+    try:
+        check_move_day(request)
+    except BuildingClosed as exc:
+        return Bookability(("building_closed",), tuple(building_alternatives(request, exc.buildings, now=now)))
     state = availability.window_state(on, None, None, now=now)
     reasons = unbookable_reasons(request, van=state.vans.get(on), used=state.used.get(on, 0), items=items, now=now)
     if not reasons:

@@ -66,9 +66,10 @@ def coi_validate(*, coi: COI, actor=None, now: dt.datetime | None = None) -> COI
             data["status"] = COIStatus.PENDING if needs_person else COIStatus.VALID
         if data["status"] == COIStatus.VALID:
             data.update(validated_at=now, validated_by=None)
-            _dispatch_if_ready(coi.booking_id)
     model_update(instance=coi, fields=["validation_errors", "status", "validated_at", "validated_by"],
                  data=data, actor=actor)
+    if coi.status == COIStatus.VALID:
+        _dispatch_if_ready(coi.booking_id)  # after the status is saved: dispatch re-reads the gate
     return coi
 
 

@@ -38,3 +38,19 @@ def test_an_invalid_certificate_keeps_the_booking_undispatched(
     upload_certificate(booking, acord_corpus.render_flattened(certificate_for(booking, "low_limit")))
     assert onfleet.tasks == {}
     assert any("does not meet" in reason for reason in dispatch_blockers(booking))
+
+
+def test_the_sweep_skips_bookings_still_waiting_for_a_certificate(onfleet, coi_booking, pay, settings,
+                                                                  django_assert_max_num_queries):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from core.logistics.dispatch import dispatch_sweep
+
+    settings.STRIPE_SECRET_KEY = ""
+    pay(coi_booking)
+    # a booking waiting for its certificate is not even loaded by the sweep (it would crowd out lost work)
+    with django_assert_max_num_queries(3):
+        assert dispatch_sweep(now=timezone.now() + dt.timedelta(minutes=10)) == 0
+    assert onfleet.tasks == {}

@@ -115,3 +115,30 @@ def test_a_permanent_4xx_stops_and_tells_staff(onfleet, pending_booking, pay):
 
 def test_only_paid_bookings_are_dispatchable(pending_booking):
     assert dispatch_blockers(pending_booking) == ["the booking is pending payment"]
+
+
+def test_cancel_waits_for_a_running_dispatch_and_a_dispatch_after_a_cancel_creates_nothing(
+        onfleet, pending_booking, pay, staff):
+    from huey.contrib.djhuey import HUEY
+
+    from core.bookings.services import booking_cancel
+    from core.logistics.dispatch import dispatch_lock_name
+    from core.logistics.errors import DispatchBusy
+    from core.logistics.services import dispatch_cancel
+
+    booking = pay(pending_booking)
+    assert_two_linked_tasks(onfleet, booking)
+    # given a dispatch of this booking holding its lock, a staff cancel of its tasks is refused, not raced
+    with HUEY.lock_task(dispatch_lock_name(booking.pk)), pytest.raises(DispatchBusy):
+        dispatch_cancel(booking=booking, actor=staff)
+    assert len(onfleet.tasks) == 2
+    # when the booking is cancelled while legs are still pending, a dispatch that then gets the lock
+    for leg in legs_of(booking).values():
+        leg.dispatch_pending = True
+        leg.onfleet_task_id = ""
+        leg.save()
+    onfleet.tasks.clear()
+    booking_cancel(booking=Booking.objects.get(pk=booking.pk), actor=staff, reason="customer called")
+    # then it re-checks under the lock and creates nothing
+    assert dispatch_run(booking_id=booking.pk) is False
+    assert onfleet.tasks == {}

@@ -206,3 +206,17 @@ def test_lost_jobs_are_finished_by_the_sweeps(onfleet, dispatched, client, djang
     assert proof_archive_pending(now=later) == 1
     dropoff.refresh_from_db()
     assert not dropoff.proof_pending and dropoff.proofs.count() == 2
+
+
+@pytest.mark.parametrize("body", [
+    b'{"triggerId": 0, "time": 1700000000000, "taskId": "t\\u0000x", "data": {}}',
+    b'[{"triggerId": 0, "time": 1700000000000}]',
+    b'{"triggerId": [0], "time": 1700000000000}',
+])
+def test_signed_but_unusable_bodies_are_a_logged_400_and_store_nothing(onfleet, deliver, body):
+    from core.integrations.onfleet.signing import sign
+
+    response = deliver(body, sign(body, onfleet.webhook_secret))
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "validation_error"
+    assert TrackingUpdate.objects.count() == 0

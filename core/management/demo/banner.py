@@ -71,7 +71,8 @@ def banner(*, url: str, logins: list[tuple[str, str, str, str]], logs: dict[str,
     if (emails := email_log()) is not None:
         lines.append(f"   Emails sent   {emails}   (one .log file per message)")
     lines += [f"   {name:<13} {path}" for name, path in logs.items()]
-    lines += ["", " Staff logins (new passwords on every run):"]
+    lines += ["", " Staff logins (new passwords on every run; Admin and Finance enrol an authenticator app at their",
+              " first sign-in, as in production; Operations signs in with the password alone):"]
     lines += [f"   {group:<11} {name:<16} username: {username:<8} password: {password}"
               for group, name, username, password in logins]
     if running:

@@ -38,6 +38,8 @@ def test_logins_are_printed_last_and_work(db, capsys):
     assert any(line.split() == ["Request", "log", "var/demo-server.log"] for line in lines)
     assert [line.split("username:")[1].split()[0] for line in lines[-4:-1]] == ["admin", "ops", "finance"]
     assert "Marco Reyes" in lines[-3]
+    # and a new user is told why Admin and Finance are asked for an authenticator at first sign-in
+    assert any("authenticator app" in line for line in lines[-7:-4])
     for username, password in _logins("\n".join(lines)).items():
         assert User.objects.get(username=username).check_password(password)
 

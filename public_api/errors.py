@@ -5,11 +5,13 @@ Ninja's routes answer through the exception handlers in `install`; whatever Djan
 the same envelope by `ApiErrorEnvelopeMiddleware`.
 """
 
+import json
 import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
+from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -37,6 +39,40 @@ def error_body(code: ErrorCode, message: str, fields: dict | None = None) -> dic
     return {"error": {"code": str(code), "message": message, "fields": fields or {}}}
 
 
+# The routes whose body is a booking request: pricing's own checks (package, item count, specialty lines) need
+# the catalog, so they run in core after the schema; when the schema already refused other fields, they are
+# run here too, so one 422 lists every field's problem.
+PRICED_BODIES = {("POST", "/api/v1/bookings/"), ("POST", "/api/v1/bookings/preview/"),
+                 ("POST", "/api/v1/services/calculate-price/")}
+
+
+def pricing_field_errors(request) -> dict[str, list[str]]:
+    """What core's pricing would also refuse in this booking request body ({} when it has nothing to add)."""
+    from core.catalog.errors import PricingError
+    from core.catalog.pricing import PriceRequest, calculate_price
+    from core.catalog.selectors import catalog_snapshot
+
+    if (request.method, request.path) not in PRICED_BODIES:
+        return {}
+    try:
+        body = json.loads(request.body)
+        today = timezone.localdate()  # the structure is checked, not the price: any date will do
+        price_request = PriceRequest(
+            booking_type=str(body["booking_type"]), pickup_date=today,
+            package=str(body.get("package")) if body["booking_type"] == "mini_move" else None,
+            item_count=int(body.get("item_count") or 0),
+            specialty_items=tuple((str(line["code"]), int(line["quantity"]))
+                                  for line in body.get("specialty_items") or ()),
+            coi_required=bool(body.get("coi_required")))
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        return {}  # the parts pricing needs are malformed themselves: the schema's messages say so
+    try:
+        calculate_price(price_request, catalog_snapshot(today))
+    except PricingError as exc:
+        return exc.fields
+    return {}
+
+
 def generic_error_body(request, status: int) -> dict:
     """The envelope for a status that came without a code of its own (a framework's 404, 405, 413, 500)."""
     code = ErrorCode.for_status(status)
@@ -60,10 +96,11 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request, exc: NinjaValidationError):
+        fields = field_errors(exc.errors)
+        for name, problems in pricing_field_errors(request).items():
+            fields.setdefault(name, problems)
         return api.create_response(
-            request, error_body(ErrorCode.VALIDATION_ERROR, "The request is not valid.", field_errors(exc.errors)),
-            status=422,
-        )
+            request, error_body(ErrorCode.VALIDATION_ERROR, "The request is not valid.", fields), status=422)
 
     @api.exception_handler(Http404)
     def not_found(request, exc):

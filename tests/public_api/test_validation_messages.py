@@ -38,12 +38,28 @@ def test_every_bad_field_is_reported_at_once_in_words_for_people(post_json, payl
     }
 
 
+@pytest.mark.parametrize("path", ["/api/v1/bookings/", "/api/v1/bookings/preview/",
+                                  "/api/v1/services/calculate-price/"])
+def test_what_pricing_refuses_comes_in_the_same_answer_as_the_format_errors(post_json, payload, path):
+    # given a bad email (the schema's check) and a package that holds fewer items than asked (pricing's)
+    body = payload(customer={"name": "Alex", "email": "alex(at)example.com", "phone": "+12125550123"},
+                   package="petite", item_count=400, specialty_items=[{"code": "grand_piano", "quantity": 1}])
+
+    fields = _fields(post_json(path, body))
+
+    # then one 422 names all three
+    assert fields["customer.email"] == ["Enter a valid email address."]
+    assert fields["item_count"][0].startswith("The Petite package takes at most")
+    assert fields["specialty_items.0.code"] == ["Unknown specialty item 'grand_piano'."]
+
+
 @pytest.mark.parametrize("changes", [
     {"booking_type": 5, "coi_required": "yes", "item_count": "ten", "notes": ["x"]},
     {"customer": [], "pickup_address": "NY", "specialty_items": "peloton"},
     {"specialty_items": [{"code": "peloton"}] * 11, "pickup_date": "2027-02-30", "package": "p" * 40},
     {"pickup_address": {"line1": "x"}, "customer": {"name": "A\x00", "email": "a@example.com"}},
     {"pickup_date": "tomorrow", "notes": "x" * 5000, "quote_id": 7, "pickup_window": None},
+    {"customer": {}, "item_count": float("inf"), "specialty_items": [{"code": 1, "quantity": float("nan")}]},
 ])
 def test_no_message_is_pydantic_s(post_json, payload, changes):
     fields = _fields(post_json("/api/v1/bookings/", payload(**changes)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -153,10 +154,12 @@ def _shift(day: dt.date, days: int) -> dt.date:
 
 
 def check_date(on: dt.date, service_type: str, *, now: dt.datetime | None = None,
-               with_alternatives: bool = True, needs_specialty_van: bool = False) -> DateAvailability:
+               with_alternatives: bool = True, needs_specialty_van: bool = False,
+               day_allowed: Callable[[dt.date], bool] | None = None) -> DateAvailability:
     """The date's availability; with alternatives, the nearest bookable dates (one query in all).
 
     `needs_specialty_van`: alternatives must also have specialty vans (the request has items that require one).
+    `day_allowed`: a further rule on the days (a building's move days); `on` failing it asks for alternatives.
     """
     now = now or timezone.now()
     first, last = first_bookable_date(now), last_bookable_date(now)
@@ -167,17 +170,18 @@ def check_date(on: dt.date, service_type: str, *, now: dt.datetime | None = None
     alt_from, alt_to = max(alt_from, first), min(alt_to, last)
     with_range = with_alternatives and alt_from <= alt_to
     state = window_state(on, alt_from if with_range else None, alt_to if with_range else None, now=now)
-    def fits(result: DateAvailability) -> bool:
-        return result.available and (result.specialty_vans or not needs_specialty_van)
+    def fits(day: dt.date, result: DateAvailability) -> bool:
+        return result.available and (result.specialty_vans or not needs_specialty_van) \
+            and (day_allowed is None or day_allowed(day))
 
     result = state.evaluate(on, service_type, first=first, last=last)
-    if fits(result) or not with_alternatives:
+    if fits(on, result) or not with_alternatives:
         return result
     candidates = []
     for offset in range(0, ALTERNATIVES_WINDOW_DAYS + 1):
         for day in dict.fromkeys((_shift(center, -offset), _shift(center, offset))):
-            if day != on and first <= day <= last and fits(state.evaluate(day, service_type, first=first,
-                                                                          last=last)):
+            if day != on and first <= day <= last and fits(day, state.evaluate(day, service_type, first=first,
+                                                                               last=last)):
                 candidates.append(day)
         if len(candidates) >= ALTERNATIVES_COUNT:
             break

@@ -59,19 +59,3 @@ def check_move_day(request, *, booking_id=None) -> None:
         names = " and ".join(b.name for b in closed)
         raise BuildingClosed(f"{names} does not allow moves on {request.pickup_date:%A, %B %-d, %Y}.",
                              fields={"pickup_date": ["building_closed"]}, buildings=closed)
-
-
-def building_alternatives(request, buildings: list[Building], *, now: dt.datetime, count: int = 3
-                          ) -> list[dt.date]:
-    """The nearest later dates every building allows and that still have room (outside any lock)."""
-    from core.catalog import availability
-
-    found: list[dt.date] = []
-    day = max(request.pickup_date, availability.first_bookable_date(now))
-    last = availability.last_bookable_date(now)
-    while day <= last and len(found) < count:
-        if all(allows_moves_on(b, day) for b in buildings) and availability.check_date(
-                day, request.booking_type, now=now, with_alternatives=False).available:
-            found.append(day)
-        day += dt.timedelta(days=1)
-    return found

@@ -47,11 +47,6 @@ class BuildingClosed(DateUnavailable):
         super().__init__(message, **kwargs)
         self.buildings = list(buildings)
 
-    def suggest_alternatives(self, request, *, now):
-        from core.documents.buildings import building_alternatives
-
-        return building_alternatives(request, self.buildings, now=now)
-
 
 __all__ = ["BuildingClosed", "COIGateClosed", "DocumentNotFound", "DocumentValidationError", "FileTooLarge", "InvalidDocument",
            "UnsupportedFileType"]

@@ -87,9 +87,8 @@ def suggesting_alternatives(fn, request: BookingRequest, *, now: dt.datetime):
     try:
         return fn()
     except DateUnavailable as exc:
-        suggest = getattr(exc, "suggest_alternatives", None)  # a building's move days (core.documents)
-        alternatives = suggest(request, now=now) if suggest else request_alternatives(
-            request, items=catalog_static()["specialty_items"], now=now)
+        alternatives = request_alternatives(request, items=catalog_static()["specialty_items"], now=now,
+                                            buildings=getattr(exc, "buildings", ()))
         exc.fields["alternatives"] = [d.isoformat() for d in alternatives]
         raise
 
@@ -99,10 +98,18 @@ def _needs_specialty_van(request: BookingRequest, items: dict[str, SpecialtyInfo
     return any(code in items and items[code].requires_van_availability for code, _qty in request.specialty_items)
 
 
-def request_alternatives(request: BookingRequest, *, items: dict[str, SpecialtyInfo], now: dt.datetime
-                         ) -> tuple[dt.date, ...]:
-    """The nearest dates the request could be booked on instead (one query)."""
-    return availability.check_date(request.pickup_date, request.booking_type, now=now,
+def request_alternatives(request: BookingRequest, *, items: dict[str, SpecialtyInfo], now: dt.datetime,
+                         buildings=()) -> tuple[dt.date, ...]:
+    """The nearest dates the request could be booked on instead (one query); with `buildings` that refused
+    its day (core.documents), later days all of them allow."""
+    day_allowed = None
+    if buildings:
+        from core.documents.buildings import allows_moves_on
+
+        def day_allowed(day: dt.date) -> bool:
+            return day > request.pickup_date and all(allows_moves_on(b, day) for b in buildings)
+
+    return availability.check_date(request.pickup_date, request.booking_type, now=now, day_allowed=day_allowed,
                                    needs_specialty_van=_needs_specialty_van(request, items)).alternatives
 
 
@@ -157,14 +164,15 @@ def request_bookability(request: BookingRequest, *, items: dict[str, SpecialtyIn
                         ) -> Bookability:
     """One read (and one more for the alternatives when the date cannot be booked); with addresses, one more
     for their buildings' move days (create refuses those dates too, so preview must not quote them)."""
-    from core.documents.buildings import building_alternatives, check_move_day
+    from core.documents.buildings import check_move_day
     from core.documents.errors import BuildingClosed
 
     on = request.pickup_date
     try:
         check_move_day(request)
     except BuildingClosed as exc:
-        return Bookability(("building_closed",), tuple(building_alternatives(request, exc.buildings, now=now)))
+        return Bookability(("building_closed",),
+                           request_alternatives(request, items=items, now=now, buildings=exc.buildings))
     state = availability.window_state(on, None, None, now=now)
     reasons = unbookable_reasons(request, van=state.vans.get(on), used=state.used.get(on, 0), items=items, now=now)
     if not reasons:

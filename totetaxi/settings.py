@@ -662,7 +662,10 @@ if REPORTING_DATABASE_URL:
     DATABASES["reporting"]["TEST"] = {"MIRROR": "default"}
 DATABASE_ROUTERS = ["core.reporting.reports.router.ReportingRouter"]
 REPORTS_LINK_MAX_AGE = env_int("REPORTS_LINK_MAX_AGE", 7 * 24 * 3600)  # seconds a scheduled report's link works
-REPORTS_CONSOLE_URL = os.environ.get("REPORTS_CONSOLE_URL", "http://localhost:8000")  # base of links in emails
+# Base of the links in report emails: this service's public origin unless the console lives elsewhere; never a
+# localhost placeholder in production (check --deploy warns when there is none).
+REPORTS_CONSOLE_URL = (os.environ.get("REPORTS_CONSOLE_URL") or PUBLIC_BASE_URL
+                       or ("http://localhost:8000" if DEBUG or TESTING else ""))
 UNFOLD["SIDEBAR"]["navigation"].insert(3, {
     "title": _("Reports"),
     "items": [

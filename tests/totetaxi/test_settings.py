@@ -23,7 +23,8 @@ def _production(tmp_path, **env):
     """What a production deployment sets (README "Production")."""
     return {"DEBUG": "0", "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "ops.totetaxi.com",
             "HUEY_SQLITE_PATH": str(tmp_path / "huey.db"), "REDIS_URL": "redis://127.0.0.1:6379/9",
-            "PUBLIC_SITE_URL": "https://www.totetaxi.com", "TOTETAXI_SUPPORT_PHONE": "(631) 595-3100", **env}
+            "PUBLIC_SITE_URL": "https://www.totetaxi.com", "TOTETAXI_SUPPORT_PHONE": "(631) 595-3100",
+            "PUBLIC_BASE_URL": "https://ops.totetaxi.com", **env}
 
 
 def test_production_refuses_to_start_without_secret_key():
@@ -100,3 +101,10 @@ def test_postgresql_prepares_statements_unless_turned_off_for_an_old_pgbouncer()
               "DATABASE_URL": "postgres://nobody@127.0.0.1:9/none"}
     assert _run(["-c", script], **common).stdout.split() == ["True", "5"]
     assert _run(["-c", script], **common, DB_PREPARED_STATEMENTS="0").stdout.split() == ["None", "None"]
+
+
+def test_check_deploy_warns_when_emailed_links_would_have_no_host(tmp_path):
+    result = _run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                  **_production(tmp_path, PUBLIC_BASE_URL=None))
+    assert result.returncode != 0
+    assert "totetaxi.W001" in result.stderr + result.stdout

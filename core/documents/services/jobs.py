@@ -65,14 +65,17 @@ def coi_send_reminders(*, now: dt.datetime | None = None) -> list[str]:
 
 
 def documents_purge_expired(*, now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Retention: soft-deleted documents after DELETED_RETENTION_DAYS, and documents of finished bookings after
-    RETENTION_DAYS, lose their bytes and their row (history keeps the metadata)."""
+    """Retention: soft-deleted documents after DELETED_RETENTION_DAYS, documents of finished bookings (or of no
+    booking) after RETENTION_DAYS, and any past its own `expires_at`, lose their bytes and their row (history
+    keeps the metadata). A live booking's certificate is never purged for its age."""
+    from core.bookings.models import BookingStatus
     from core.documents.services.uploads import document_purge
 
     now = now or timezone.now()
     deleted_before = now - dt.timedelta(days=int(settings.DOCUMENTS["DELETED_RETENTION_DAYS"]))
     old_before = now - dt.timedelta(days=int(settings.DOCUMENTS["RETENTION_DAYS"]))
-    due = Document.objects.filter(Q(deleted_at__lt=deleted_before) | Q(created_at__lt=old_before)
+    finished = Q(booking__isnull=True) | Q(booking__status__in=[BookingStatus.COMPLETED, BookingStatus.CANCELLED])
+    due = Document.objects.filter(Q(deleted_at__lt=deleted_before) | (Q(created_at__lt=old_before) & finished)
                                   | Q(expires_at__lt=now))[:limit]
     count = 0
     for document in due:

@@ -108,3 +108,16 @@ def test_the_daily_snapshot_counts_outstanding_cois(coi_booking):
     row = daily_metrics_compute(day=coi_booking.pickup_date - dt.timedelta(days=2))
     assert row.outstanding_coi_count == 1
     assert daily_metrics_compute(day=coi_booking.pickup_date - dt.timedelta(days=30)).outstanding_coi_count == 0
+
+
+def test_retention_by_age_spares_a_live_bookings_files(private_storage, coi_booking, time_machine, settings):
+    settings.DOCUMENTS = {**settings.DOCUMENTS, "RETENTION_DAYS": 10}
+    upload = document_upload(file=io.BytesIO(pdf_bytes(text="live")), filename="live.pdf", document_type="other",
+                             source=UploadSource.STAFF, booking=coi_booking)[0]
+    time_machine.move_to(timezone.now() + dt.timedelta(days=11))
+    # a booking still ahead keeps its file, however old
+    assert documents_purge_expired() == 0
+    # once the booking is finished, its old file goes
+    booking_transition(booking=coi_booking, to_status=BookingStatus.CANCELLED, reason="test")
+    assert documents_purge_expired() == 1
+    assert not Document.objects.filter(pk=upload.pk).exists()

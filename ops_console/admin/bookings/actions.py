@@ -64,7 +64,7 @@ ACTIONS: dict[str, BookingAction] = {a.name: a for a in (
     SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, MESSAGE, OFFLINE_PAYMENT, REFUND)}
 TRANSITION_TARGETS = {"schedule": BookingStatus.SCHEDULED, "start": BookingStatus.IN_PROGRESS,
                       "complete": BookingStatus.COMPLETED}
-REFUNDABLE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED)
+REFUNDABLE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.BALANCE_DUE)
 
 
 def parse_ids(raw) -> list[uuid.UUID]:

@@ -433,3 +433,30 @@ def test_staff_record_the_balance_offline(weekday_booking, staff):
 
     assert payment.change_quote_id == ChangeQuote.objects.get(action="reschedule").pk
     assert Booking.objects.get(pk=weekday_booking.pk).payment_status == PaymentState.PAID
+
+
+@pytest.mark.django_db
+def test_cancelling_with_a_balance_unpaid_cancels_the_balance_intent(stripe_on, weekday_booking):
+    saturday = _saturday_after(weekday_booking.pickup_date)
+    required = booking_change_with_quote(booking=weekday_booking, quote_id=booking_change_preview(
+        booking=weekday_booking, change=_change(saturday)).pk).payment_required
+    booking = Booking.objects.get(pk=weekday_booking.pk)
+
+    outcome = booking_cancel_with_quote(booking=booking, quote_id=booking_cancel_preview(booking=booking).pk)
+
+    balance = Payment.objects.get(stripe_payment_intent_id=required["payment_intent_id"])
+    assert balance.status == PaymentStatus.CANCELED
+    assert stripe_on.calls("POST", f"/v1/payment_intents/{balance.stripe_payment_intent_id}/cancel")
+    first = Payment.objects.get(booking=booking, change_quote__isnull=True)
+    assert [r.amount_cents for r in outcome.refunds] == [first.amount_cents]  # what was paid, not the balance
+    assert outcome.booking.payment_status == PaymentState.REFUNDED
+
+
+@pytest.mark.django_db
+def test_a_cancel_quote_from_before_a_reschedule_is_stale(weekday_booking):
+    cancel = booking_cancel_preview(booking=weekday_booking)
+    booking_change_with_quote(booking=weekday_booking, quote_id=booking_change_preview(
+        booking=weekday_booking, change=_change(weekday_booking.pickup_date + dt.timedelta(days=7))).pk)
+
+    with pytest.raises(QuoteMismatch):
+        booking_cancel_with_quote(booking=Booking.objects.get(pk=weekday_booking.pk), quote_id=cancel.pk)

@@ -218,14 +218,15 @@ def booking_change_with_quote(*, booking: Booking, quote_id, actor=None, idempot
     def work() -> ChangeQuote:
         for day in days:
             lock_service_day(day)
-        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        locked = Booking.objects.select_for_update(of=("self",)).select_related("package").get(pk=booking.pk)
         claim = None
         if key is not None:
             claim = idempotency_claim(scope=SCOPE_BOOKINGS_RESCHEDULE, key=key, now=now,
                                       request_hash=request_fingerprint({"booking": locked.pk, "quote_id": quote_pk}))
         current = ChangeQuote.objects.select_for_update().get(pk=quote_pk)
         if current.used_at is None and not isinstance(claim, Replay):
-            _reschedule_locked(locked, current, request, actor=actor, now=now)
+            # From the locked row: what the change leaves alone (notes, COI, items…) is kept as it is now.
+            _reschedule_locked(locked, current, change_request(locked, change), actor=actor, now=now)
         if isinstance(claim, int):
             idempotency_complete(record_id=claim, status=200, body={"quote_id": str(current.pk)},
                                  booking_id=locked.pk)

@@ -479,3 +479,16 @@ def test_staff_edit_items_and_address_same_day_reprices_and_asks_the_difference(
     assert [(line.item.code, line.quantity) for line in moved.specialty_lines.all()] == [("peloton", 1)]
     assert outcome.payment_required["amount_cents"] == int(quote.amount_due * 100)
     assert quote.actor == staff and outcome.quote.used_by == staff
+
+
+@pytest.mark.django_db
+def test_notes_written_after_the_preview_survive_the_change(weekday_booking, staff):
+    from core.bookings.services import booking_notes_update
+
+    stale = weekday_booking
+    quote = booking_change_preview(booking=stale, change=_change(stale.pickup_date + dt.timedelta(days=7)))
+    booking_notes_update(booking=Booking.objects.get(pk=stale.pk), notes="Gate code 4412", actor=staff)
+
+    booking_change_with_quote(booking=stale, quote_id=quote.pk)
+
+    assert Booking.objects.get(pk=stale.pk).notes == "Gate code 4412"

@@ -34,6 +34,9 @@ def booking_next_steps(booking: Booking) -> list[dict]:
         steps.append({"code": "payment_needed",
                       "message": f"Pay ${booking.total_price:,.2f}{when} to confirm your date; "
                                  "until then it is only held for you."})
+    if booking.payment_status == PaymentState.BALANCE_DUE:
+        steps.append({"code": "balance_due",
+                      "message": "Your change costs more than you paid: pay the balance from your booking page."})
     from core.documents.gate import coi_gate_passed
 
     if booking.coi_required and booking.status != BookingStatus.COMPLETED and not coi_gate_passed(booking):

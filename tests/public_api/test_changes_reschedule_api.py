@@ -48,6 +48,9 @@ def test_preview_then_reschedule_to_a_dearer_day(post_json, booking, paid, strip
     assert again.status_code == 200 and again.json()["payment_required"] == required
     assert Payment.objects.filter(change_quote__isnull=False).count() == 1
 
+    confirm = client.get(f"/api/v1/bookings/{booking.pk}/confirm/", **token).json()
+    assert "balance_due" in [step["code"] for step in confirm["next_steps"]]
+
     # the site's create-intent gives the same balance intent
     intent = post_json("/api/v1/payments/create-intent/", {"booking_id": str(booking.pk)}, **token)
     assert intent.status_code == 200 and intent.json()["payment_intent_id"] == required["payment_intent_id"]

@@ -8,6 +8,7 @@ from ops_console.admin import (  # noqa: F401  (registration happens on import)
     documents,
     logistics,
     notifications,
+    policy,
     payments,
     reporting,
     reports,

@@ -337,6 +337,8 @@ TOTETAXI = {
     "HOLD_MINUTES": env_int("TOTETAXI_HOLD_MINUTES", 30),
     "QUOTE_MINUTES": env_int("TOTETAXI_QUOTE_MINUTES", 30),
     "COI_FEE": Decimal(os.environ.get("TOTETAXI_COI_FEE", "50.00")),
+    # Staff overriding the change policy (a fee waived, a custom refund) above this many dollars: admins only.
+    "CHANGE_OVERRIDE_ADMIN_ABOVE": Decimal(os.environ.get("TOTETAXI_CHANGE_OVERRIDE_ADMIN_ABOVE", "200")),
     "RATE_LIMIT_POSTS_PER_MINUTE": env_int("TOTETAXI_RATE_LIMIT", 30),
     # Both reach customers in every email and SMS: production must set them (no fictional 555 number, no
     # localhost links).

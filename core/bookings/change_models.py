@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from core.catalog.models import NON_NEGATIVE
@@ -27,6 +28,15 @@ class ChangeQuote(models.Model):
     price = models.JSONField(help_text="The contract's change preview: lines, amount_due, refund_amount.")
     amount_due = models.DecimalField(max_digits=10, decimal_places=2, validators=NON_NEGATIVE)
     refund_amount = models.DecimalField(max_digits=10, decimal_places=2, validators=NON_NEGATIVE)
+    # A reschedule: the trip's total before and after (the difference is charged or refunded).
+    old_total = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    new_total = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    # Staff overriding the policy: {"reason", "waive_fee", "refund_cents", "policy_refund_cents", ...}; {} if none.
+    override = models.JSONField(default=dict, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+", help_text="Who previewed the change (none: the customer).")
+    used_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+", help_text="Who carried it out (none: the customer).")
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
     refunds = models.ManyToManyField("core.Refund", blank=True, related_name="+")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,12 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.bookings.change_models import ChangeAction, ChangeQuote
+from core.bookings.change_overrides import (
+    ChangeOverride,
+    apply_cancel_override,
+    check_override_actor,
+    check_override_amount,
+)
 from core.bookings.errors import InvalidTransition, NoChangePolicy, QuoteExpired, QuoteMismatch, QuoteNotFound
 from core.bookings.idempotency import (
     Replay,
@@ -30,11 +36,11 @@ from core.bookings.idempotency import (
 )
 from core.bookings.models import Booking, BookingStatus, PickupWindow
 from core.bookings.services import booking_transition
-from core.catalog.change_pricing import ChangePrice, price_cancellation
+from core.catalog.change_pricing import CancellationTier, ChangePrice, price_cancellation
 from core.catalog.policy_models import ChangePolicy
 from core.common.money import from_cents, money_str, to_cents
 from core.payments.models import Payment, PaymentStatus, Refund
-from core.payments.services import refund_record_locked, refund_submit
+from core.payments.services import payment_audit, refund_record_locked, refund_submit
 
 SCOPE_BOOKINGS_CANCEL = "bookings.cancel"
 CHANGEABLE = (BookingStatus.PENDING, BookingStatus.PAID, BookingStatus.SCHEDULED)
@@ -95,21 +101,43 @@ def _cancellation_price(booking: Booking, policy: ChangePolicy, basis: dict, now
         coi_non_refundable=coi_fee_kept(booking, basis))
 
 
-def booking_cancel_preview(*, booking: Booking, now: dt.datetime | None = None) -> ChangeQuote:
-    """Price cancelling the booking now and store it as a quote the cancel call honours until it expires."""
+def booking_cancel_preview(*, booking: Booking, now: dt.datetime | None = None, actor=None,
+                           override: ChangeOverride | None = None) -> ChangeQuote:
+    """Price cancelling the booking now and store it as a quote the cancel call honours until it expires.
+
+    Staff may override the policy (`override`: waive the fee, or a custom refund up to what is refundable),
+    with a reason; admins alone above the configured amount (core.bookings.change_overrides)."""
     now = now or timezone.now()
     _check_changeable(booking)
+    check_override_actor(actor, override)
     policy = policy_for(booking)
     basis = payment_basis(booking)
-    price = _cancellation_price(booking, policy, basis, now)
+    override_json = {}
+    if override is None:
+        price = _cancellation_price(booking, policy, basis, now)
+    else:
+        info = policy.info()
+        if not any(tier.min_hours_before == 0 for tier in info.cancellation_tiers):  # staff may cancel late
+            info = replace(info, cancellation_tiers=(*info.cancellation_tiers, CancellationTier(0, "percent",
+                                                                                                  Decimal(100))))
+        price = price_cancellation(
+            policy=info, pickup_at=max(pickup_moment(booking), now + dt.timedelta(seconds=1)), now=now,
+            paid=from_cents(basis["paid_cents"]), refunded=from_cents(basis["refunded_cents"]),
+            coi_fee=booking.coi_fee, coi_non_refundable=coi_fee_kept(booking, basis))
+        price, given = apply_cancel_override(price, override,
+                                             refundable=from_cents(basis["paid_cents"] - basis["refunded_cents"]))
+        check_override_amount(actor, given)
+        override_json = {**override.as_json(), "given": money_str(given), "actor_id": actor.pk,
+                         "actor": actor.get_username()}
     minutes = int(settings.TOTETAXI.get("CHANGE_QUOTE_MINUTES", 15))
     return ChangeQuote.objects.create(
         booking=booking, action=ChangeAction.CANCEL, policy=policy, basis=basis, price=price.as_json(),
-        amount_due=price.amount_due, refund_amount=price.refund_amount,
+        amount_due=price.amount_due, refund_amount=price.refund_amount, override=override_json,
+        actor=actor if getattr(actor, "is_staff", False) else None,
         expires_at=now + dt.timedelta(minutes=minutes))
 
 
-def _quote_uuid(quote_id) -> uuid.UUID:
+def quote_uuid(quote_id) -> uuid.UUID:
     try:
         return uuid.UUID(str(quote_id))
     except ValueError as exc:
@@ -120,7 +148,7 @@ def booking_cancel_with_quote(*, booking: Booking, quote_id, actor=None, idempot
                               now: dt.datetime | None = None) -> CancelOutcome:
     """Cancel as previewed: refund per the quote (once, whatever the retries), free the slot, tell the customer."""
     now = now or timezone.now()
-    quote_pk = _quote_uuid(quote_id)
+    quote_pk = quote_uuid(quote_id)
     key = validate_key(idempotency_key) if idempotency_key is not None else None
     with transaction.atomic():
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
@@ -151,17 +179,22 @@ def _cancel_locked(booking: Booking, quote: ChangeQuote, *, actor, now: dt.datet
     if payment_basis(booking) != quote.basis:
         raise QuoteMismatch("A payment or refund changed this booking since the preview; preview again.")
     version = quote.policy.version if quote.policy_id else "?"
+    who = "staff" if getattr(actor, "is_staff", False) else "the customer"
     booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, actor=actor, now=now,
-                       reason=f"Cancelled by the customer (change policy v{version}, quote {quote.pk}).")
-    refunds = _refunds_create(booking, to_cents(quote.refund_amount), actor=actor,
+                       reason=f"Cancelled by {who} (change policy v{version}, quote {quote.pk}).")
+    refunds = refunds_create(booking, to_cents(quote.refund_amount), actor=actor,
                               notes=f"Cancellation under change policy v{version} (quote {quote.pk}).")
+    if quote.override:
+        payment_audit("change_override", booking=booking, user=actor, quote_id=str(quote.pk), action=quote.action,
+                      **{k: v for k, v in quote.override.items() if k not in ("actor_id", "actor")})
     quote.used_at = now
-    quote.save(update_fields=["used_at"])
+    quote.used_by = actor if getattr(actor, "is_authenticated", False) else None
+    quote.save(update_fields=["used_at", "used_by"])
     quote.refunds.set(refunds)
     _notify_cancelled(booking, quote, actor=actor)
 
 
-def _refunds_create(booking: Booking, cents: int, *, actor, notes: str) -> list[Refund]:
+def refunds_create(booking: Booking, cents: int, *, actor, notes: str) -> list[Refund]:
     """Spread `cents` over the booking's captured payments, newest first (usually one payment, one refund)."""
     refunds = []
     payments = Payment.objects.select_for_update().filter(booking=booking, status=PaymentStatus.SUCCEEDED) \

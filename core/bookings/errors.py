@@ -55,11 +55,30 @@ class NoChangePolicy(Conflict):
     code = ErrorCode.NO_CHANGE_POLICY
 
 
+class BalanceDue(Conflict):
+    """An earlier change's balance is still unpaid; pay it before changing the booking again."""
+
+    code = ErrorCode.PAYMENT_REQUIRED
+
+
+class OverrideNotAllowed(DomainError):
+    """Only staff may override the change policy (admins alone above the configured amount)."""
+
+    code = ErrorCode.OVERRIDE_NOT_ALLOWED
+
+
+class ReasonRequired(ValidationError):
+    """An override of the change policy needs a reason."""
+
+    code = ErrorCode.REASON_REQUIRED
+
+
 class BookingValidationError(ValidationError):
     """The booking request is not valid."""
 
 
 __all__ = [
+    "BalanceDue",
     "BookingNotFound",
     "BookingValidationError",
     "DateUnavailable",
@@ -67,8 +86,10 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidTransition",
     "NoChangePolicy",
+    "OverrideNotAllowed",
     "QuoteExpired",
     "QuoteMismatch",
     "QuoteNotFound",
+    "ReasonRequired",
     "TooLateToChange",
 ]

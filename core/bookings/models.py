@@ -29,6 +29,7 @@ class PaymentState(models.TextChoices):
     UNPAID = "unpaid", "Unpaid"
     PROCESSING = "processing", "Processing"
     PAID = "paid", "Paid"
+    BALANCE_DUE = "balance_due", "Balance due"  # paid, then changed to cost more: the difference is owed
     PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
     REFUNDED = "refunded", "Refunded"
     FAILED = "failed", "Failed"

@@ -57,6 +57,13 @@ class ErrorCode(StrEnum):
     QUOTE_NOT_FOUND = "quote_not_found", 404, "No such quote; request a new preview."
     IDEMPOTENCY_CONFLICT = ("idempotency_conflict", 409,
                             "This `Idempotency-Key` was already used with a different request body.")
+    PAYMENT_REQUIRED = ("payment_required", 409,
+                        "An earlier change's balance is still unpaid: pay it (`POST payments/create-intent/`) "
+                        "before changing the booking again.")
+    OVERRIDE_NOT_ALLOWED = ("override_not_allowed", 403,
+                            "Console: only staff may override the change policy, and only admins above the "
+                            "configured amount.")
+    REASON_REQUIRED = "reason_required", 422, "Console: an override of the change policy needs a reason."
 
     # --- catalog and van schedule (console) ----------------------------------------------------------------
     CAPACITY_BELOW_BOOKINGS = ("capacity_below_bookings", 409,

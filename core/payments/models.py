@@ -39,6 +39,10 @@ class Payment(BaseModel):
     failure_reason = models.TextField(blank=True, default="")
     refunded_cents = models.PositiveIntegerField(default=0)
     reference = models.CharField(max_length=100, blank=True, default="", help_text="Check number, receipt …")
+    # A balance after a change that cost more (a reschedule to a dearer date, a change fee): not the booking's
+    # first payment, so settling it must not re-run the first payment's side effects.
+    change_quote = models.ForeignKey("core.ChangeQuote", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="balance_payments")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="+")
 
@@ -52,11 +56,18 @@ class Payment(BaseModel):
             models.CheckConstraint(condition=models.Q(method__in=PaymentMethod.values), name="payment_method_valid"),
             models.CheckConstraint(condition=models.Q(refunded_cents__lte=models.F("amount_cents")),
                                    name="payment_refunds_within_amount"),
-            # One live (not failed/canceled) Stripe attempt per booking and amount.
+            # One live (not failed/canceled) Stripe attempt per booking and amount (balances: per change).
             models.UniqueConstraint(
                 fields=["booking", "amount_cents"],
-                condition=models.Q(method="stripe", status__in=["pending", "processing", "succeeded"]),
+                condition=models.Q(method="stripe", status__in=["pending", "processing", "succeeded"],
+                                   change_quote__isnull=True),
                 name="payment_one_live_intent_per_booking_amount",
+            ),
+            models.UniqueConstraint(
+                fields=["change_quote"],
+                condition=models.Q(method__in=["stripe", "test_mode"],
+                                   status__in=["pending", "processing", "succeeded"]),
+                name="payment_one_live_balance_per_change",
             ),
         ]
 

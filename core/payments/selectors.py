@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from core.payments.models import (
     Payment,
@@ -34,6 +35,21 @@ def payment_refundable_cents(*, payment: Payment) -> int:
     if payment.status != PaymentStatus.SUCCEEDED:
         return 0
     return max(payment.amount_cents - payment_committed_refund_cents(payment=payment), 0)
+
+
+def booking_balances_owed(booking) -> list[tuple[object, int]]:
+    """The changes whose balance is still unpaid, oldest first, as (change quote id, cents owed) (one query).
+
+    A change that cost more (a dearer date, a change fee) is owed until a payment for it succeeds: its own
+    balance PaymentIntent, or money staff recorded offline against it."""
+    from core.bookings.change_models import ChangeQuote
+    from core.common.money import to_cents
+
+    rows = (ChangeQuote.objects.filter(booking=booking, used_at__isnull=False, amount_due__gt=0)
+            .annotate(paid=Coalesce(Sum("balance_payments__amount_cents",
+                                        filter=Q(balance_payments__status=PaymentStatus.SUCCEEDED)), 0))
+            .order_by("used_at").values_list("pk", "amount_due", "paid"))
+    return [(pk, to_cents(due) - paid) for pk, due, paid in rows if to_cents(due) > paid]
 
 
 def reconciliation_mismatch_list(*, resolved: bool | None = False) -> QuerySet[ReconciliationMismatch]:

@@ -110,7 +110,7 @@ def _is_retryable(exc: Exception) -> bool:
     return sqlstate in {"40001", "40P01", "23505"}
 
 
-def _with_retries(fn):
+def with_retries(fn):
     """Run `fn` in a transaction, retrying the whole transaction when the database asks us to."""
     for attempt in range(_RETRY_ATTEMPTS):
         try:
@@ -178,7 +178,7 @@ def booking_create(*, request: BookingRequest, actor=None, now: dt.datetime | No
     validate_request(request, require_contact=True, now=now)
     token = secrets.token_urlsafe(32)
     booking = suggesting_alternatives(
-        lambda: _with_retries(lambda: _booking_insert(request, token=token, now=now, actor=actor)), request, now=now)
+        lambda: with_retries(lambda: _booking_insert(request, token=token, now=now, actor=actor)), request, now=now)
     return booking, token
 
 
@@ -204,7 +204,37 @@ def booking_create_idempotent(*, request: BookingRequest, idempotency_key: str, 
         idempotency_complete(record_id=claim, status=201, body=body, booking_id=booking.pk)
         return 201, body
 
-    return suggesting_alternatives(lambda: _with_retries(work), request, now=now)
+    return suggesting_alternatives(lambda: with_retries(work), request, now=now)
+
+
+def booking_apply_request_locked(*, booking: Booking, request: BookingRequest, actor, now: dt.datetime) -> dict:
+    """Make the booking what `request` asks (date, window, addresses, items), re-checked and re-priced; returns
+    the new price JSON. The caller holds the service-day lock of the request's date (and of the booking's old
+    date when it moves, taken in date order) and the booking row lock; the slot on the old date is freed by
+    the move itself (capacity counts bookings by date)."""
+    state = check_bookable(request, now=now, exclude_booking_id=booking.pk)
+    snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
+    breakdown = calculate_price(request.price_request(), snapshot).as_json()
+    static = catalog_static(version=state.catalog_version)
+    data = {
+        "booking_type": request.booking_type, "pickup_date": request.pickup_date,
+        "pickup_window": request.pickup_window, "item_count": request.item_count,
+        "coi_required": request.coi_required, "notes": request.notes,
+        # ids, not instances: comparing instances would load the old ones, validating them would query
+        "package_id": static["package_ids"][request.package] if request.booking_type == "mini_move" else None,
+        **_price_fields(breakdown),
+    }
+    moved = {f"{name}_id": address for name, address in (("pickup_address", request.pickup_address),
+                                                         ("dropoff_address", request.dropoff_address))
+             if address is not None}
+    if moved:
+        created = addresses_create(data=list(moved.values()), actor=actor)
+        data.update(zip(moved, (address.pk for address in created), strict=True))
+    # hold_expires_at is left alone: the hold is granted once, at creation. Restarting it on every change
+    # would let one client keep a date full for ever without paying (a PATCH that changes nothing is enough).
+    model_update(instance=booking, fields=list(data), data=data, actor=actor)
+    _replace_specialty_lines(booking, breakdown, item_ids=static["specialty_ids"], actor=actor)
+    return breakdown
 
 
 def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now: dt.datetime | None = None
@@ -220,28 +250,7 @@ def booking_update(*, booking: Booking, request: BookingRequest, actor=None, now
         locked = Booking.objects.select_for_update().get(pk=booking.pk)
         if locked.status != BookingStatus.PENDING:
             raise InvalidTransition("Only a pending booking can be changed; contact us to change this one.")
-        state = check_bookable(request, now=now, exclude_booking_id=locked.pk)
-        snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
-        breakdown = calculate_price(request.price_request(), snapshot).as_json()
-        static = catalog_static(version=state.catalog_version)
-        data = {
-            "booking_type": request.booking_type, "pickup_date": request.pickup_date,
-            "pickup_window": request.pickup_window, "item_count": request.item_count,
-            "coi_required": request.coi_required, "notes": request.notes,
-            # ids, not instances: comparing instances would load the old ones, validating them would query
-            "package_id": static["package_ids"][request.package] if request.booking_type == "mini_move" else None,
-            **_price_fields(breakdown),
-        }
-        moved = {f"{name}_id": address for name, address in (("pickup_address", request.pickup_address),
-                                                             ("dropoff_address", request.dropoff_address))
-                 if address is not None}
-        if moved:
-            created = addresses_create(data=list(moved.values()), actor=actor)
-            data.update(zip(moved, (address.pk for address in created), strict=True))
-        # hold_expires_at is left alone: the hold is granted once, at creation. Restarting it on every change
-        # would let one client keep a date full for ever without paying (a PATCH that changes nothing is enough).
-        model_update(instance=locked, fields=list(data), data=data, actor=actor)
-        _replace_specialty_lines(locked, breakdown, item_ids=static["specialty_ids"], actor=actor)
+        booking_apply_request_locked(booking=locked, request=request, actor=actor, now=now)
         return locked
 
-    return suggesting_alternatives(lambda: _with_retries(work), request, now=now)
+    return suggesting_alternatives(lambda: with_retries(work), request, now=now)

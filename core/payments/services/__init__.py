@@ -11,6 +11,8 @@ from core.payments.services.common import (
     SCOPE_CREATE_INTENT,
     TEST_MODE_PREFIX,
     booking_payment_state,
+    booking_payment_state_sync,
+    payment_audit,
     payment_status_from_intent,
     refund_status_from_stripe,
     stripe_gateway,
@@ -21,7 +23,12 @@ from core.payments.services.intent_state import (
     payment_record_fee,
     payment_sync_intent,
 )
-from core.payments.services.intents import IntentResult, payment_intent_create
+from core.payments.services.intents import (
+    IntentResult,
+    balance_intent_for,
+    balance_payment_record_locked,
+    payment_intent_create,
+)
 from core.payments.services.refunds import (
     payment_sync_refunds,
     reconciliation_mismatch_resolve,
@@ -44,6 +51,10 @@ __all__ = [
     "SCOPE_CREATE_INTENT",
     "TEST_MODE_PREFIX",
     "IntentResult",
+    "balance_intent_for",
+    "balance_payment_record_locked",
+    "booking_payment_state_sync",
+    "payment_audit",
     "booking_payment_state",
     "booking_reinstate_after_late_payment",
     "payment_confirm",

@@ -34,6 +34,7 @@ from core.payments.models import (
     PaymentStatus,
     RefundStatus,
 )
+from core.payments.selectors import booking_balances_owed
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +117,8 @@ def booking_payment_state(booking: Booking) -> str:
         captured=Sum("amount_cents", filter=succeeded), refunded=Sum("refunded_cents", filter=succeeded),
         processing=Count("pk", filter=Q(status=PaymentStatus.PROCESSING) & ~Q(method__in=OFFLINE_METHODS)))
     captured, refunded = int(row["captured"] or 0), int(row["refunded"] or 0)
+    if booking.status in (BookingStatus.PAID, BookingStatus.SCHEDULED) and booking_balances_owed(booking):
+        return PaymentState.BALANCE_DUE  # changed to cost more since it was paid: the difference is owed
     if captured and refunded >= captured:
         return PaymentState.REFUNDED
     if refunded:

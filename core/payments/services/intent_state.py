@@ -114,8 +114,9 @@ def _record_created(payment: Payment, booking: Booking, pi: PaymentIntent, *, ac
     if model_update(instance=payment, fields=["stripe_payment_intent_id"], data={"stripe_payment_intent_id": pi.id},
                     actor=actor):
         payment_audit("intent_created", payment=payment, user=actor, amount_cents=pi.amount)
-    model_update(instance=booking, fields=["stripe_payment_intent_id"], data={"stripe_payment_intent_id": pi.id},
-                 actor=actor)
+    if payment.change_quote_id is None:  # the booking names its first payment's intent, not a balance's
+        model_update(instance=booking, fields=["stripe_payment_intent_id"],
+                     data={"stripe_payment_intent_id": pi.id}, actor=actor)
 
 
 def _recover_payment(pi: PaymentIntent) -> Payment | None:

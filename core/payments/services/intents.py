@@ -38,6 +38,7 @@ from core.payments.errors import (
     PaymentProviderUnavailable,
 )
 from core.payments.models import Payment, PaymentMethod, PaymentStatus
+from core.payments.selectors import booking_balances_owed
 from core.payments.services.common import (
     SCOPE_CREATE_INTENT,
     TEST_MODE_PREFIX,
@@ -144,6 +145,8 @@ def _record_attempt(booking_id, *, method: str, actor, now: dt.datetime) -> _Ste
     if there is none yet; or, first, the live Stripe intents of an earlier total that must be canceled."""
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking_id)
+        if booking.status in (BookingStatus.PAID, BookingStatus.SCHEDULED) and (owed := booking_balances_owed(booking)):
+            return _Step(payment=_balance_payment_locked(booking, owed[0], method=method, actor=actor))
         _check_payable(booking, now)
         amount_cents = to_cents(booking.total_price)
         if amount_cents < 50:
@@ -190,12 +193,15 @@ def _ask_stripe(payment: Payment) -> PaymentIntent:
         if payment.stripe_payment_intent_id:
             return gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
         booking = payment.booking
+        balance = payment.change_quote_id is not None
         return gateway.create_payment_intent(
             amount_cents=payment.amount_cents, currency=payment.currency,
             idempotency_key=f"tt-pi-create-{booking.pk}-{payment.pk}",
             metadata={"booking_id": str(booking.pk), "booking_number": booking.booking_number,
-                      "payment_id": str(payment.pk)},
-            description=f"ToteTaxi booking {booking.booking_number}",
+                      "payment_id": str(payment.pk),
+                      **({"change_quote_id": str(payment.change_quote_id)} if balance else {})},
+            description=f"ToteTaxi booking {booking.booking_number}" + (" (balance after a change)" if balance
+                                                                         else ""),
         )
     except StripeIntegrationError as exc:
         raise provider_error(exc) from exc
@@ -230,3 +236,52 @@ def _cancel_superseded(payment: Payment, *, actor, now: dt.datetime) -> None:
     if payment.status != PaymentStatus.CANCELED:
         raise PaymentProviderError("The payment provider would not cancel the previous payment.")
     payment_audit("intent_canceled", payment=payment, user=actor, reason="superseded_by_new_amount")
+
+
+# --- the balance after a change that cost more --------------------------------------------------------------
+
+
+def balance_payment_record_locked(*, booking: Booking, quote, actor) -> Payment:
+    """Inside the change's transaction (booking row locked): record the Payment for the balance the change owes.
+
+    Stripe is asked after the commit (balance_intent_for), with an idempotency key naming this row."""
+    method = PaymentMethod.TEST_MODE if stripe_test_mode() else PaymentMethod.STRIPE
+    return _balance_payment_locked(booking, (quote.pk, to_cents(quote.amount_due)), method=method, actor=actor)
+
+
+def _balance_payment_locked(booking: Booking, owed: tuple, *, method: str, actor) -> Payment:
+    """The live balance Payment of one change (one per change: a constraint), recorded if there is none."""
+    quote_id, cents = owed
+    live = Payment.objects.select_for_update().filter(
+        change_quote_id=quote_id, status__in=_LIVE).order_by("-created_at").first()
+    if live is not None:
+        return live
+    payment = Payment(booking=booking, method=method, amount_cents=cents, currency=settings.STRIPE_CURRENCY,
+                      change_quote_id=quote_id,
+                      stripe_payment_intent_id=f"{TEST_MODE_PREFIX}{uuid.uuid4().hex}"
+                      if method == PaymentMethod.TEST_MODE else None)
+    set_actor(payment, actor)
+    payment.save(force_insert=True)
+    payment_audit("balance_intent_recorded", payment=payment, user=actor, amount_cents=cents,
+                  change_quote_id=str(quote_id), test_mode=method == PaymentMethod.TEST_MODE)
+    return payment
+
+
+def balance_intent_for(*, payment: Payment, actor=None, now: dt.datetime | None = None) -> dict | None:
+    """After the change's commit: the balance's PaymentIntent `{payment_intent_id, client_secret, amount_cents}`
+    (made at Stripe now if need be; the same one on every repeat), or None once it is paid or given up."""
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
+        return None
+    if payment.method == PaymentMethod.TEST_MODE:
+        result = IntentResult(payment, f"{payment.stripe_payment_intent_id}_secret_testmode", True)
+    elif payment.method == PaymentMethod.STRIPE:
+        pi = _ask_stripe(payment)
+        payment = payment_apply_intent(payment=payment, pi=pi, actor=actor, now=now or timezone.now(),
+                                       created=True)
+        if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
+            return None
+        result = IntentResult(payment, pi.client_secret or "", False)
+    else:
+        return None
+    body = result.as_json()
+    return {name: body[name] for name in ("payment_intent_id", "client_secret", "amount_cents")}

@@ -29,6 +29,7 @@ from core.payments.models import (
     PaymentMethod,
     PaymentStatus,
 )
+from core.payments.selectors import booking_balances_owed
 from core.payments.services.common import (
     HOLD_EXPIRED_REASON,
     OFFLINE_METHODS,
@@ -75,6 +76,10 @@ def booking_settle_paid(*, booking: Booking, payment: Payment, actor, now: dt.da
     """
     from core.bookings.services import booking_flag, booking_transition
 
+    if payment.change_quote_id is not None and booking.status != BookingStatus.CANCELLED:
+        # The balance of a change to a booking paid before: no first-payment effects (confirmation, dispatch).
+        payment_audit("balance_paid", payment=payment, user=actor, change_quote_id=str(payment.change_quote_id))
+        return
     captured = captured_cents(booking)
     covers = captured >= to_cents(booking.total_price)
     amount = f"${from_cents(payment.amount_cents)}"
@@ -176,6 +181,9 @@ def payment_record_offline(*, booking: Booking, amount: Decimal, method: str, re
         payment = Payment(booking=locked, method=method, status=PaymentStatus.SUCCEEDED,
                           amount_cents=to_cents(amount), currency=settings.STRIPE_CURRENCY, succeeded_at=now,
                           reference=reference, recorded_by=actor)
+        if locked.status in (BookingStatus.PAID, BookingStatus.SCHEDULED) and \
+                (owed := booking_balances_owed(locked)):
+            payment.change_quote_id = owed[0][0]  # money for a change's balance, received at the desk
         set_actor(payment, actor)
         payment.save(force_insert=True)
         payment_audit("offline_payment_recorded", payment=payment, user=actor, ip=request_ip, method=method,

@@ -8,8 +8,8 @@ from ops_console.admin import (  # noqa: F401  (registration happens on import)
     documents,
     logistics,
     notifications,
-    policy,
     payments,
+    policy,
     reporting,
     reports,
 )

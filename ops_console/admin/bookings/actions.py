@@ -16,6 +16,7 @@ from django.utils.text import capfirst
 
 from core import models as m
 from core.bookings.models import BookingStatus, PaymentState
+from core.bookings.rescheduling import RESCHEDULABLE
 from core.bookings.services import booking_add_note, booking_cancel, booking_transition
 from core.bookings.status import can_transition
 from core.common.audit import client_ip
@@ -60,8 +61,23 @@ OFFLINE_PAYMENT = BookingAction("offline_payment", "Record offline payment", "of
 REFUND = BookingAction("refund", "Issue refund", "refund", "undo", form=ops_forms.RefundForm, single=True,
                        description="Refunds go back to the original payment method. Admins only.")
 
+# Changes under the booking's change policy: a preview of the quote, then its confirmation (changes.py).
+CANCEL_REFUND = BookingAction("cancel_refund", "Cancel with refund", "operate", "currency_exchange",
+                              form=ops_forms.CancelRefundForm, single=True,
+                              description="Cancels under the booking's change policy and refunds what the policy "
+                                          "gives back, or what you set with a reason.")
+RESCHEDULE = BookingAction("reschedule", "Reschedule", "operate", "event_repeat", form=ops_forms.RescheduleForm,
+                           single=True, description="Moves the booking to another date or window under its change "
+                                                    "policy: the new date's price difference and any change fee "
+                                                    "are charged, or the difference refunded.")
+EDIT = BookingAction("edit", "Edit booking", "operate", "edit_calendar", form=ops_forms.EditBookingForm,
+                     single=True, description="Changes a paid booking's date, window, addresses or items: "
+                                              "re-priced and re-checked as a reschedule is.")
+CHANGE_FLOWS = ("cancel_refund", "reschedule", "edit")
+
 ACTIONS: dict[str, BookingAction] = {a.name: a for a in (
-    SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, MESSAGE, OFFLINE_PAYMENT, REFUND)}
+    SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, MESSAGE, OFFLINE_PAYMENT, REFUND, CANCEL_REFUND, RESCHEDULE,
+    EDIT)}
 TRANSITION_TARGETS = {"schedule": BookingStatus.SCHEDULED, "start": BookingStatus.IN_PROGRESS,
                       "complete": BookingStatus.COMPLETED}
 REFUNDABLE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED)
@@ -86,6 +102,11 @@ def refusal(spec: BookingAction, booking) -> str:
                 f"{BookingStatus(target).label.lower()}.")
     if spec.name == "refund" and booking.payment_status not in REFUNDABLE_PAYMENT_STATES:
         return f"nothing to refund ({booking.get_payment_status_display().lower()})."
+    if spec.name in CHANGE_FLOWS and booking.status not in RESCHEDULABLE:
+        if booking.status == BookingStatus.PENDING:
+            return ("not paid yet: cancel it with “Cancel booking”." if spec.name == "cancel_refund"
+                    else "not paid yet: an unpaid booking is changed through its own edit path.")
+        return f"a {booking.get_status_display().lower()} booking cannot be changed under the policy."
     return ""
 
 
@@ -129,6 +150,8 @@ class BookingActionPageMixin:
             return HttpResponseRedirect(next_url)
         refused = {b.pk: reason for b in bookings if (reason := refusal(spec, b))}
         applicable = [b for b in bookings if b.pk not in refused]
+        if spec.name in CHANGE_FLOWS and applicable:
+            return self.change_flow_view(request, spec, applicable[0], next_url)
         form_kwargs = {}
         if spec.name == "refund" and applicable:
             form_kwargs["payments"] = [

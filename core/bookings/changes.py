@@ -185,7 +185,7 @@ def _cancel_locked(booking: Booking, quote: ChangeQuote, *, actor, now: dt.datet
     refunds = refunds_create(booking, to_cents(quote.refund_amount), actor=actor,
                               notes=f"Cancellation under change policy v{version} (quote {quote.pk}).")
     if quote.override:
-        payment_audit("change_override", booking=booking, user=actor, quote_id=str(quote.pk), action=quote.action,
+        payment_audit("change_override", booking=booking, user=actor, quote_id=str(quote.pk), change=quote.action,
                       **{k: v for k, v in quote.override.items() if k not in ("actor_id", "actor")})
     quote.used_at = now
     quote.used_by = actor if getattr(actor, "is_authenticated", False) else None

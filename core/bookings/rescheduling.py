@@ -260,7 +260,7 @@ def _reschedule_locked(booking: Booking, quote: ChangeQuote, request: BookingReq
     if quote.amount_due > ZERO:
         balance_payment_record_locked(booking=booking, quote=quote, actor=actor)
     if quote.override:
-        payment_audit("change_override", booking=booking, user=actor, quote_id=str(quote.pk), action=quote.action,
+        payment_audit("change_override", booking=booking, user=actor, quote_id=str(quote.pk), change=quote.action,
                       **{k: v for k, v in quote.override.items() if k not in ("actor_id", "actor")})
     quote.used_at = now
     quote.used_by = actor if getattr(actor, "is_authenticated", False) else None

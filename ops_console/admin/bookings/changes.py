@@ -213,8 +213,9 @@ class BookingChangeFlowMixin:
             "booking": booking, "form": form, "quote": quote, "next": next_url, "action_url": action_url,
             "booking_text": f"{booking.booking_number} · {booking.customer.name} · "
                             f"{local_date(booking.pickup_date)}, {booking.get_pickup_window_display()} · "
-                            f"{booking.get_status_display()} · {booking.get_payment_status_display()} · "
-                            f"{money(booking.total_price)}",
+                            f"{booking.get_status_display()}, payment "
+                            f"{booking.get_payment_status_display().lower()} · {money(booking.total_price)}",
+            "change_text": change_summary(quote) if quote is not None and spec.name != "cancel_refund" else "",
             "rows": quote_rows(quote) if quote else [],
             "confirm_label": confirm_label if quote is not None else "",
             "expires": local_datetime(quote.expires_at) if quote else "",

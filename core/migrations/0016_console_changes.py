@@ -1,13 +1,13 @@
-"""Console access to the change policy and the change quotes (issue 14): Admin publishes policy versions,
-Operations and Finance read them and every booking's change history."""
+"""Console access to the change policy (issue 14): Admin publishes policy versions, Operations and Finance
+read them (a booking's change history is read on the booking page, with the booking's view permission)."""
 
 from django.db import migrations
 
 GRANTS = {
-    "Operations": ["view_changepolicy", "view_changequote"],
-    "Finance": ["view_changepolicy", "view_changequote"],
+    "Operations": ["view_changepolicy"],
+    "Finance": ["view_changepolicy"],
     # Admin holds every core permission from 0002; models added since need their rows granted here.
-    "Admin": ["view_changepolicy", "add_changepolicy", "change_changepolicy", "view_changequote"],
+    "Admin": ["view_changepolicy", "add_changepolicy", "change_changepolicy"],
 }
 
 

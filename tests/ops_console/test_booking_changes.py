@@ -283,3 +283,19 @@ def test_change_pages_have_bounded_queries(role_client, stripe_on, paid_booking,
     with django_assert_max_num_queries(25) as cancel:
         _open(client, "cancel_refund", paid_booking)
     print(f"edit form: {len(opened)}, cancel preview: {len(cancel)} queries")
+
+
+def test_a_paid_booking_is_not_cancelled_by_the_plain_cancel(role_client, stripe_on, paid_booking, make_booking):
+    client = role_client("admin")
+    response = client.post(reverse(ACTION, args=["cancel"]), {"ids": [str(paid_booking.pk)], "confirm": "yes",
+                                                              "reason": "oops"})
+    page = response.content.decode()
+    assert response.status_code == 200 and 'data-testid="action-disabled"' in page
+    assert "money was paid: use “Cancel with refund”" in page
+    assert Booking.objects.get(pk=paid_booking.pk).status == BookingStatus.PAID
+    detail = client.get(reverse("admin:core_booking_change", args=[paid_booking.pk])).content.decode()
+    assert "detail-cancel-refund/" in detail and "detail-cancel/" not in detail
+    # an unpaid one still is (and offers no change under the policy: nothing was paid)
+    pending = make_booking()
+    detail = client.get(reverse("admin:core_booking_change", args=[pending.pk])).content.decode()
+    assert "detail-cancel/" in detail and "detail-cancel-refund/" not in detail and "detail-reschedule/" not in detail

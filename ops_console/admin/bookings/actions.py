@@ -50,7 +50,8 @@ START = BookingAction("start", "Mark in progress", "operate", "local_shipping",
 COMPLETE = BookingAction("complete", "Mark completed", "operate", "task_alt",
                          description="Bookings in progress move to completed.")
 CANCEL = BookingAction("cancel", "Cancel booking", "operate", "cancel", form=ops_forms.CancelForm,
-                       description="Cancelled bookings free their slot; refunds are issued separately.")
+                       description="For bookings nothing was paid for: the slot is freed. A paid booking is "
+                                   "cancelled with “Cancel with refund”, under its change policy.")
 NOTE = BookingAction("note", "Add staff note", "note", "sticky_note_2", form=ops_forms.NoteForm)
 RESEND = BookingAction("resend", "Resend confirmation", "resend", "forward_to_inbox",
                        description="Sends the booking confirmation again to the customer.")
@@ -81,6 +82,8 @@ ACTIONS: dict[str, BookingAction] = {a.name: a for a in (
 TRANSITION_TARGETS = {"schedule": BookingStatus.SCHEDULED, "start": BookingStatus.IN_PROGRESS,
                       "complete": BookingStatus.COMPLETED}
 REFUNDABLE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED)
+# a plain cancel would keep the customer's money: those bookings are cancelled under the policy instead
+CAPTURED_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.BALANCE_DUE)
 
 
 def parse_ids(raw) -> list[uuid.UUID]:
@@ -100,6 +103,8 @@ def refusal(spec: BookingAction, booking) -> str:
     if target and booking.status != target and not can_transition(booking.status, target):
         return (f"a {booking.get_status_display().lower()} booking cannot become "
                 f"{BookingStatus(target).label.lower()}.")
+    if spec.name == "cancel" and booking.payment_status in CAPTURED_PAYMENT_STATES:
+        return "money was paid: use “Cancel with refund” (the change policy decides the refund)."
     if spec.name == "refund" and booking.payment_status not in REFUNDABLE_PAYMENT_STATES:
         return f"nothing to refund ({booking.get_payment_status_display().lower()})."
     if spec.name in CHANGE_FLOWS and booking.status not in RESCHEDULABLE:

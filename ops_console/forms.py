@@ -204,6 +204,11 @@ class EditBookingForm(RescheduleForm):
             self.fields[f"specialty_qty_{n}"] = forms.IntegerField(label="Quantity", min_value=1, initial=1,
                                                                    required=False,
                                                                    widget=UnfoldAdminIntegerFieldWidget)
+        # what is being changed first, the policy override last
+        self.order_fields(["pickup_date", "pickup_window", "package", "item_count",
+                           *[f"{prefix}_{part}" for prefix in ("pickup", "dropoff") for part, _l, _r in ADDRESS_PARTS],
+                           *[f"specialty_{kind}_{n}" for n in range(1, SPECIALTY_ROWS + 1) for kind in ("item", "qty")],
+                           "waive_fee", "override_reason"])
 
     def address(self, prefix: str) -> dict:
         return {part: (self.cleaned_data.get(f"{prefix}_{part}") or "").strip() for part, _l, _r in ADDRESS_PARTS}

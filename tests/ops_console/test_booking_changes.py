@@ -299,3 +299,24 @@ def test_a_paid_booking_is_not_cancelled_by_the_plain_cancel(role_client, stripe
     pending = make_booking()
     detail = client.get(reverse("admin:core_booking_change", args=[pending.pk])).content.decode()
     assert "detail-cancel/" in detail and "detail-cancel-refund/" not in detail and "detail-reschedule/" not in detail
+
+
+def test_staff_waive_a_reschedule_fee_with_a_reason(role_client, stripe_on, paid_booking, future_weekday):
+    # the policy the booking was sold under charges its change fee this far ahead
+    m.ChangePolicy.objects.filter(pk=paid_booking.change_policy_id).update(reschedule_free_hours=10_000)
+    client = role_client("operations")
+    new_day = (future_weekday + dt.timedelta(days=7)).isoformat()
+
+    plain = _preview(client, "reschedule", paid_booking, pickup_date=new_day, pickup_window="morning")
+    assert "Change fee" in plain.content.decode() and 'data-testid="change-due">$75.00<' in plain.content.decode()
+    waived = _preview(client, "reschedule", paid_booking, pickup_date=new_day, pickup_window="morning",
+                      waive_fee="on", override_reason="Our driver shortage")
+    html = waived.content.decode()
+    assert "Change fee waived: Our driver shortage" in html and 'data-testid="change-due">$0.00<' in html
+
+    done = _confirm(client, "reschedule", paid_booking, _quote_id(waived))
+
+    [(level, _text)] = _messages(done)
+    assert level == "success" and Booking.objects.get(pk=paid_booking.pk).payment_status == PaymentState.PAID
+    assert "Our driver shortage" in client.get(reverse("admin:core_booking_change",
+                                                       args=[paid_booking.pk])).content.decode()

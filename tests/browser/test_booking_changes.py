@@ -83,3 +83,26 @@ def test_operations_cancels_with_the_policy_refund(live_server, page, login, pai
     assert f"refund {total} succeeded" in page.content()
     assert Booking.objects.get(pk=paid_booking.pk).status == BookingStatus.CANCELLED
     assert Refund.objects.filter(payment__booking=paid_booking).count() == 1 and stripe_on.created_refunds == 1
+
+
+def test_admin_publishes_a_change_policy_version_after_fixing_a_tier(live_server, page, login, make_booking):
+    from core.catalog.policy_models import ChangePolicy
+
+    make_booking()  # loads the catalog, version 1 with it
+    login("admin")
+    page.goto(f"{live_server.url}/admin/core/changepolicy/")
+    page.get_by_role("link", name="Publish a new version").click()
+    tiers = page.locator("textarea[name=cancellation_tiers]")
+    assert "168" in tiers.input_value()  # prefilled from the active version
+    tiers.fill('[{"min_hours_before": 48, "fee_type": "percent", "fee": "150"}]')
+    page.locator("button[name=_save]").click()
+    page.get_by_text("cancellation_tiers.0: Hours ≥ 0; fee_type percent (0–100) or fixed (dollars ≥ 0).").wait_for()
+    tiers = page.locator("textarea[name=cancellation_tiers]")
+    tiers.fill('[{"min_hours_before": 48, "fee_type": "percent", "fee": "0"}, '
+               '{"min_hours_before": 0, "fee_type": "percent", "fee": "100"}]')
+    page.locator("input[name=name]").fill("Winter policy")
+    page.locator("button[name=_save]").click()
+    page.get_by_text("Version 2 published").wait_for()
+    assert "Winter policy" in page.locator("#result_list").inner_text()
+    shot(page, "change_policy_published")
+    assert ChangePolicy.objects.get(is_active=True).version == 2

@@ -40,7 +40,7 @@ from core.catalog.change_pricing import CancellationTier, ChangePrice, price_can
 from core.catalog.policy_models import ChangePolicy
 from core.common.money import from_cents, money_str, to_cents
 from core.payments.models import Payment, PaymentStatus, Refund
-from core.payments.services import payment_audit, refund_record_locked, refund_submit
+from core.payments.services import balance_intents_cancel, payment_audit, refund_record_locked, refund_submit
 
 SCOPE_BOOKINGS_CANCEL = "bookings.cancel"
 CHANGEABLE = (BookingStatus.PENDING, BookingStatus.PAID, BookingStatus.SCHEDULED)
@@ -167,6 +167,7 @@ def booking_cancel_with_quote(*, booking: Booking, quote_id, actor=None, idempot
             idempotency_complete(record_id=claim, status=200, body={"quote_id": str(quote.pk)}, booking_id=locked.pk)
     # After the commit, with no lock held: send what is still pending (a replay re-sends with the same key).
     refunds = [refund_submit(refund=refund, actor=actor) for refund in quote.refunds.all()]
+    balance_intents_cancel(booking_id=booking.pk, actor=actor)
     return CancelOutcome(booking=Booking.objects.get(pk=booking.pk), quote=quote, refunds=refunds)
 
 
@@ -178,6 +179,9 @@ def _cancel_locked(booking: Booking, quote: ChangeQuote, *, actor, now: dt.datet
         raise QuoteExpired("This cancellation quote has expired; preview the cancellation again.")
     if payment_basis(booking) != quote.basis:
         raise QuoteMismatch("A payment or refund changed this booking since the preview; preview again.")
+    if ChangeQuote.objects.filter(booking=booking, action=ChangeAction.RESCHEDULE,
+                                  used_at__gt=quote.created_at).exists():
+        raise QuoteMismatch("The booking was rescheduled since the preview; preview the cancellation again.")
     version = quote.policy.version if quote.policy_id else "?"
     who = "staff" if getattr(actor, "is_staff", False) else "the customer"
     booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, actor=actor, now=now,

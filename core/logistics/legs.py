@@ -30,7 +30,8 @@ def dispatch_blockers(booking: Booking) -> list[str]:
 
     if booking.status not in (BookingStatus.PAID, BookingStatus.SCHEDULED, BookingStatus.IN_PROGRESS):
         return [f"the booking is {BookingStatus(booking.status).label.lower()}"]
-    if booking.payment_status not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED):
+    # balance_due: paid, then moved to a dearer date; the move still happens while the difference is chased
+    if booking.payment_status not in (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.BALANCE_DUE):
         return ["the booking is not paid"]
     return [blocker.message for blocker in coi_gate_blockers(booking)]
 

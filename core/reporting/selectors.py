@@ -20,7 +20,8 @@ from core.notifications.models import Notification, NotificationStatus
 from core.reporting.models import DailyMetrics
 
 # A booking counts as revenue once money was taken for it (refunds are reported separately).
-REVENUE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.REFUNDED)
+REVENUE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.BALANCE_DUE, PaymentState.PARTIALLY_REFUNDED,
+                          PaymentState.REFUNDED)
 # Lifetime value counts bookings that were paid for and not cancelled.
 LIFETIME_STATUSES = (BookingStatus.PAID, BookingStatus.SCHEDULED, BookingStatus.IN_PROGRESS, BookingStatus.COMPLETED)
 HOLD_EXPIRING_MINUTES = 10

@@ -17,6 +17,7 @@ STATUS_COLOURS = {
 }
 PAYMENT_COLOURS = {
     "unpaid": "warning", "processing": "info", "paid": "success", "partially_refunded": "warning",
+    "balance_due": "warning",
     "refunded": "danger", "failed": "danger",
     # Payment / Refund / Notification statuses
     "pending": "warning", "succeeded": "success", "canceled": "danger", "sent": "info", "delivered": "success",

@@ -26,6 +26,7 @@ from core.payments.services.intent_state import (
 from core.payments.services.intents import (
     IntentResult,
     balance_intent_for,
+    balance_intents_cancel,
     balance_payment_record_locked,
     payment_intent_create,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "TEST_MODE_PREFIX",
     "IntentResult",
     "balance_intent_for",
+    "balance_intents_cancel",
     "balance_payment_record_locked",
     "booking_payment_state_sync",
     "payment_audit",

@@ -285,3 +285,35 @@ def balance_intent_for(*, payment: Payment, actor=None, now: dt.datetime | None 
         return None
     body = result.as_json()
     return {name: body[name] for name in ("payment_intent_id", "client_secret", "amount_cents")}
+
+
+def balance_intents_cancel(*, booking_id, actor=None, now: dt.datetime | None = None) -> int:
+    """After a cancellation's commit: its unpaid balance intents go, so the customer cannot pay for a cancelled
+    move (Stripe's answer is recorded; one that was paid meanwhile is settled, and flagged for a refund)."""
+    now = now or timezone.now()
+    canceled = 0
+    for payment in Payment.objects.filter(booking_id=booking_id, change_quote__isnull=False, status__in=_LIVE) \
+            .select_related("booking"):
+        if payment.method == PaymentMethod.STRIPE and payment.stripe_payment_intent_id:
+            gateway = stripe_gateway()
+            try:
+                try:
+                    pi = gateway.cancel_payment_intent(payment.stripe_payment_intent_id,
+                                                       idempotency_key=f"tt-pi-cancel-{payment.pk}",
+                                                       cancellation_reason="abandoned")
+                except StripeRequestError:  # it moved on meanwhile (processing/succeeded): take Stripe's word
+                    pi = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+            except StripeIntegrationError as exc:
+                raise provider_error(exc) from exc
+            payment = payment_apply_intent(payment=payment, pi=pi, actor=actor, now=now)
+        else:  # test mode, or never sent to Stripe: nothing there to cancel
+            with transaction.atomic():
+                locked = Payment.objects.select_for_update().get(pk=payment.pk)
+                if locked.status in _LIVE:
+                    model_update(instance=locked, fields=["status"], data={"status": PaymentStatus.CANCELED},
+                                 actor=actor)
+                payment = locked
+        if payment.status == PaymentStatus.CANCELED:
+            payment_audit("intent_canceled", payment=payment, user=actor, reason="booking_cancelled")
+            canceled += 1
+    return canceled

@@ -81,9 +81,9 @@ ACTIONS: dict[str, BookingAction] = {a.name: a for a in (
     EDIT)}
 TRANSITION_TARGETS = {"schedule": BookingStatus.SCHEDULED, "start": BookingStatus.IN_PROGRESS,
                       "complete": BookingStatus.COMPLETED}
-REFUNDABLE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED)
+REFUNDABLE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.BALANCE_DUE)
 # a plain cancel would keep the customer's money: those bookings are cancelled under the policy instead
-CAPTURED_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.BALANCE_DUE)
+CAPTURED_PAYMENT_STATES = REFUNDABLE_PAYMENT_STATES
 
 
 def parse_ids(raw) -> list[uuid.UUID]:

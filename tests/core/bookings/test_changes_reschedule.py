@@ -433,3 +433,49 @@ def test_staff_record_the_balance_offline(weekday_booking, staff):
 
     assert payment.change_quote_id == ChangeQuote.objects.get(action="reschedule").pk
     assert Booking.objects.get(pk=weekday_booking.pk).payment_status == PaymentState.PAID
+
+
+@pytest.mark.django_db
+def test_cancelling_with_a_balance_unpaid_cancels_the_balance_intent(stripe_on, weekday_booking):
+    saturday = _saturday_after(weekday_booking.pickup_date)
+    required = booking_change_with_quote(booking=weekday_booking, quote_id=booking_change_preview(
+        booking=weekday_booking, change=_change(saturday)).pk).payment_required
+    booking = Booking.objects.get(pk=weekday_booking.pk)
+
+    outcome = booking_cancel_with_quote(booking=booking, quote_id=booking_cancel_preview(booking=booking).pk)
+
+    balance = Payment.objects.get(stripe_payment_intent_id=required["payment_intent_id"])
+    assert balance.status == PaymentStatus.CANCELED
+    assert stripe_on.calls("POST", f"/v1/payment_intents/{balance.stripe_payment_intent_id}/cancel")
+    first = Payment.objects.get(booking=booking, change_quote__isnull=True)
+    assert [r.amount_cents for r in outcome.refunds] == [first.amount_cents]  # what was paid, not the balance
+    assert outcome.booking.payment_status == PaymentState.REFUNDED
+
+
+@pytest.mark.django_db
+def test_a_cancel_quote_from_before_a_reschedule_is_stale(weekday_booking):
+    cancel = booking_cancel_preview(booking=weekday_booking)
+    booking_change_with_quote(booking=weekday_booking, quote_id=booking_change_preview(
+        booking=weekday_booking, change=_change(weekday_booking.pickup_date + dt.timedelta(days=7))).pk)
+
+    with pytest.raises(QuoteMismatch):
+        booking_cancel_with_quote(booking=Booking.objects.get(pk=weekday_booking.pk), quote_id=cancel.pk)
+
+
+@pytest.mark.django_db
+def test_staff_edit_items_and_address_same_day_reprices_and_asks_the_difference(weekday_booking, staff):
+    booking = weekday_booking
+    new_pickup = {"line1": "10 West 66th Street", "line2": "Apt 4", "city": "New York", "state": "NY",
+                  "zip_code": "10023"}
+    change = BookingChange(pickup_date=booking.pickup_date, pickup_window=booking.pickup_window,
+                           pickup_address=new_pickup, specialty_items=(("peloton", 1),))
+
+    quote = booking_change_preview(booking=booking, change=change, actor=staff)
+    outcome = booking_change_with_quote(booking=booking, quote_id=quote.pk, actor=staff)
+
+    moved = Booking.objects.select_related("pickup_address").get(pk=booking.pk)
+    assert quote.amount_due == moved.total_price - booking.total_price > 0
+    assert moved.pickup_address.line1 == "10 West 66th Street" and moved.pickup_date == booking.pickup_date
+    assert [(line.item.code, line.quantity) for line in moved.specialty_lines.all()] == [("peloton", 1)]
+    assert outcome.payment_required["amount_cents"] == int(quote.amount_due * 100)
+    assert quote.actor == staff and outcome.quote.used_by == staff

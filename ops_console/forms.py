@@ -120,3 +120,103 @@ class PriceSimulatorForm(forms.Form):
             if code:
                 out.append((code, self.cleaned_data.get(f"specialty_qty_{n}") or 1))
         return tuple(out)
+
+
+# --- changing a sold booking under its change policy (core.bookings.changes / rescheduling) -------------------
+class OverrideFields(forms.Form):
+    """Staff overriding the change policy: optional; a reason when used (core checks it again, and who may)."""
+
+    waive_fee = forms.BooleanField(label="Waive the policy's fee", required=False, widget=UnfoldBooleanSwitchWidget)
+    override_reason = forms.CharField(label="Reason for the override", max_length=500, required=False,
+                                      widget=UnfoldAdminTextareaWidget(attrs={"rows": 2}),
+                                      help_text="Required when overriding; recorded with the change and audited.")
+
+    def clean(self):
+        data = super().clean()
+        if self.overrides(data) and not (data.get("override_reason") or "").strip():
+            self.add_error("override_reason", "Say why you override the change policy.")
+        return data
+
+    def overrides(self, data) -> bool:
+        return bool(data.get("waive_fee"))
+
+    def override_values(self) -> dict | None:
+        """ChangeOverride's arguments, or None when the policy applies as it is."""
+        data = self.cleaned_data
+        if not self.overrides(data):
+            return None
+        return {"reason": data["override_reason"].strip(), "waive_fee": bool(data.get("waive_fee"))}
+
+
+class CancelRefundForm(OverrideFields):
+    refund_amount = forms.DecimalField(label="Custom refund (USD)", required=False, max_digits=10, decimal_places=2,
+                                       min_value=Decimal("0"), widget=UnfoldAdminDecimalFieldWidget,
+                                       help_text="Instead of the policy's refund; at most what is left to refund.")
+    field_order = ["waive_fee", "refund_amount", "override_reason"]
+
+    def overrides(self, data) -> bool:
+        return bool(data.get("waive_fee")) or data.get("refund_amount") is not None
+
+    def override_values(self) -> dict | None:
+        values = super().override_values()
+        amount = self.cleaned_data.get("refund_amount")
+        if values is not None and amount is not None:
+            values["refund_cents"] = int(amount * 100)
+        return values
+
+
+class RescheduleForm(OverrideFields):
+    pickup_date = forms.DateField(label="New pickup date", widget=UnfoldAdminSingleDateWidget)
+    pickup_window = forms.ChoiceField(label="Pickup window", widget=UnfoldAdminSelectWidget)
+    field_order = ["pickup_date", "pickup_window", "waive_fee", "override_reason"]
+
+    def __init__(self, *args, windows=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["pickup_window"].choices = list(windows)
+
+
+ADDRESS_PARTS = [("line1", "Street", True), ("line2", "Apt / floor", False), ("city", "City", True),
+                 ("state", "State", True), ("zip_code", "ZIP", True)]
+SPECIALTY_ROWS = 3
+
+
+class EditBookingForm(RescheduleForm):
+    """A paid booking's date, window, addresses and items; what is left as it was is not sent as a change."""
+
+    item_count = forms.IntegerField(label="Items", min_value=0, required=False, widget=UnfoldAdminIntegerFieldWidget,
+                                    help_text="Standard delivery: the number of items.")
+    package = forms.ChoiceField(label="Mini Move package", required=False, widget=UnfoldAdminSelectWidget)
+
+    def __init__(self, *args, packages=(), items=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for prefix, title in (("pickup", "Pickup"), ("dropoff", "Drop-off")):
+            for part, label, required in ADDRESS_PARTS:
+                self.fields[f"{prefix}_{part}"] = forms.CharField(
+                    label=f"{title} {label.lower()}" if part != "line1" else f"{title} street", required=required,
+                    max_length=200, widget=UnfoldAdminTextInputWidget)
+        self.fields["package"].choices = [("", "—")] + [(p.code, f"{p.name} ({money(p.base_price)})")
+                                                         for p in packages]
+        item_choices = [("", "—")] + [(i.code, f"{i.name} ({money(i.base_price)})") for i in items]
+        for n in range(1, SPECIALTY_ROWS + 1):
+            self.fields[f"specialty_item_{n}"] = forms.ChoiceField(label="Specialty item", required=False,
+                                                                   choices=item_choices,
+                                                                   widget=UnfoldAdminSelectWidget)
+            self.fields[f"specialty_qty_{n}"] = forms.IntegerField(label="Quantity", min_value=1, initial=1,
+                                                                   required=False,
+                                                                   widget=UnfoldAdminIntegerFieldWidget)
+        # what is being changed first, the policy override last
+        self.order_fields(["pickup_date", "pickup_window", "package", "item_count",
+                           *[f"{prefix}_{part}" for prefix in ("pickup", "dropoff") for part, _l, _r in ADDRESS_PARTS],
+                           *[f"specialty_{kind}_{n}" for n in range(1, SPECIALTY_ROWS + 1) for kind in ("item", "qty")],
+                           "waive_fee", "override_reason"])
+
+    def address(self, prefix: str) -> dict:
+        return {part: (self.cleaned_data.get(f"{prefix}_{part}") or "").strip() for part, _l, _r in ADDRESS_PARTS}
+
+    def specialty_items(self) -> tuple[tuple[str, int], ...]:
+        chosen: dict[str, int] = {}
+        for n in range(1, SPECIALTY_ROWS + 1):
+            code = self.cleaned_data.get(f"specialty_item_{n}")
+            if code:
+                chosen[code] = chosen.get(code, 0) + (self.cleaned_data.get(f"specialty_qty_{n}") or 1)
+        return tuple(sorted(chosen.items()))

@@ -602,6 +602,12 @@ UNFOLD["SIDEBAR"]["navigation"] = [
                 "permission": lambda request: request.user.has_perm("core.view_surchargerule"),
             },
             {
+                "title": _("Change policy"),
+                "icon": "policy",
+                "link": reverse_lazy("admin:core_changepolicy_changelist"),
+                "permission": lambda request: request.user.has_perm("core.view_changepolicy"),
+            },
+            {
                 "title": _("Price simulator"),
                 "icon": "calculate",
                 "link": reverse_lazy("admin:core_price_simulator"),

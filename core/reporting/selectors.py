@@ -8,6 +8,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count, DecimalField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -370,3 +371,23 @@ def quote_admin_queryset() -> QuerySet:
 
     converted = Booking.objects.filter(quote=OuterRef("pk")).values("booking_number")[:1]
     return Quote.objects.annotate(booking_number=Subquery(converted))
+
+
+def booking_change_history(booking: Booking) -> list:
+    """A booking's carried-out changes under its policy (cancel, reschedule, staff edits), newest first, with who
+    previewed and who confirmed them and the policy version (one query)."""
+    from core.bookings.change_models import ChangeQuote
+
+    return list(ChangeQuote.objects.filter(booking=booking, used_at__isnull=False)
+                .select_related("actor", "used_by", "policy").order_by("-used_at"))
+
+
+def change_quote_used(*, booking: Booking, quote_id) -> bool:
+    """Whether the booking's change quote was carried out (a console confirmation that errored after the commit,
+    e.g. the payment provider refusing the balance's intent, still moved the booking)."""
+    from core.bookings.change_models import ChangeQuote
+
+    try:
+        return ChangeQuote.objects.filter(pk=quote_id, booking=booking, used_at__isnull=False).exists()
+    except (ValueError, DjangoValidationError):
+        return False

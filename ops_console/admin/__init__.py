@@ -9,6 +9,7 @@ from ops_console.admin import (  # noqa: F401  (registration happens on import)
     logistics,
     notifications,
     payments,
+    policy,
     reporting,
     reports,
 )

@@ -34,6 +34,8 @@ PAGES = {
     "admin:core_surchargerule_add": {ADM},
     "admin:core_surchargerule_import": {ADM},
     "admin:core_price_simulator": ALL_ROLES,
+    "admin:core_changepolicy_changelist": ALL_ROLES,
+    "admin:core_changepolicy_add": {ADM},
     "admin:core_vanschedule_changelist": ALL_ROLES,
     "admin:core_vanschedule_add": {OPS, ADM},
     "admin:core_user_changelist": {ADM},
@@ -54,8 +56,12 @@ ACTIONS = {
     "message": {OPS, ADM},
     "offline_payment": {FIN, ADM},
     "refund": {ADM},
+    "cancel_refund": {OPS, ADM},
+    "reschedule": {OPS, ADM},
+    "edit": {OPS, ADM},
 }
-SINGLE_BOOKING_ONLY = {"message"}  # no bulk form: a message is written to one customer
+# no bulk form: a message is written to one customer; a change is previewed and confirmed per booking
+SINGLE_BOOKING_ONLY = {"message", "cancel_refund", "reschedule", "edit"}
 
 
 @pytest.mark.django_db
@@ -141,6 +147,7 @@ SIDEBAR = {
     "/admin/core/refund/": {FIN, ADM},
     "/admin/core/emailtemplate/": {OPS, ADM},
     "/admin/core/surchargerule/simulator/": ALL_ROLES,
+    "/admin/core/changepolicy/": ALL_ROLES,
     "/admin/core/user/": {ADM},
     "/admin/auth/group/": {ADM},
 }

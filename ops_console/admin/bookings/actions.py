@@ -16,6 +16,7 @@ from django.utils.text import capfirst
 
 from core import models as m
 from core.bookings.models import BookingStatus, PaymentState
+from core.bookings.rescheduling import RESCHEDULABLE
 from core.bookings.services import booking_add_note, booking_cancel, booking_transition
 from core.bookings.status import can_transition
 from core.common.audit import client_ip
@@ -49,7 +50,8 @@ START = BookingAction("start", "Mark in progress", "operate", "local_shipping",
 COMPLETE = BookingAction("complete", "Mark completed", "operate", "task_alt",
                          description="Bookings in progress move to completed.")
 CANCEL = BookingAction("cancel", "Cancel booking", "operate", "cancel", form=ops_forms.CancelForm,
-                       description="Cancelled bookings free their slot; refunds are issued separately.")
+                       description="For bookings nothing was paid for: the slot is freed. A paid booking is "
+                                   "cancelled with “Cancel with refund”, under its change policy.")
 NOTE = BookingAction("note", "Add staff note", "note", "sticky_note_2", form=ops_forms.NoteForm)
 RESEND = BookingAction("resend", "Resend confirmation", "resend", "forward_to_inbox",
                        description="Sends the booking confirmation again to the customer.")
@@ -60,11 +62,28 @@ OFFLINE_PAYMENT = BookingAction("offline_payment", "Record offline payment", "of
 REFUND = BookingAction("refund", "Issue refund", "refund", "undo", form=ops_forms.RefundForm, single=True,
                        description="Refunds go back to the original payment method. Admins only.")
 
+# Changes under the booking's change policy: a preview of the quote, then its confirmation (changes.py).
+CANCEL_REFUND = BookingAction("cancel_refund", "Cancel with refund", "operate", "currency_exchange",
+                              form=ops_forms.CancelRefundForm, single=True,
+                              description="Cancels under the booking's change policy and refunds what the policy "
+                                          "gives back, or what you set with a reason.")
+RESCHEDULE = BookingAction("reschedule", "Reschedule", "operate", "event_repeat", form=ops_forms.RescheduleForm,
+                           single=True, description="Moves the booking to another date or window under its change "
+                                                    "policy: the new date's price difference and any change fee "
+                                                    "are charged, or the difference refunded.")
+EDIT = BookingAction("edit", "Edit booking", "operate", "edit_calendar", form=ops_forms.EditBookingForm,
+                     single=True, description="Changes a paid booking's date, window, addresses or items: "
+                                              "re-priced and re-checked as a reschedule is.")
+CHANGE_FLOWS = ("cancel_refund", "reschedule", "edit")
+
 ACTIONS: dict[str, BookingAction] = {a.name: a for a in (
-    SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, MESSAGE, OFFLINE_PAYMENT, REFUND)}
+    SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, MESSAGE, OFFLINE_PAYMENT, REFUND, CANCEL_REFUND, RESCHEDULE,
+    EDIT)}
 TRANSITION_TARGETS = {"schedule": BookingStatus.SCHEDULED, "start": BookingStatus.IN_PROGRESS,
                       "complete": BookingStatus.COMPLETED}
 REFUNDABLE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.BALANCE_DUE)
+# a plain cancel would keep the customer's money: those bookings are cancelled under the policy instead
+CAPTURED_PAYMENT_STATES = REFUNDABLE_PAYMENT_STATES
 
 
 def parse_ids(raw) -> list[uuid.UUID]:
@@ -84,8 +103,15 @@ def refusal(spec: BookingAction, booking) -> str:
     if target and booking.status != target and not can_transition(booking.status, target):
         return (f"a {booking.get_status_display().lower()} booking cannot become "
                 f"{BookingStatus(target).label.lower()}.")
+    if spec.name == "cancel" and booking.payment_status in CAPTURED_PAYMENT_STATES:
+        return "money was paid: use “Cancel with refund” (the change policy decides the refund)."
     if spec.name == "refund" and booking.payment_status not in REFUNDABLE_PAYMENT_STATES:
         return f"nothing to refund ({booking.get_payment_status_display().lower()})."
+    if spec.name in CHANGE_FLOWS and booking.status not in RESCHEDULABLE:
+        if booking.status == BookingStatus.PENDING:
+            return ("not paid yet: cancel it with “Cancel booking”." if spec.name == "cancel_refund"
+                    else "not paid yet: an unpaid booking is changed through its own edit path.")
+        return f"a {booking.get_status_display().lower()} booking cannot be changed under the policy."
     return ""
 
 
@@ -129,6 +155,8 @@ class BookingActionPageMixin:
             return HttpResponseRedirect(next_url)
         refused = {b.pk: reason for b in bookings if (reason := refusal(spec, b))}
         applicable = [b for b in bookings if b.pk not in refused]
+        if spec.name in CHANGE_FLOWS and applicable:
+            return self.change_flow_view(request, spec, applicable[0], next_url)
         form_kwargs = {}
         if spec.name == "refund" and applicable:
             form_kwargs["payments"] = [

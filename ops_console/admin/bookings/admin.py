@@ -17,6 +17,7 @@ from core.reporting import selectors as reporting
 from ops_console.activity import render_activity
 from ops_console.admin._common import AwareRangeDateTimeFilter, money
 from ops_console.admin.bookings.actions import BookingActionPageMixin
+from ops_console.admin.bookings.changes import BookingChangeFlowMixin
 from ops_console.admin.bookings.editing import BookingEditMixin
 from ops_console.admin.bookings.entries import BookingEntriesMixin
 from ops_console.admin.bookings.listing import (
@@ -32,8 +33,8 @@ from ops_console.resources import BookingResource
 
 
 @admin.register(m.Booking)
-class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin, BookingSectionsMixin,
-                   StreamingExportMixin, OpsModelAdmin):
+class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingChangeFlowMixin, BookingActionPageMixin,
+                   BookingSectionsMixin, StreamingExportMixin, OpsModelAdmin):
     resource_classes = [BookingResource]
     list_display = ["booking_number", "customer_name", "booking_type", "pickup_date", "pickup_window",
                     "status_badge", "total", "payment_badge"]
@@ -72,18 +73,21 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
         ("Payments & refunds", {"classes": ["tab"], "fields": ["payments_table", "stripe_payment_intent_id"]}),
         ("Notifications", {"classes": ["tab"], "fields": ["notifications_table"]}),
         ("Status & notes", {"classes": ["tab"], "fields": ["status_history_table", "staff_notes_table"]}),
+        ("Changes", {"classes": ["tab"], "fields": ["change_history_table"]}),
         ("Documents", {"classes": ["tab"], "fields": ["documents_table"]}),
         ("Delivery", {"classes": ["tab"], "fields": ["delivery_table"]}),
         ("History", {"classes": ["tab"], "fields": ["activity_link"]}),
     ]
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
                "bulk_offline_payment", "bulk_refund", "export_selected"]
-    actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_note", "row_resend",
-                   "row_message", "row_offline_payment", "row_refund"]
+    actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_reschedule", "row_edit",
+                   "row_cancel_refund", "row_note", "row_resend", "row_message", "row_offline_payment", "row_refund"]
     # Three menus, so the header keeps room for the breadcrumb and the booking number.
     actions_detail = [
         {"title": "Status", "icon": "swap_horiz",
          "items": ["detail_schedule", "detail_start", "detail_complete", "detail_cancel"]},
+        {"title": "Change", "icon": "event_repeat",
+         "items": ["detail_reschedule", "detail_edit", "detail_cancel_refund"]},
         {"title": "Customer", "icon": "forum", "items": ["detail_note", "detail_message", "detail_resend"]},
         {"title": "Money", "icon": "payments", "items": ["detail_offline_payment", "detail_refund"]},
     ]
@@ -95,6 +99,14 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
         if request.resolver_match and request.resolver_match.url_name == "core_booking_change":
             qs = qs.select_related("dropoff_address", "package", "quote")
         return qs
+
+    def get_object(self, request, object_id, from_field=None):
+        """Once per request: the change form and its action menu (get_actions_detail) both ask for the booking."""
+        cache = request.__dict__.setdefault("_ops_booking_objects", {})
+        key = (str(object_id), from_field)
+        if request.method != "GET" or key not in cache:
+            cache[key] = super().get_object(request, object_id, from_field)
+        return cache[key]
 
     def get_ordering(self, request):
         return booking_ordering(when_requested(request))

@@ -14,12 +14,15 @@ from unfold.decorators import action
 from ops_console.admin.bookings.actions import (
     ACTIONS,
     CANCEL,
+    CANCEL_REFUND,
     COMPLETE,
+    EDIT,
     MAX_BULK,
     MESSAGE,
     NOTE,
     OFFLINE_PAYMENT,
     REFUND,
+    RESCHEDULE,
     RESEND,
     SCHEDULE,
     START,
@@ -83,6 +86,18 @@ class BookingEntriesMixin:
     def row_cancel(self, request, object_id):
         return self.open_row(request, CANCEL, object_id)
 
+    @desk_action(RESCHEDULE, "row")
+    def row_reschedule(self, request, object_id):
+        return self.open_row(request, RESCHEDULE, object_id)
+
+    @desk_action(EDIT, "row")
+    def row_edit(self, request, object_id):
+        return self.open_row(request, EDIT, object_id)
+
+    @desk_action(CANCEL_REFUND, "row")
+    def row_cancel_refund(self, request, object_id):
+        return self.open_row(request, CANCEL_REFUND, object_id)
+
     @desk_action(NOTE, "row")
     def row_note(self, request, object_id):
         return self.open_row(request, NOTE, object_id)
@@ -119,6 +134,18 @@ class BookingEntriesMixin:
     @desk_action(CANCEL, "detail")
     def detail_cancel(self, request, object_id):
         return self.open_detail(request, CANCEL, object_id)
+
+    @desk_action(RESCHEDULE, "detail")
+    def detail_reschedule(self, request, object_id):
+        return self.open_detail(request, RESCHEDULE, object_id)
+
+    @desk_action(EDIT, "detail")
+    def detail_edit(self, request, object_id):
+        return self.open_detail(request, EDIT, object_id)
+
+    @desk_action(CANCEL_REFUND, "detail")
+    def detail_cancel_refund(self, request, object_id):
+        return self.open_detail(request, CANCEL_REFUND, object_id)
 
     @desk_action(NOTE, "detail")
     def detail_note(self, request, object_id):

@@ -13,6 +13,7 @@ from core.payments.selectors import payment_list_for_booking
 from core.reporting import selectors as reporting
 from ops_console.activity import transition_text
 from ops_console.admin._common import PAYMENT_COLOURS, STATUS_COLOURS, cents, html_table, money
+from ops_console.admin.bookings.changes import change_summary
 from ops_console.admin.documents import booking_documents_table
 from ops_console.admin.logistics import booking_delivery_table
 from ops_console.formatting import EMPTY, local_datetime, multiline, reason_text
@@ -108,6 +109,21 @@ class BookingSectionsMixin:
         rows = [[local_datetime(c.created_at), transition_text(c.from_status, c.to_status),
                  c.actor or "System", reason_text(c.reason)] for c in reporting.booking_status_history(obj)]
         return html_table(["When", "Change", "By", "Reason"], rows, empty="No status changes.")
+
+    @display(description="Changes under the change policy")
+    def change_history_table(self, obj):
+        rows = []
+        for quote in reporting.booking_change_history(obj):
+            who = quote.used_by or quote.actor or "Customer"
+            reason = (quote.override or {}).get("reason") or EMPTY
+            lines = "; ".join(f"{ln.get('description', ln.get('code'))} {money(ln.get('amount'))}"
+                              for ln in (quote.price or {}).get("lines", [])) or EMPTY
+            version = f"v{quote.policy.version}" if quote.policy_id else EMPTY
+            rows.append([local_datetime(quote.used_at), who, change_summary(quote), lines,
+                         money(quote.amount_due) if quote.amount_due else EMPTY,
+                         money(quote.refund_amount) if quote.refund_amount else EMPTY, reason, version])
+        return html_table(["When", "By", "Change", "Lines", "Amount due", "Refund", "Override reason", "Policy"],
+                          rows, empty="No changes under the change policy.")
 
     @display(description="Staff notes")
     def staff_notes_table(self, obj):

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from django.core.management import call_command
 
-from core.bookings.models import Booking
-from core.catalog.models import MiniMovePackage
-from core.payments.models import Payment, PaymentAudit, Refund
+from core.bookings.models import Booking, BookingSpecialtyItem
+from core.catalog.models import MiniMovePackage, SpecialtyItem
+from core.payments.models import Dispute, Payment, Refund
 from tests.factories import AddressFactory, CustomerFactory
 
 NY = ZoneInfo("America/New_York")
@@ -63,10 +63,16 @@ def refund(p: Payment, cents: int, at: dt.datetime, *, status: str = "succeeded"
                                  stripe_refund_id=f"re_{n}")
 
 
-def dispute(p: Payment, cents: int, at: dt.datetime) -> PaymentAudit:
+def dispute(p: Payment, cents: int, at: dt.datetime, *, outcome: str = "open",
+            closed: dt.datetime | None = None) -> Dispute:
     n = next(_n)
-    row = PaymentAudit.objects.create(payment=p, booking=p.booking, action="dispute_created",
-                                      details={"dispute_id": f"dp_{n}", "amount_cents": cents, "reason": "fraudulent",
-                                               "status": "needs_response"})
-    PaymentAudit.objects.filter(pk=row.pk).update(created_at=at)
-    return row
+    return Dispute.objects.create(payment=p, stripe_dispute_id=f"dp_{n}", amount_cents=cents, reason="fraudulent",
+                                  stripe_status={"open": "needs_response", "closed": "warning_closed"}.get(outcome, outcome),
+                                  outcome=outcome, opened_at=at, closed_at=closed)
+
+
+def specialty_line(b: Booking, code: str, *, quantity: int = 1, unit_price: str) -> BookingSpecialtyItem:
+    if not SpecialtyItem.objects.filter(code=code).exists():
+        call_command("loaddata", "catalog", verbosity=0)
+    return BookingSpecialtyItem.objects.create(booking=b, item=SpecialtyItem.objects.get(code=code),
+                                               quantity=quantity, unit_price=Decimal(unit_price))

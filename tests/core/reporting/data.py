@@ -76,3 +76,26 @@ def specialty_line(b: Booking, code: str, *, quantity: int = 1, unit_price: str)
         call_command("loaddata", "catalog", verbosity=0)
     return BookingSpecialtyItem.objects.create(booking=b, item=SpecialtyItem.objects.get(code=code),
                                                quantity=quantity, unit_price=Decimal(unit_price))
+
+
+def leg(b: Booking, kind: str, *, status: str = "completed", started: dt.datetime | None = None,
+        finished: dt.datetime | None = None):
+    """A delivery leg with the timestamps Onfleet's events would have stamped (failures stamp completed_at too)."""
+    from core.logistics.models import DeliveryTask
+
+    window = dt.datetime.combine(b.pickup_date, dt.time(8), tzinfo=NY)
+    return DeliveryTask.objects.create(booking=b, kind=kind, status=status, window_start=window,
+                                       window_end=window + dt.timedelta(hours=4), address="1 Main St",
+                                       contact_name="Pat", started_at=started, completed_at=finished)
+
+
+def coi(b: Booking, *, uploaded: dt.datetime, decided: dt.datetime | None, status: str):
+    """A certificate uploaded at `uploaded` and decided (validated_at) at `decided`."""
+    from core.documents.models import COI, Document
+
+    n = next(_n)
+    document = Document.objects.create(document_type="coi", booking=b, original_filename=f"coi-{n}.pdf",
+                                       storage_key=f"coi/{n}", size=1000, mime_type="application/pdf",
+                                       sha256=f"{n:064d}", upload_source="staff")
+    Document.objects.filter(pk=document.pk).update(created_at=uploaded)
+    return COI.objects.create(document=document, booking=b, status=status, validated_at=decided)

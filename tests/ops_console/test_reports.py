@@ -122,10 +122,16 @@ def test_keep_generates_files_listed_for_the_runner(role_client, ledger, django_
     assert b"".join(download.streaming_content).startswith(b"Revenue (cash basis)")
     token = report_file_token(report=report, fmt="csv")
     assert client.get(reverse("admin:core_report_file", args=[token])).status_code == 200
-    # Operations neither lists nor downloads a revenue report, even with its signed link
+    # both console downloads are recorded, and the report's page lists them
+    assert list(report.downloads.values_list("via", "actor__username")) == [("console", "finance_user")] * 2
+    page = client.get(reverse("admin:core_report_change", args=[report.pk])).content.decode()
+    assert "Downloads" in page and page.count("Console") >= 2
+    # Operations neither lists, opens nor downloads a revenue report, even with its signed link
     ops = role_client("operations")  # the same test client, now logged in as Operations
     assert report.name not in ops.get(reverse("admin:core_report_changelist")).content.decode()
+    assert ops.get(reverse("admin:core_report_change", args=[report.pk])).status_code in (302, 403, 404)
     assert ops.get(reverse("admin:core_report_file", args=[token])).status_code == 403
+    assert report.downloads.count() == 2
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ from django.core import mail
 
 from core.common.errors import PermissionDenied, ValidationError
 from core.notifications.models import Notification
+from core.reporting.errors import ReportLinkExpired, ReportLinkInvalid
 from core.reporting.models import Report, ReportSchedule, ReportStatus
 from core.reporting.reports.services import (
     report_file_from_token,
@@ -108,7 +109,7 @@ def test_a_missed_run_is_caught_up_once_and_finance_gets_a_link(ledger, django_c
     emails = Notification.objects.filter(dedupe_key__startswith=f"staff:report:{report.pk}:")
     assert sorted(n.recipients[0] for n in emails) == ["cfo@totetaxi.test", "finance@totetaxi.test"]
     csv_link = next(line for line in emails[0].body_text.splitlines() if line.startswith("CSV: "))
-    assert csv_link.startswith("CSV: http://localhost:8000/admin/core/report/file/")
+    assert csv_link.startswith("CSV: http://localhost:8000/api/v1/reports/files/")
     token = csv_link.rstrip("/").rsplit("/", 1)[1]
     assert report_file_from_token(token=token) == (report, "csv")
     sent = [m for m in mail.outbox if m.subject == f"Report ready: {report.name}"]
@@ -142,8 +143,8 @@ def test_links_expire_and_refuse_tampering(ledger, settings, django_capture_on_c
         report = _request(make_role_user("finance"))
     token = report_file_token(report=report, fmt="xlsx")
     assert report_file_from_token(token=token)[1] == "xlsx"
-    with pytest.raises(ValidationError, match="not valid"):
+    with pytest.raises(ReportLinkInvalid, match="not valid"):
         report_file_from_token(token=token[:-2] + "xx")
     settings.REPORTS_LINK_MAX_AGE = -1
-    with pytest.raises(ValidationError, match="expired"):
+    with pytest.raises(ReportLinkExpired, match="expired"):
         report_file_from_token(token=token)

@@ -109,5 +109,9 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('outcome__in', ['open', 'won', 'lost', 'closed'])), name='dispute_outcome_valid'), models.CheckConstraint(condition=models.Q(('outcome', 'open'), ('closed_at__isnull', False), _connector='OR'), name='dispute_closed_has_date')],
             },
         ),
+        migrations.AddIndex(
+            model_name='deliverytask',
+            index=models.Index(fields=['completed_at'], name='delivery_task_completed_idx'),
+        ),
         migrations.RunPython(disputes_from_audit, migrations.RunPython.noop),
     ]

@@ -1,6 +1,7 @@
 """The Reports section: who sees what, the page's figures, downloads, keeping, scheduling, the month close."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -196,3 +197,30 @@ def test_custom_report_with_a_corridor_filter(role_client, ledger):  # noqa: F81
     result = response.context["result"]
     assert result.params["filters"] == {"status": "completed", "pickup_zip": "10021", "dropoff_zip": "11937"}
     assert [(r["d_service_type"], r["bookings"]) for r in result.main.rows] == [("mini_move", 1), ("standard", 2)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "status"), [("finance", 200), ("admin", 200), ("operations", 403)])
+def test_disputes_are_listed_for_finance_and_admin_only(role_client, ledger, role, status):  # noqa: F811
+    client = role_client(role)
+    response = client.get(reverse("admin:core_dispute_changelist"))
+    assert response.status_code == status
+    if status == 200:
+        page = response.content.decode()
+        assert ledger["b"].booking_number in page and "$200.00" in page and "Lost" in page and "Won" in page
+
+
+@pytest.mark.django_db
+def test_the_disputes_list_query_count_does_not_grow_with_rows(role_client, ledger):  # noqa: F811
+    from tests.core.reporting.data import dispute
+
+    client = role_client("finance")
+    url = reverse("admin:core_dispute_changelist")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for i in range(15):
+        dispute(pay(booking(pickup=dt.date(2026, 2, 1 + i)), 1000, ny(2026, 2, 1 + i, 12)), 1000, ny(2026, 2, 2 + i, 9))
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -89,3 +89,33 @@ def test_a_dispute_of_someone_elses_charge_is_recorded_nowhere(stripe_on, paid, 
     assert post_webhook(stripe_on.make_event("charge.dispute.closed", foreign, created=int(time.time()))
                         ).status_code == 200
     assert not Dispute.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_created_and_closed_delivered_at_once_leave_one_lost_dispute(postgres_only, stripe_on, make_request):
+    from django.test import Client
+
+    from core.bookings.services import booking_create
+    from tests.concurrency import run_in_threads
+    from tests.fakes.stripe_signing import event_body, sign
+
+    pending, _ = booking_create(request=make_request())
+    intent = services.payment_intent_create(booking=pending)["payment_intent_id"]
+    stripe_on.succeed(intent)
+    Client().post("/api/v1/webhooks/stripe/", data=(body := event_body(stripe_on.make_event(
+        "payment_intent.succeeded", intent))), content_type="application/json", HTTP_STRIPE_SIGNATURE=sign(body))
+    payment = Payment.objects.get(stripe_payment_intent_id=intent)
+    bodies = [event_body(stripe_on.make_event("charge.dispute.created", _dispute(payment, "needs_response"),
+                                              created=OPENED)),
+              event_body(stripe_on.make_event("charge.dispute.closed", _dispute(payment, "lost"), created=CLOSED))]
+
+    statuses = run_in_threads(6, lambda i: Client().post(
+        "/api/v1/webhooks/stripe/", data=bodies[i % 2], content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=sign(bodies[i % 2])).status_code)
+
+    assert statuses == [200] * 6
+    d = Dispute.objects.get()
+    assert (d.outcome, d.closed_at) == ("lost", dt.datetime.fromtimestamp(CLOSED, tz=dt.UTC))
+    assert PaymentAudit.objects.filter(action="dispute_closed").count() == 1
+    assert ProviderEvent.objects.filter(event_type__startswith="charge.dispute.", processed_at__isnull=False
+                                        ).count() == 2

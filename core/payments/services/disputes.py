@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -52,23 +52,28 @@ def payment_record_dispute(*, dispute: dict, event_at: dt.datetime | None = None
     cents = int(dispute.get("amount") or 0)
     with transaction.atomic():
         row = Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute["id"]).first()
-        created = row is None
-        if created:
+        created = False
+        if row is None:
             row = Dispute(payment=payment, stripe_dispute_id=dispute["id"], amount_cents=cents,
-                          currency=str(dispute.get("currency") or payment.currency)[:3], reason=str(
-                              dispute.get("reason") or "")[:60], stripe_status=status[:40],
+                          currency=str(dispute.get("currency") or payment.currency)[:3],
+                          reason=str(dispute.get("reason") or "")[:60], stripe_status=status[:40],
                           opened_at=_when(dispute.get("created")) or event_at or now, evidence_due_by=due,
                           outcome=outcome, closed_at=(event_at or now) if outcome != DisputeOutcome.OPEN else None)
             set_actor(row, actor)
-            row.save(force_insert=True)
-        elif row.outcome == DisputeOutcome.OPEN:
+            try:
+                with transaction.atomic():  # a savepoint: two events of a new dispute may race to insert it
+                    row.save(force_insert=True)
+                created = True
+            except IntegrityError:
+                row = Dispute.objects.select_for_update().get(stripe_dispute_id=dispute["id"])
+        if not created:
+            if row.outcome != DisputeOutcome.OPEN:
+                return payment  # closed already: a replayed or late event changes nothing
             data = {"stripe_status": status[:40], "amount_cents": cents, "evidence_due_by": due or row.evidence_due_by,
                     "outcome": outcome}
             if outcome != DisputeOutcome.OPEN:
                 data["closed_at"] = event_at or now
             model_update(instance=row, fields=list(data), data=data, actor=actor)
-        else:
-            return payment  # closed already: a replayed or late event changes nothing
         if created and outcome == DisputeOutcome.OPEN:
             booking_flag(booking=payment.booking, actor=actor, due=due,
                          reason=f"Dispute {dispute['id']} ({dispute.get('reason') or 'unknown'}) "

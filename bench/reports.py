@@ -1,10 +1,12 @@
 """Reports against hand-written SQL GROUP BY, and the month-close export against COPY, in the same run.
 
 Loads N bookings (bench/_data.py; default 1,000,000) into a throwaway PostgreSQL database, adds one Stripe
-payment per paid booking (fee 2.9% + 30¢), a refund three days later for each cancelled one and a dispute for
-every 500th payment (INSERT … SELECT, server side), then times:
-  - a 12-month monthly cash revenue report (revenue_figures) vs the same three GROUP BYs written by hand;
-  - a 90-day daily operational report (operational_figures) vs its five GROUP BYs written by hand;
+payment per paid booking (fee 2.9% + 30¢), a refund three days later for each cancelled one, a dispute for
+every 500th payment (half of them lost 60 days later, the rest won), two delivery legs per completed booking
+(2% of drop-offs failed) and a certificate for every 10th completed booking (INSERT … SELECT, server side),
+then times:
+  - a 12-month monthly cash revenue report (revenue_figures) vs the same four GROUP BYs written by hand;
+  - a 90-day daily operational report (operational_figures) vs its seven GROUP BYs written by hand;
   - the month-close streamed CSV (the console's code path) vs COPY (<the same SELECT>) TO STDOUT.
 Goals: reports <= 1.5x their SQL floor; export >= 0.3x COPY rows/s with flat memory (peak RSS growth <= 50 MB).
 
@@ -44,12 +46,41 @@ INSERT INTO payments_refund (created_at, updated_at, payment_id, stripe_refund_i
 SELECT p.succeeded_at + interval '3 days', p.succeeded_at + interval '3 days', p.id, 're_' || p.id, p.amount_cents,
     'requested_by_customer', 'succeeded', '', '', p.succeeded_at + interval '3 days'
   FROM payments_payment p JOIN bookings_booking b ON b.id = p.booking_id WHERE b.status = 'cancelled';
-INSERT INTO payments_audit (payment_id, booking_id, action, details, created_at)
-SELECT id, booking_id, 'dispute_created',
-    jsonb_build_object('dispute_id', 'dp_' || id, 'amount_cents', amount_cents, 'reason', 'fraudulent'),
-    succeeded_at + interval '20 days'
+INSERT INTO payments_dispute (created_at, updated_at, payment_id, stripe_dispute_id, amount_cents, currency, reason,
+    stripe_status, outcome, opened_at, closed_at)
+SELECT succeeded_at + interval '20 days', succeeded_at + interval '80 days', id, 'dp_' || id, amount_cents, 'usd',
+    'fraudulent', CASE WHEN id % 1000 = 0 THEN 'lost' ELSE 'won' END, CASE WHEN id % 1000 = 0 THEN 'lost' ELSE 'won' END,
+    succeeded_at + interval '20 days', succeeded_at + interval '80 days'
   FROM payments_payment WHERE id % 500 = 0;
-ANALYZE payments_payment; ANALYZE payments_refund; ANALYZE payments_audit;
+ANALYZE payments_payment; ANALYZE payments_refund; ANALYZE payments_dispute;
+"""
+NINE_NY = "((b.pickup_date + time '09:00') AT TIME ZONE 'America/New_York')"
+OPERATIONS_SQL = f"""
+INSERT INTO logistics_deliverytask (created_at, updated_at, booking_id, kind, status, onfleet_task_id, onfleet_short_id,
+    local_only, dispatch_pending, dispatch_attempts, dispatch_error, proof_pending, window_start, window_end, address,
+    contact_name, contact_phone, special_instructions, access_code, driver_name, driver_phone, tracking_url,
+    started_at, completed_at, failure_reason, notes)
+SELECT b.created_at, b.created_at, b.id, k.kind,
+    CASE WHEN k.kind = 'dropoff' AND abs(hashtext(b.booking_number)) % 50 = 0 THEN 'failed' ELSE 'completed' END,
+    '', '', true, false, 0, '', false, {NINE_NY}, {NINE_NY} + interval '4 hours', '1 Main St', 'Bench', '', '', '',
+    '', '', '', CASE WHEN k.kind = 'pickup' THEN {NINE_NY} END,
+    {NINE_NY} + CASE WHEN k.kind = 'pickup' THEN interval '40 minutes'
+                     ELSE interval '2 hours' + (abs(hashtext(b.booking_number)) % 240) * interval '1 minute' END, '', ''
+  FROM bookings_booking b CROSS JOIN (VALUES ('pickup'), ('dropoff')) AS k(kind) WHERE b.status = 'completed';
+WITH docs AS (
+  INSERT INTO documents_document (created_at, updated_at, id, document_type, category, booking_id, building_role,
+      original_filename, storage_key, size, mime_type, sha256, upload_source, tags, description)
+  SELECT b.created_at + interval '1 day', b.created_at + interval '1 day', gen_random_uuid(), 'coi', '', b.id, 'pickup',
+      'coi.pdf', 'bench/' || b.id, 1000, 'application/pdf', md5(b.id::text), 'staff', '[]', ''
+    FROM bookings_booking b WHERE b.status = 'completed' AND abs(hashtext(b.booking_number)) % 10 = 0
+  RETURNING id, booking_id, created_at)
+INSERT INTO documents_coi (created_at, updated_at, document_id, booking_id, insured_name, insurers,
+    general_liability_policy, holder_name, holder_address, additional_insured, waiver_of_subrogation,
+    description_of_operations, status, validation_errors, extraction, validated_at, notes)
+SELECT created_at, created_at, id, booking_id, '', '[]', '', '', '', false, false, '', 'valid', '[]', '{{}}',
+    created_at + (abs(hashtext(id::text)) % 48) * interval '1 hour', ''
+  FROM docs;
+ANALYZE logistics_deliverytask; ANALYZE documents_document; ANALYZE documents_coi;
 """
 
 NY = "'America/New_York'"
@@ -62,9 +93,14 @@ SELECT date_trunc('month', COALESCE(processed_at, created_at) AT TIME ZONE {NY})
   FROM payments_refund WHERE status = 'succeeded' AND COALESCE(processed_at, created_at) >= %(lo)s
    AND COALESCE(processed_at, created_at) < %(hi)s GROUP BY 1
 """, f"""
-SELECT date_trunc('month', created_at AT TIME ZONE {NY})::date, SUM((details ->> 'amount_cents')::int), COUNT(*)
-  FROM payments_audit WHERE action = 'dispute_created' AND created_at >= %(lo)s AND created_at < %(hi)s GROUP BY 1
+SELECT date_trunc('month', opened_at AT TIME ZONE {NY})::date, SUM(amount_cents), COUNT(*)
+  FROM payments_dispute WHERE opened_at >= %(lo)s AND opened_at < %(hi)s GROUP BY 1
+""", f"""
+SELECT date_trunc('month', closed_at AT TIME ZONE {NY})::date, SUM(amount_cents), COUNT(*)
+  FROM payments_dispute WHERE outcome = 'lost' AND closed_at >= %(lo)s AND closed_at < %(hi)s GROUP BY 1
 """]
+TIMED = ("t.kind = 'dropoff' AND t.status = 'completed' AND p.started_at IS NOT NULL "
+         "AND p.started_at <= t.completed_at")
 OPERATIONAL_SQL = [f"""
 SELECT date_trunc('day', created_at AT TIME ZONE {NY})::date, COUNT(*), COUNT(*) FILTER (WHERE status = 'cancelled'),
        SUM(pickup_date - (created_at AT TIME ZONE {NY})::date) FILTER (WHERE status <> 'cancelled'),
@@ -83,6 +119,16 @@ SELECT date, COUNT(*), SUM(capacity_override) FROM catalog_vanschedule
 """, f"""
 SELECT date_trunc('day', created_at AT TIME ZONE {NY})::date, COUNT(*) FROM notifications_notification
  WHERE created_at >= %(lo)s AND created_at < %(hi)s AND status IN ('failed', 'bounced') GROUP BY 1
+""", f"""
+SELECT date_trunc('day', t.completed_at AT TIME ZONE {NY})::date, COUNT(*) FILTER (WHERE t.status = 'completed'),
+       COUNT(*) FILTER (WHERE t.status = 'failed'), SUM(t.completed_at - p.started_at) FILTER (WHERE {TIMED}),
+       COUNT(*) FILTER (WHERE {TIMED})
+  FROM logistics_deliverytask t LEFT JOIN logistics_deliverytask p ON p.booking_id = t.booking_id AND p.kind = 'pickup'
+ WHERE t.completed_at >= %(lo)s AND t.completed_at < %(hi)s AND t.status IN ('completed', 'failed') GROUP BY 1
+""", f"""
+SELECT date_trunc('day', c.validated_at AT TIME ZONE {NY})::date, SUM(c.validated_at - d.created_at), COUNT(*)
+  FROM documents_coi c JOIN documents_document d ON d.id = c.document_id
+ WHERE c.validated_at >= %(lo)s AND c.validated_at < %(hi)s AND c.status IN ('valid', 'invalid', 'waived') GROUP BY 1
 """]
 
 
@@ -123,10 +169,13 @@ def main() -> int:
         if fresh or not cursor.fetchone()[0]:
             started = time.perf_counter()
             cursor.execute(MONEY_SQL)
-            print(f"  added payments, refunds and disputes in {time.perf_counter() - started:.1f} s")
-        cursor.execute("SELECT (SELECT COUNT(*) FROM payments_payment), (SELECT COUNT(*) FROM payments_refund)")
-        payments, refunds = cursor.fetchone()
-    print(f"  {payments:,} payments, {refunds:,} refunds")
+            cursor.execute(OPERATIONS_SQL)
+            print(f"  added payments, refunds, disputes, legs and certificates in {time.perf_counter() - started:.1f} s")
+        cursor.execute("SELECT (SELECT COUNT(*) FROM payments_payment), (SELECT COUNT(*) FROM payments_refund), "
+                       "(SELECT COUNT(*) FROM payments_dispute), (SELECT COUNT(*) FROM logistics_deliverytask), "
+                       "(SELECT COUNT(*) FROM documents_coi)")
+        payments, refunds, disputes, legs, cois = cursor.fetchone()
+    print(f"  {payments:,} payments, {refunds:,} refunds, {disputes:,} disputes, {legs:,} legs, {cois:,} COIs")
 
     today = dt.date.today()
     end = today.replace(day=1) - dt.timedelta(days=1)

@@ -24,7 +24,7 @@ from core.customers.models import Address, CustomerProfile
 from core.documents.models import COI, Building, COIWaiver, Document, DocumentAccess
 from core.logistics.models import DeliveryTask, DispatchMismatch, ProofOfDelivery, TrackingUpdate
 from core.notifications.models import DeliveryLog, EmailTemplate, Notification, Suppression
-from core.payments.models import Payment, PaymentAudit, ProviderEvent, ReconciliationMismatch, Refund
+from core.payments.models import Dispute, Payment, PaymentAudit, ProviderEvent, ReconciliationMismatch, Refund
 from core.reporting.models import DailyMetrics
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "CustomerProfile",
     "DailyMetrics",
     "DeliveryTask",
+    "Dispute",
     "DispatchMismatch",
     "DeliveryLog",
     "Document",
@@ -69,6 +70,6 @@ __all__ = [
 ]
 
 # --- reporting: reports and schedules (issue 12) ---
-from core.reporting.models import Report, ReportSchedule  # noqa: E402
+from core.reporting.models import Report, ReportDownload, ReportSchedule  # noqa: E402
 
-__all__ += ["Report", "ReportSchedule"]
+__all__ += ["Report", "ReportDownload", "ReportSchedule"]

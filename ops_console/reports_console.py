@@ -18,12 +18,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.common.audit import client_ip
 from core.common.errors import DomainError
-from core.reporting.models import Report, ReportStatus
+from core.reporting.models import Report, ReportDownload, ReportStatus
 from core.reporting.reports import MONTH_CLOSE_PERMISSION, REPORT_TYPES
 from core.reporting.reports.files import report_csv, report_xlsx, stream_csv, xlsx_file
 from core.reporting.reports.month_close import HEADERS, month_close_queryset, month_close_rows
 from core.reporting.reports.services import (
+    report_download_record,
     report_file_from_token,
     report_request,
     report_run,
@@ -189,6 +191,8 @@ class ReportsConsoleMixin:
         if report.status != ReportStatus.DONE or not field:
             messages.error(request, "This report has no file yet.")
             return HttpResponseRedirect(reverse("admin:core_report_changelist"))
+        report_download_record(report=report, fmt=fmt, via=ReportDownload.Via.CONSOLE, actor=request.user,
+                               ip_address=client_ip(request), user_agent=request.headers.get("User-Agent", ""))
         return FileResponse(default_storage.open(field.name, "rb"), as_attachment=True,
                             filename=field.name.rsplit("/", 1)[-1])
 

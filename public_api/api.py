@@ -11,6 +11,7 @@ from public_api.documents import files_router as document_files_router
 from public_api.documents import router as documents_router
 from public_api.health import router as health_router
 from public_api.payments import router as payments_router
+from public_api.report_files import router as report_files_router
 from public_api.tracking import router as tracking_router
 
 DESCRIPTION = (
@@ -57,5 +58,6 @@ api.add_router("/bookings/", changes_router)
 api.add_router("/bookings/", bookings_router)
 api.add_router("/bookings/", documents_router)
 api.add_router("/documents/", document_files_router)
+api.add_router("/reports/", report_files_router)
 api.add_router("/payments/", payments_router)
 api.add_router("/bookings/", tracking_router)

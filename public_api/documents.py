@@ -100,7 +100,7 @@ def signed_file(request, token: str):
     granted = storage.read_signed_token(token)
     if granted is None:
         raise Http404
-    response = FileResponse(storage.open_file(granted.key), as_attachment=True, filename=granted.filename,
+    response = FileResponse(storage.open_file(granted.key, alias=granted.alias), as_attachment=True, filename=granted.filename,
                             content_type=granted.content_type)
     response["Content-Security-Policy"] = "sandbox; default-src 'none'"
     response["Cache-Control"] = "private, no-store"

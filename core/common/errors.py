@@ -107,6 +107,10 @@ class ErrorCode(StrEnum):
     INVALID_WEBHOOK_PAYLOAD = ("invalid_webhook_payload", 400,
                                "The webhook is signed but its content is not what the provider sends.")
 
+    # --- reports ----------------------------------------------------------------------------------------------
+    LINK_EXPIRED = ("link_expired", 410,
+                    "The emailed download link has expired; open the report in the console for a fresh one.")
+
     # --- notifications (console) ---------------------------------------------------------------------------
     TEMPLATE_INVALID = "template_invalid", 422, "The email template does not render: fix the listed problems."
     UNKNOWN_EVENT = "unknown_event", 422, "No notification is defined for this event."

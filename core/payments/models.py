@@ -169,3 +169,50 @@ class ReconciliationMismatch(models.Model):
             models.UniqueConstraint(fields=["run_date", "kind", "stripe_object_id"],
                                     name="reconciliation_mismatch_unique"),
         ]
+
+
+class DisputeOutcome(models.TextChoices):
+    OPEN = "open", "Open"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+    CLOSED = "closed", "Closed (inquiry, no chargeback)"
+
+
+# Stripe's dispute statuses that end it, and what each means for us (warning_closed: an inquiry that never
+# became a chargeback). Anything else is still open.
+DISPUTE_FINAL_STATUSES = {"won": DisputeOutcome.WON, "lost": DisputeOutcome.LOST,
+                          "warning_closed": DisputeOutcome.CLOSED}
+
+
+class Dispute(BaseModel):
+    """One Stripe dispute of a payment: opened (charge.dispute.created), then won or lost (charge.dispute.closed).
+
+    Keyed by Stripe's id, so webhook replays and out-of-order events update one row; a closed dispute never
+    reopens. `closed_at` is when Stripe closed it (the closing event's time), the day a lost one costs us.
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    amount_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    reason = models.CharField(max_length=60, blank=True, default="")
+    stripe_status = models.CharField(max_length=40, blank=True, default="")
+    outcome = models.CharField(max_length=10, choices=DisputeOutcome.choices, default=DisputeOutcome.OPEN,
+                               db_index=True)
+    opened_at = models.DateTimeField(db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    evidence_due_by = models.DateTimeField(null=True, blank=True)
+
+    history = audited_history()
+
+    class Meta:
+        db_table = "payments_dispute"
+        ordering = ["-opened_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(outcome__in=DisputeOutcome.values), name="dispute_outcome_valid"),
+            models.CheckConstraint(condition=models.Q(outcome="open") | models.Q(closed_at__isnull=False),
+                                   name="dispute_closed_has_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_dispute_id} ${self.amount_cents / 100:.2f} {self.outcome}"

@@ -40,6 +40,8 @@ HANDLED_EVENTS = frozenset({
     "refund.updated",
     "refund.failed",
     "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
 })
 def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[ProviderEvent, bool]:
     """Verify the raw body, store the event once, and queue its processing after commit.
@@ -90,10 +92,11 @@ def _shape_problem(event: dict) -> str | None:
 def stripe_event_process(*, provider_event_id: int) -> bool:
     """Do what one stored event asks (idempotent); True when it was processed now."""
     return process_stored_event(ProviderEvent, provider_event_id, lambda record: _dispatch(
-        record.event_type, (record.payload.get("data") or {}).get("object") or {}))
+        record.event_type, (record.payload.get("data") or {}).get("object") or {},
+        created=record.payload.get("created")))
 
 
-def _dispatch(event_type: str, obj: dict) -> None:
+def _dispatch(event_type: str, obj: dict, *, created=None) -> None:
     if event_type not in HANDLED_EVENTS or not obj.get("id"):
         return
     gateway = services.stripe_gateway()
@@ -122,8 +125,13 @@ def _dispatch(event_type: str, obj: dict) -> None:
         if ours in (RefundStatus.FAILED, RefundStatus.CANCELED, services.refund_status_from_stripe(stripe_refund.status)):
             return  # final on our side already, or nothing new: a later change comes with its own event
         services.refund_sync_from_stripe(stripe_refund=gateway.retrieve_refund(stripe_refund.id))
-    elif event_type == "charge.dispute.created":
-        services.payment_record_dispute(dispute=obj)
+    elif event_type.startswith("charge.dispute."):
+        # The dispute object has no closing date: the event's own time is when Stripe closed it.
+        try:
+            event_at = dt.datetime.fromtimestamp(int(created), tz=dt.UTC) if created else None
+        except (TypeError, ValueError, OverflowError):
+            event_at = None
+        services.payment_record_dispute(dispute=obj, event_at=event_at)
 
 
 def stripe_events_retry_stuck(*, now: dt.datetime | None = None, limit: int = 200) -> int:

@@ -133,3 +133,27 @@ class Report(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.name} {self.start_date}–{self.end_date}"
+
+
+class ReportDownload(models.Model):
+    """One download of a generated report's file: through the emailed link (no login) or the console."""
+
+    class Via(models.TextChoices):
+        EMAIL_LINK = "email_link", "Emailed link"
+        CONSOLE = "console", "Console"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="downloads")
+    file_format = models.CharField(max_length=5)
+    via = models.CharField(max_length=12, choices=Via.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "reporting_report_download"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.report_id} {self.file_format} via {self.via} @ {self.created_at:%Y-%m-%d %H:%M}"

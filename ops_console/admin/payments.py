@@ -118,6 +118,27 @@ class PaymentAuditAdmin(ReadOnlyOpsModelAdmin):
         return obj.ip_address or "—"
 
 
+@admin.register(m.Dispute)
+class DisputeAdmin(ReadOnlyOpsModelAdmin):
+    """Stripe disputes as the webhooks left them (opened, won, lost): read-only, Finance and Admin."""
+
+    list_display = ["opened_at", "stripe_dispute_id", "booking_link", "amount", "reason", "outcome", "closed_at"]
+    list_filter = ["outcome"]
+    list_select_related = ["payment__booking"]
+    search_fields = ["stripe_dispute_id", "payment__booking__booking_number"]
+    show_full_result_count = False
+
+    @display(description="Booking", ordering="payment__booking__booking_number")
+    def booking_link(self, obj):
+        booking = obj.payment.booking
+        return format_html('<a href="{}">{}</a>', reverse("admin:core_booking_change", args=[booking.pk]),
+                           booking.booking_number)
+
+    @display(description="Amount", ordering="amount_cents")
+    def amount(self, obj):
+        return cents(obj.amount_cents)
+
+
 @admin.register(m.ProviderEvent)
 class ProviderEventAdmin(ReadOnlyOpsModelAdmin):
     list_display = ["provider", "event_type", "event_id", "received_at", "processed_at", "attempts"]

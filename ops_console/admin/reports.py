@@ -4,7 +4,8 @@
 from django import forms
 from django.contrib import admin, messages
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from unfold.decorators import display
 
 from core import models as m
@@ -13,6 +14,7 @@ from core.reporting.models import ReportSchedule
 from core.reporting.reports import REPORT_TYPES
 from core.reporting.reports.services import report_schedule_update, report_type_allowed, valid_recipients
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
+from ops_console.formatting import local_datetime
 from ops_console.reports_console import ReportsConsoleMixin
 
 
@@ -24,7 +26,8 @@ class ReportAdmin(ReportsConsoleMixin, ReadOnlyOpsModelAdmin):
     search_fields = ["name"]
     ordering = ["-created_at"]
     readonly_fields = ["name", "report_type", "start_date", "end_date", "grouping", "parameters", "status",
-                       "progress", "error", "summary", "generated_by", "generated_at", "schedule", "files"]
+                       "progress", "error", "summary", "generated_by", "generated_at", "schedule", "files",
+                       "download_log"]
     exclude = ["data", "csv_file", "xlsx_file"]
     show_full_result_count = False
 
@@ -41,6 +44,17 @@ class ReportAdmin(ReportsConsoleMixin, ReadOnlyOpsModelAdmin):
         return format_html('<a href="{}">CSV</a> · <a href="{}">XLSX</a>',
                            reverse("admin:core_report_download", args=[obj.pk, "csv"]),
                            reverse("admin:core_report_download", args=[obj.pk, "xlsx"]))
+
+
+    @display(description="Downloads")
+    def download_log(self, obj):
+        """The last downloads of the files (emailed links and the console), newest first."""
+        rows = list(obj.downloads.select_related("actor")[:20])
+        if not rows:
+            return "—"
+        return format_html_join(mark_safe("<br>"), "{} · {} · {} · {}", (  # noqa: S308 - a constant
+            (local_datetime(d.created_at), d.file_format.upper(), d.get_via_display(),
+             d.actor or d.ip_address or "unknown") for d in rows))
 
 
 class ReportScheduleForm(forms.ModelForm):

@@ -1,6 +1,7 @@
 """The Reports section: who sees what, the page's figures, downloads, keeping, scheduling, the month close."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -93,7 +94,8 @@ def test_csv_and_xlsx_downloads(role_client, ledger):  # noqa: F811
     response = client.get(reverse(RUN), {**Q1, "report_type": "revenue", "format": "csv"})
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert response["Content-Disposition"] == 'attachment; filename="revenue-20260101-20260331.csv"'
-    assert ["2026-02-01", "250.00", "25.00", "225.00", "6.10", "218.90", "200.00", "2", "1", "1", "0"] in rows
+    assert ["2026-02-01", "250.00", "25.00", "225.00", "6.10", "218.90", "0.00", "218.90", "210.00", "2", "1", "2",
+            "0", "0"] in rows
     response = client.get(reverse(RUN), {**Q1, "report_type": "revenue", "format": "xlsx"})
     assert response.content[:2] == b"PK"
 
@@ -121,10 +123,16 @@ def test_keep_generates_files_listed_for_the_runner(role_client, ledger, django_
     assert b"".join(download.streaming_content).startswith(b"Revenue (cash basis)")
     token = report_file_token(report=report, fmt="csv")
     assert client.get(reverse("admin:core_report_file", args=[token])).status_code == 200
-    # Operations neither lists nor downloads a revenue report, even with its signed link
+    # both console downloads are recorded, and the report's page lists them
+    assert list(report.downloads.values_list("via", "actor__username")) == [("console", "finance_user")] * 2
+    page = client.get(reverse("admin:core_report_change", args=[report.pk])).content.decode()
+    assert "Downloads" in page and page.count("Console") >= 2
+    # Operations neither lists, opens nor downloads a revenue report, even with its signed link
     ops = role_client("operations")  # the same test client, now logged in as Operations
     assert report.name not in ops.get(reverse("admin:core_report_changelist")).content.decode()
+    assert ops.get(reverse("admin:core_report_change", args=[report.pk])).status_code in (302, 403, 404)
     assert ops.get(reverse("admin:core_report_file", args=[token])).status_code == 403
+    assert report.downloads.count() == 2
 
 
 @pytest.mark.django_db
@@ -145,7 +153,8 @@ def test_month_close_streams_csv_and_xlsx(role_client, ledger):  # noqa: F811
     response = client.get(reverse("admin:core_report_month_close"), {"month": "2026-02", "file_format": "csv"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert response["Content-Disposition"] == 'attachment; filename="month-close-2026-02.csv"'
-    assert [r[1] for r in rows[1:]] == ["fee", "payment", "refund", "payment", "dispute"]
+    assert [r[1] for r in rows[1:]] == ["fee", "payment", "refund", "payment", "dispute", "dispute"]
+    assert [r[12] for r in rows[1:] if r[1] == "dispute"] == ["lost", "won"]
     response = client.get(reverse("admin:core_report_month_close"), {"month": "2026-02", "file_format": "xlsx"})
     assert b"".join(response.streaming_content)[:2] == b"PK"
     response = client.get(reverse("admin:core_report_month_close"), {"month": "2026-13", "file_format": "csv"})
@@ -188,3 +197,30 @@ def test_custom_report_with_a_corridor_filter(role_client, ledger):  # noqa: F81
     result = response.context["result"]
     assert result.params["filters"] == {"status": "completed", "pickup_zip": "10021", "dropoff_zip": "11937"}
     assert [(r["d_service_type"], r["bookings"]) for r in result.main.rows] == [("mini_move", 1), ("standard", 2)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "status"), [("finance", 200), ("admin", 200), ("operations", 403)])
+def test_disputes_are_listed_for_finance_and_admin_only(role_client, ledger, role, status):  # noqa: F811
+    client = role_client(role)
+    response = client.get(reverse("admin:core_dispute_changelist"))
+    assert response.status_code == status
+    if status == 200:
+        page = response.content.decode()
+        assert ledger["b"].booking_number in page and "$200.00" in page and "Lost" in page and "Won" in page
+
+
+@pytest.mark.django_db
+def test_the_disputes_list_query_count_does_not_grow_with_rows(role_client, ledger):  # noqa: F811
+    from tests.core.reporting.data import dispute
+
+    client = role_client("finance")
+    url = reverse("admin:core_dispute_changelist")
+    client.get(url)
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for i in range(15):
+        dispute(pay(booking(pickup=dt.date(2026, 2, 1 + i)), 1000, ny(2026, 2, 1 + i, 12)), 1000, ny(2026, 2, 2 + i, 9))
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url).status_code == 200
+    assert len(many.captured_queries) == len(few.captured_queries)

@@ -1,4 +1,5 @@
-"""The one way in and out of the "documents" storage."""
+"""The one way in and out of the "documents" storage (and of other private storages: generated reports live in
+"default", private on S3 and outside any public URL locally; the same signed URLs serve them)."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ class SignedFile:
     key: str
     filename: str
     content_type: str
+    alias: str = "documents"
 
 
-def _storage():
-    return storages["documents"]
+def _storage(alias: str = "documents"):
+    return storages[alias]
 
 
 def _is_s3(storage) -> bool:
@@ -50,24 +52,29 @@ def save(key: str, content: IO[bytes], *, content_type: str) -> str:
     return stored
 
 
-def open_file(key: str) -> IO[bytes]:
-    return _storage().open(key, "rb")
+def open_file(key: str, *, alias: str = "documents") -> IO[bytes]:
+    return _storage(alias).open(key, "rb")
 
 
 def delete(key: str) -> None:
     _storage().delete(key)
 
 
-def signed_url(key: str, *, filename: str, content_type: str, ttl: int | None = None) -> str:
-    """A URL that serves the file as an attachment for `ttl` seconds (S3 presigned, or our signed view)."""
+def signed_url(key: str, *, filename: str, content_type: str, ttl: int | None = None,
+               alias: str = "documents") -> str:
+    """A URL that serves the file of storage `alias` as an attachment for `ttl` seconds (S3 presigned, or our
+    signed view)."""
     ttl = int(ttl or settings.DOCUMENTS["URL_TTL_SECONDS"])
-    storage = _storage()
+    storage = _storage(alias)
     disposition = f"attachment; filename=\"{filename}\""
     if _is_s3(storage):
         return storage.url(key, parameters={"ResponseContentDisposition": disposition,
                                             "ResponseContentType": content_type}, expire=ttl)
     expires = int(time.time()) + ttl
-    token = signing.dumps({"k": key, "f": filename, "t": content_type, "e": expires}, salt=_SALT, compress=True)
+    grant = {"k": key, "f": filename, "t": content_type, "e": expires}
+    if alias != "documents":
+        grant["s"] = alias
+    token = signing.dumps(grant, salt=_SALT, compress=True)
     return reverse("api-v1:document_file", kwargs={"token": token})
 
 
@@ -79,4 +86,4 @@ def read_signed_token(token: str) -> SignedFile | None:
         return None
     if int(data.get("e", 0)) < time.time():
         return None
-    return SignedFile(key=data["k"], filename=data["f"], content_type=data["t"])
+    return SignedFile(key=data["k"], filename=data["f"], content_type=data["t"], alias=data.get("s", "documents"))

@@ -18,6 +18,7 @@ from core.payments.services.common import (
     stripe_gateway,
     stripe_test_mode,
 )
+from core.payments.services.disputes import payment_record_dispute
 from core.payments.services.intent_state import (
     payment_confirm,
     payment_record_fee,
@@ -41,7 +42,6 @@ from core.payments.services.refunds import (
 )
 from core.payments.services.settlement import (
     booking_reinstate_after_late_payment,
-    payment_record_dispute,
     payment_record_offline,
     payment_record_test_mode,
 )

@@ -1,4 +1,4 @@
-"""What a succeeded payment does to its booking: paid, reinstated, or flagged; offline and demo payments; disputes."""
+"""What a succeeded payment does to its booking: paid, reinstated, or flagged; offline and demo payments."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.bookings.models import Booking, BookingStatus, BookingStatusChange
@@ -18,7 +17,6 @@ from core.bookings.status import can_reinstate
 from core.common.audit import set_actor
 from core.common.money import from_cents, quantize, to_cents
 from core.common.services import model_update
-from core.integrations.stripe import expandable_id
 from core.logistics.tasks import dispatch_booking
 from core.payments.errors import (
     NotPayable,
@@ -210,30 +208,4 @@ def payment_record_test_mode(*, booking: Booking, now: dt.datetime | None = None
         payment.save(force_insert=True)
         payment_audit("test_mode_payment_recorded", payment=payment, amount_cents=payment.amount_cents)
         booking_payment_state_sync(locked)
-    return payment
-
-
-def payment_record_dispute(*, dispute: dict, actor=None) -> Payment | None:
-    """Flag the booking for staff, with the evidence due date; the money is frozen until Stripe decides."""
-    from core.bookings.services import booking_flag
-
-    pi_id, charge_id = expandable_id(dispute.get("payment_intent")), expandable_id(dispute.get("charge"))
-    if not pi_id and not charge_id:
-        return None
-    query = Q(stripe_payment_intent_id=pi_id) if pi_id else Q()  # an empty Q drops out of the OR
-    if charge_id:
-        query |= Q(stripe_charge_id=charge_id)
-    payment = Payment.objects.filter(query).select_related("booking").first()
-    if payment is None:
-        return None
-    due_ts = (dispute.get("evidence_details") or {}).get("due_by")
-    due = dt.datetime.fromtimestamp(int(due_ts), tz=dt.UTC) if due_ts else None
-    amount = from_cents(int(dispute.get("amount") or 0))
-    with transaction.atomic():
-        booking_flag(booking=payment.booking, actor=actor, due=due,
-                     reason=f"Dispute {dispute.get('id', '')} ({dispute.get('reason') or 'unknown'}) "
-                            f"for ${amount}: submit evidence")
-        payment_audit("dispute_created", payment=payment, user=actor, dispute_id=dispute.get("id", ""),
-                      reason=dispute.get("reason") or "", amount_cents=int(dispute.get("amount") or 0),
-                      due_by=due.isoformat() if due else None, status=dispute.get("status") or "")
     return payment

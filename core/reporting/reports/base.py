@@ -143,7 +143,7 @@ def check_range(*, start: dt.date, end: dt.date, grouping: str, max_days: int = 
 class Column:
     key: str
     label: str
-    kind: str = "int"  # int | money | percent | text | date | days
+    kind: str = "int"  # int | money | percent | text | date | days | hours
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """The month-close ledger: every payment, refund, Stripe fee and dispute of a New York month, one row each.
 
+Disputes appear twice when both fall in the month: as "dispute" on the day it was opened (for information, with
+its outcome so far) and as "dispute_lost" on the day Stripe closed it as lost (the money finance books).
 It is one UNION ALL query ordered by time, so the console can stream it at any size; its totals per type equal
 the cash-basis revenue report for the month (the same filters, see revenue.py), which a test holds.
 """
@@ -11,19 +13,19 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from django.db.models import CharField, DateTimeField, F, IntegerField, Sum, Value
-from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce
 
-from core.payments.models import Payment, PaymentAudit, PaymentStatus, Refund, RefundStatus
-from core.reporting.reports.base import datetime_range, report_db, tz
+from core.reporting.reports.base import report_db, tz
+from core.reporting.reports.revenue import Basis, revenue_querysets
 
-KINDS = ("payment", "refund", "fee", "dispute")
+KINDS = ("payment", "refund", "fee", "dispute", "dispute_lost")
 COLUMNS = ("at", "kind", "booking_number", "customer_name", "customer_email", "service_type", "method",
-          "payment_intent", "charge_id", "object_id", "amount_cents", "currency")
+          "payment_intent", "charge_id", "object_id", "amount_cents", "currency", "outcome")
 # Annotation names may not shadow model fields (Payment.method, Refund.amount_cents …), hence the prefix.
 FIELDS = tuple(f"mc_{c}" for c in COLUMNS)
 HEADERS = ["Date (New York)", "Type", "Booking", "Customer", "Customer email", "Service type", "Method",
-           "Stripe payment intent", "Stripe charge", "Stripe refund / dispute", "Amount", "Currency"]
+           "Stripe payment intent", "Stripe charge", "Stripe refund / dispute", "Amount", "Currency",
+           "Dispute outcome"]
 
 
 def month_bounds(year: int, month: int) -> tuple[dt.date, dt.date]:
@@ -35,7 +37,7 @@ def _text(value: str) -> Value:
     return Value(value, output_field=CharField())
 
 
-def _columns(prefix: str, *, at, kind: str, object_id, amount) -> dict:
+def _columns(prefix: str, *, at, kind: str, object_id, amount, outcome=None) -> dict:
     """The ledger's columns, in FIELDS order, for rows reached from `prefix` (the path to the payment)."""
     p = prefix
     columns = {
@@ -51,28 +53,23 @@ def _columns(prefix: str, *, at, kind: str, object_id, amount) -> dict:
         "object_id": object_id,
         "amount_cents": Cast(amount, IntegerField()),
         "currency": F(f"{p}currency"),
+        "outcome": outcome if outcome is not None else _text(""),
     }
     return {f"mc_{name}": expression for name, expression in columns.items()}
 
 
 def month_close_sources(*, year: int, month: int) -> dict:
-    """Per kind, the filtered queryset (before the ledger's columns): the same filters as the revenue report."""
-    lo, hi = datetime_range(*month_bounds(year, month))
+    """Per kind, the filtered queryset (before the ledger's columns): the revenue report's cash-basis filters."""
+    q = revenue_querysets(start=month_bounds(year, month)[0], end=month_bounds(year, month)[1], basis=Basis.CASH,
+                   service_type=None, payment_method=None)
     db = report_db()
-    payments = Payment.objects.using(db).filter(status=PaymentStatus.SUCCEEDED, succeeded_at__gte=lo,
-                                                succeeded_at__lt=hi)
-    return {
-        "payment": payments,
-        "fee": payments.filter(stripe_fee_cents__isnull=False),
-        "refund": (Refund.objects.using(db).annotate(refunded_at=Coalesce("processed_at", "created_at"))
-                   .filter(status=RefundStatus.SUCCEEDED, refunded_at__gte=lo, refunded_at__lt=hi)),
-        "dispute": PaymentAudit.objects.using(db).filter(action="dispute_created", created_at__gte=lo,
-                                                         created_at__lt=hi),
-    }
+    payments = q["payments"].using(db)
+    return {"payment": payments, "fee": payments.filter(stripe_fee_cents__isnull=False),
+            "refund": q["refunds"].using(db), "dispute": q["opened"].using(db), "dispute_lost": q["lost"].using(db)}
 
 
 def month_close_queryset(*, year: int, month: int):
-    """values_list rows in FIELDS order, oldest first: one query (UNION ALL of the four kinds)."""
+    """values_list rows in FIELDS order, oldest first: one query (UNION ALL of the five kinds)."""
     s = month_close_sources(year=year, month=month)
     parts = [
         s["payment"].annotate(**_columns("", at=F("succeeded_at"), kind="payment", object_id=_text(""),
@@ -82,33 +79,35 @@ def month_close_queryset(*, year: int, month: int):
         s["refund"].annotate(**_columns("payment__", at=F("refunded_at"), kind="refund",
                                         object_id=Coalesce(F("stripe_refund_id"), _text(""), output_field=CharField()),
                                         amount=F("amount_cents"))),
-        s["dispute"].annotate(**_columns("payment__", at=F("created_at"), kind="dispute",
-                                         object_id=Coalesce(KeyTextTransform("dispute_id", "details"), _text(""),
-                                                           output_field=CharField()),
-                                         amount=KeyTextTransform("amount_cents", "details"))),
+        s["dispute"].annotate(**_columns("payment__", at=F("opened_at"), kind="dispute",
+                                         object_id=F("stripe_dispute_id"), amount=F("amount_cents"),
+                                         outcome=F("outcome"))),
+        s["dispute_lost"].annotate(**_columns("payment__", at=F("closed_at"), kind="dispute_lost",
+                                              object_id=F("stripe_dispute_id"), amount=F("amount_cents"),
+                                              outcome=F("outcome"))),
     ]
     first, *rest = (q.values_list(*FIELDS).order_by() for q in parts)
     return first.union(*rest, all=True).order_by("mc_at", "mc_kind")
 
 
 def month_close_totals(*, year: int, month: int) -> dict[str, int]:
-    """Cents per kind (four aggregate queries)."""
+    """Cents per kind (five aggregate queries)."""
     s = month_close_sources(year=year, month=month)
     amount = {"payment": Sum("amount_cents"), "fee": Sum("stripe_fee_cents"), "refund": Sum("amount_cents"),
-              "dispute": Sum(Cast(KeyTextTransform("amount_cents", "details"), IntegerField()))}
+              "dispute": Sum("amount_cents"), "dispute_lost": Sum("amount_cents")}
     return {k: s[k].aggregate(total=Coalesce(amount[k], 0))["total"] for k in KINDS}
 
 
 def month_close_rows(values: Iterator[tuple]) -> Iterator[tuple]:
     """Ledger tuples ready for a file: New York time, dollars with the sign finance books them with.
 
-    Payments are positive; refunds and fees negative; disputes are shown at their amount with the type
-    saying what they are (we do not record their outcome).
+    Payments are positive; refunds, fees and disputes lost negative; a dispute opened is shown at its amount
+    (information: the money moves when it is lost), with its outcome so far.
     """
     zone = tz()
-    sign = {"payment": 1, "refund": -1, "fee": -1, "dispute": 1}
+    sign = {"payment": 1, "refund": -1, "fee": -1, "dispute": 1, "dispute_lost": -1}
     dollars = Decimal.scaleb  # exact: cents × 10⁻² keeps two places, no rounding (the export's hot path)
-    for at, kind, *middle, cents, currency in values:
+    for at, kind, *middle, cents, currency, outcome in values:
         yield (at.astimezone(zone).isoformat(timespec="seconds"), kind, *middle,
-               dollars(Decimal(sign[kind] * int(cents or 0)), -2), currency.upper())
+               dollars(Decimal(sign[kind] * int(cents or 0)), -2), currency.upper(), outcome)
 

@@ -1,19 +1,26 @@
 """The operational report: bookings created / completed / cancelled, capacity utilisation, lead time,
-cancellation rate and failed notifications, per New York period (five grouped queries, whatever the size).
+cancellation rate, failed notifications, delivery legs (success rate, failed legs, delivery time) and COI
+turnaround, per New York period (seven grouped queries, whatever the size).
 
-Delivery success, delivery time, failed legs and COI turnaround wait for the logistics and documents areas.
+Delivery legs count in the period their Onfleet task finished (completed_at, set for failures too). Delivery
+time runs from the pickup leg's start (Onfleet's taskStarted) to the drop-off leg's completion, for drop-offs
+completed in the period whose pickup start was recorded. COI turnaround runs from the certificate's upload to
+its decision (valid, invalid or waived: validated_at), for certificates decided in the period.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import DurationField, ExpressionWrapper, F, FilteredRelation, Q, Sum
 from django.db.models.functions import TruncDate
 
 from core.bookings.models import Booking, BookingStatus
 from core.catalog.models import ServiceType, VanSchedule
+from core.documents.models import COI, COIStatus
+from core.logistics.models import DeliveryTask, LegKind, LegStatus
 from core.notifications.models import Notification, NotificationStatus
 from core.reporting.reports.base import (
     Column,
@@ -35,7 +42,8 @@ from core.reporting.reports.base import (
 )
 
 MEASURES = ("created", "created_cancelled", "completed", "cancelled", "slots_used", "capacity_overrides",
-            "override_capacity", "failed_notifications", "lead_days_total", "lead_count")
+            "override_capacity", "failed_notifications", "lead_days_total", "lead_count", "legs_completed",
+            "legs_failed", "delivery_seconds", "deliveries_timed", "coi_seconds", "cois_decided")
 COLUMNS = [
     Column("period", "Period", "date"),
     Column("created", "Bookings created"),
@@ -47,7 +55,23 @@ COLUMNS = [
     Column("utilisation", "Utilisation %", "percent"),
     Column("lead_time_days", "Average lead time (days)", "days"),
     Column("failed_notifications", "Failed notifications"),
+    Column("legs_completed", "Legs completed"),
+    Column("legs_failed", "Failed legs"),
+    Column("delivery_success_rate", "Delivery success %", "percent"),
+    Column("delivery_hours", "Average delivery time (h)", "hours"),
+    Column("cois_decided", "COIs decided"),
+    Column("coi_turnaround_hours", "Average COI turnaround (h)", "hours"),
 ]
+NOTES = [
+    "Legs completed / failed: pickup and drop-off legs whose Onfleet task finished in the period; delivery success "
+    "% = completed ÷ (completed + failed).",
+    "Average delivery time: from the pickup leg's start (Onfleet taskStarted) to the drop-off leg's completion, "
+    "for drop-offs completed in the period; drop-offs whose pickup start was never recorded are left out.",
+    "COI turnaround: from the certificate's upload to its decision (valid, invalid or waived), for certificates "
+    "decided in the period.",
+]
+# The COI decisions that stamp validated_at (expired is found by validation, without a decision time).
+COI_DECIDED = [COIStatus.VALID, COIStatus.INVALID, COIStatus.WAIVED]
 
 
 def _period(expr: str, grouping: str, *, is_datetime: bool = True):
@@ -90,10 +114,13 @@ def operational_figures(*, start: dt.date, end: dt.date, grouping: str = Groupin
                       status__in=[NotificationStatus.FAILED, NotificationStatus.BOUNCED])
               .annotate(period=_period("created_at", grouping)).values("period")
               .annotate(failed_notifications=count_rows()).order_by())
+    legs = _legs(lo=lo, hi=hi, grouping=grouping, service_type=service_type)
+    cois = _cois(lo=lo, hi=hi, grouping=grouping, service_type=service_type)
     created = [{**r, "lead_days_total": r.pop("lead_sum") or 0} for r in created]
     merged = merge_rows([(p,) for p in periods(start, end, grouping)],
                         [(created, ("period",)), (picked, ("period",)), (cancelled, ("period",)),
-                         (overrides, ("period",)), (failed, ("period",))], ("period",), MEASURES)
+                         (overrides, ("period",)), (failed, ("period",)), (legs, ("period",)), (cois, ("period",))],
+                        ("period",), MEASURES)
     default = int(settings.TOTETAXI["DEFAULT_DAILY_CAPACITY"])
     rows = []
     for key in sorted(merged, key=lambda k: k[0] or dt.date.min):
@@ -104,10 +131,56 @@ def operational_figures(*, start: dt.date, end: dt.date, grouping: str = Groupin
     return rows
 
 
+def _seconds(value) -> int:
+    """A summed duration as whole seconds (PostgreSQL gives an interval; SQLite microseconds, converted)."""
+    if value is None:
+        return 0
+    return int(value.total_seconds()) if isinstance(value, dt.timedelta) else int(value) // 1_000_000
+
+
+def _legs(*, lo: dt.datetime, hi: dt.datetime, grouping: str, service_type: str | None):
+    """Legs finished per period, and the drop-offs' delivery time (one query: legs LEFT JOIN their pickup leg)."""
+    legs = DeliveryTask.objects.using(report_db()).filter(
+        completed_at__gte=lo, completed_at__lt=hi, status__in=[LegStatus.COMPLETED, LegStatus.FAILED])
+    if service_type:
+        legs = legs.filter(booking__booking_type=service_type)
+    timed = Q(kind=LegKind.DROPOFF, status=LegStatus.COMPLETED, pickup_leg__started_at__isnull=False,
+              pickup_leg__started_at__lte=F("completed_at"))
+    rows = (legs.annotate(pickup_leg=FilteredRelation("booking__delivery_tasks", condition=Q(
+                booking__delivery_tasks__kind=LegKind.PICKUP)))
+            .annotate(period=_period("completed_at", grouping),
+                      took=ExpressionWrapper(F("completed_at") - F("pickup_leg__started_at"),
+                                             output_field=DurationField()))
+            .values("period")
+            .annotate(legs_completed=count_rows(filter=Q(status=LegStatus.COMPLETED)),
+                      legs_failed=count_rows(filter=Q(status=LegStatus.FAILED)),
+                      delivery_sum=Sum("took", filter=timed), deliveries_timed=count_rows(filter=timed))
+            .order_by())
+    return [{**r, "delivery_seconds": _seconds(r.pop("delivery_sum"))} for r in rows]
+
+
+def _cois(*, lo: dt.datetime, hi: dt.datetime, grouping: str, service_type: str | None):
+    cois = COI.objects.using(report_db()).filter(validated_at__gte=lo, validated_at__lt=hi, status__in=COI_DECIDED)
+    if service_type:
+        cois = cois.filter(booking__booking_type=service_type)
+    rows = (cois.annotate(period=_period("validated_at", grouping),
+                          took=ExpressionWrapper(F("validated_at") - F("document__created_at"),
+                                                 output_field=DurationField()))
+            .values("period").annotate(coi_sum=Sum("took"), cois_decided=count_rows()).order_by())
+    return [{**r, "coi_seconds": _seconds(r.pop("coi_sum"))} for r in rows]
+
+
+def _hours(seconds: int, n: int) -> Decimal | None:
+    return (Decimal(seconds) / n / 3600).quantize(Decimal("0.1")) if n else None
+
+
 def _derived(r: dict) -> dict:
     r["cancellation_rate"] = ratio(r["created_cancelled"], r["created"])
     r["utilisation"] = ratio(r["slots_used"], r["capacity"])
     r["lead_time_days"] = round(r["lead_days_total"] / r["lead_count"], 1) if r["lead_count"] else None
+    r["delivery_success_rate"] = ratio(r["legs_completed"], r["legs_completed"] + r["legs_failed"])
+    r["delivery_hours"] = _hours(r["delivery_seconds"], r["deliveries_timed"])
+    r["coi_turnaround_hours"] = _hours(r["coi_seconds"], r["cois_decided"])
     return r
 
 
@@ -125,14 +198,17 @@ def operational_report(*, start: dt.date, end: dt.date, grouping: str = Grouping
     summary = {"Bookings created": totals["created"], "Completed": totals["completed"],
                "Cancellation rate %": totals["cancellation_rate"], "Utilisation %": totals["utilisation"],
                "Average lead time (days)": totals["lead_time_days"],
-               "Failed notifications": totals["failed_notifications"]}
+               "Failed notifications": totals["failed_notifications"],
+               "Delivery success %": totals["delivery_success_rate"], "Failed legs": totals["legs_failed"],
+               "Average delivery time (h)": totals["delivery_hours"],
+               "Average COI turnaround (h)": totals["coi_turnaround_hours"]}
     params = {"start": start, "end": end, "grouping": grouping, "service_type": service_type}
     return ReportResult("operational", "Operations", params, [
         Section("operations", "Operations", COLUMNS, rows, totals),
         Section("by_type", "Bookings created by type and status", [
             Column("dim", "Service type", "text"), Column("status", "Status", "text"), Column("n", "Bookings"),
         ], by_type, {"n": sum(r["n"] for r in by_type)}),
-    ], summary, ["Delivery success, delivery time, failed legs and COI turnaround are not recorded yet."])
+    ], summary, list(NOTES))
 
 
 def _by_type(*, start: dt.date, end: dt.date, service_type: str | None) -> list[dict]:

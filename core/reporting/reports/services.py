@@ -19,7 +19,9 @@ from django.utils.text import slugify
 
 from core.common.errors import DomainError, PermissionDenied, ValidationError
 from core.common.services import model_update
-from core.reporting.models import Report, ReportFrequency, ReportSchedule, ReportStatus
+from core.integrations import storage
+from core.reporting.errors import ReportLinkExpired, ReportLinkInvalid
+from core.reporting.models import Report, ReportDownload, ReportFrequency, ReportSchedule, ReportStatus
 from core.reporting.reports import REPORT_TYPES
 from core.reporting.reports.base import check_range, day_start, tz
 from core.reporting.reports.files import report_csv, report_xlsx
@@ -116,6 +118,14 @@ def report_generate(*, report_id: int) -> Report:
 
 
 # --- links ------------------------------------------------------------------------------------------------
+# A scheduled report's email carries one link per file: a signed token (REPORTS_LINK_MAX_AGE) to our own view,
+# which records the download and redirects to a URL of a few minutes (an S3 presigned URL, or the signed local
+# file view). The email never holds a storage URL itself: every download is recorded, and S3's 7-day presign
+# limit does not bound the link's life.
+
+FILE_TYPES = {"csv": "text/csv; charset=utf-8",
+              "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
 
 def report_file_token(*, report: Report, fmt: str) -> str:
     return signing.dumps({"r": report.pk, "f": fmt}, salt=LINK_SALT)
@@ -127,25 +137,47 @@ def report_file_from_token(*, token: str) -> tuple[Report, str]:
         payload = signing.loads(token, salt=LINK_SALT, max_age=settings.REPORTS_LINK_MAX_AGE)
         report = Report.objects.get(pk=payload["r"], status=ReportStatus.DONE)
     except signing.SignatureExpired as exc:
-        raise ValidationError("This link has expired; open the report in the console.") from exc
+        raise ReportLinkExpired("This link has expired; open the report in the console.") from exc
     except (signing.BadSignature, KeyError, TypeError, Report.DoesNotExist) as exc:
-        raise ValidationError("This link is not valid.") from exc
-    if payload.get("f") not in ("csv", "xlsx"):
-        raise ValidationError("This link is not valid.")
+        raise ReportLinkInvalid("This link is not valid.") from exc
+    if payload.get("f") not in FILE_TYPES:
+        raise ReportLinkInvalid("This link is not valid.")
     return report, payload["f"]
 
 
-def _email_recipients(report: Report) -> None:
+def report_download_record(*, report: Report, fmt: str, via: str, actor=None, ip_address: str | None = None,
+                           user_agent: str = "") -> ReportDownload:
+    return ReportDownload.objects.create(report=report, file_format=fmt, via=via, actor=actor,
+                                         ip_address=ip_address, user_agent=user_agent[:300])
+
+
+def report_link_download_url(*, token: str, ip_address: str | None = None, user_agent: str = "") -> str:
+    """Where an emailed link's download goes (no login: the signed token is the grant); the download is recorded."""
+    report, fmt = report_file_from_token(token=token)
+    field = {"csv": report.csv_file, "xlsx": report.xlsx_file}[fmt]
+    if not field:
+        raise ReportLinkInvalid("This report has no file.")
+    report_download_record(report=report, fmt=fmt, via=ReportDownload.Via.EMAIL_LINK, ip_address=ip_address,
+                           user_agent=user_agent)
+    return storage.signed_url(field.name, filename=field.name.rsplit("/", 1)[-1], content_type=FILE_TYPES[fmt],
+                              alias="default")
+
+
+def report_link_url(*, report: Report, fmt: str) -> str:
     from django.urls import reverse
 
+    base = settings.REPORTS_CONSOLE_URL.rstrip("/")
+    return f"{base}{reverse('api-v1:report_file', kwargs={'token': report_file_token(report=report, fmt=fmt)})}"
+
+
+def _email_recipients(report: Report) -> None:
     from core.notifications.services import notification_send_staff
 
-    base = settings.REPORTS_CONSOLE_URL.rstrip("/")
-    links = "\n".join(f"{fmt.upper()}: {base}{reverse('admin:core_report_file', args=[report_file_token(report=report, fmt=fmt)])}"
-                      for fmt in ("csv", "xlsx"))
+    links = "\n".join(f"{fmt.upper()}: {report_link_url(report=report, fmt=fmt)}" for fmt in ("csv", "xlsx"))
     days = settings.REPORTS_LINK_MAX_AGE // 86400
-    body = (f"{report.name} is ready.\n\n{links}\n\nThe links work for {days} days and need a console login "
-            f"with access to this report.")
+    lifetime = f"{days} days" if days >= 1 else f"{settings.REPORTS_LINK_MAX_AGE // 3600} hours"
+    body = (f"{report.name} is ready.\n\n{links}\n\nThe links download the files without a login for {lifetime}; "
+            f"every download is recorded. Do not forward this email. Afterwards, open the report in the console.")
     notification_send_staff(recipients=report.schedule.recipients, subject=f"Report ready: {report.name}",
                             body=body, event_key=f"report:{report.pk}")
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 from django.core.management import call_command
 
-from core.bookings.models import Booking
-from core.catalog.models import MiniMovePackage
-from core.payments.models import Payment, PaymentAudit, Refund
+from core.bookings.models import Booking, BookingSpecialtyItem
+from core.catalog.models import MiniMovePackage, SpecialtyItem
+from core.payments.models import Dispute, Payment, Refund
 from tests.factories import AddressFactory, CustomerFactory
 
 NY = ZoneInfo("America/New_York")
@@ -63,10 +63,39 @@ def refund(p: Payment, cents: int, at: dt.datetime, *, status: str = "succeeded"
                                  stripe_refund_id=f"re_{n}")
 
 
-def dispute(p: Payment, cents: int, at: dt.datetime) -> PaymentAudit:
+def dispute(p: Payment, cents: int, at: dt.datetime, *, outcome: str = "open",
+            closed: dt.datetime | None = None) -> Dispute:
     n = next(_n)
-    row = PaymentAudit.objects.create(payment=p, booking=p.booking, action="dispute_created",
-                                      details={"dispute_id": f"dp_{n}", "amount_cents": cents, "reason": "fraudulent",
-                                               "status": "needs_response"})
-    PaymentAudit.objects.filter(pk=row.pk).update(created_at=at)
-    return row
+    return Dispute.objects.create(payment=p, stripe_dispute_id=f"dp_{n}", amount_cents=cents, reason="fraudulent",
+                                  stripe_status={"open": "needs_response", "closed": "warning_closed"}.get(outcome, outcome),
+                                  outcome=outcome, opened_at=at, closed_at=closed)
+
+
+def specialty_line(b: Booking, code: str, *, quantity: int = 1, unit_price: str) -> BookingSpecialtyItem:
+    if not SpecialtyItem.objects.filter(code=code).exists():
+        call_command("loaddata", "catalog", verbosity=0)
+    return BookingSpecialtyItem.objects.create(booking=b, item=SpecialtyItem.objects.get(code=code),
+                                               quantity=quantity, unit_price=Decimal(unit_price))
+
+
+def leg(b: Booking, kind: str, *, status: str = "completed", started: dt.datetime | None = None,
+        finished: dt.datetime | None = None):
+    """A delivery leg with the timestamps Onfleet's events would have stamped (failures stamp completed_at too)."""
+    from core.logistics.models import DeliveryTask
+
+    window = dt.datetime.combine(b.pickup_date, dt.time(8), tzinfo=NY)
+    return DeliveryTask.objects.create(booking=b, kind=kind, status=status, window_start=window,
+                                       window_end=window + dt.timedelta(hours=4), address="1 Main St",
+                                       contact_name="Pat", started_at=started, completed_at=finished)
+
+
+def coi(b: Booking, *, uploaded: dt.datetime, decided: dt.datetime | None, status: str):
+    """A certificate uploaded at `uploaded` and decided (validated_at) at `decided`."""
+    from core.documents.models import COI, Document
+
+    n = next(_n)
+    document = Document.objects.create(document_type="coi", booking=b, original_filename=f"coi-{n}.pdf",
+                                       storage_key=f"coi/{n}", size=1000, mime_type="application/pdf",
+                                       sha256=f"{n:064d}", upload_source="staff")
+    Document.objects.filter(pk=document.pk).update(created_at=uploaded)
+    return COI.objects.create(document=document, booking=b, status=status, validated_at=decided)

@@ -7,6 +7,7 @@ from django.core import mail
 
 from core.common.errors import PermissionDenied, ValidationError
 from core.notifications.models import Notification
+from core.reporting.errors import ReportLinkExpired, ReportLinkInvalid
 from core.reporting.models import Report, ReportSchedule, ReportStatus
 from core.reporting.reports.services import (
     report_file_from_token,
@@ -42,7 +43,8 @@ def test_generation_writes_files_summary_and_data(ledger, django_capture_on_comm
     assert report.summary["Net"] == "395.00"
     assert [r["gross"] for r in report.data["sections"][0]["rows"]] == ["100.00", "250.00", "70.00"]
     rows = list(csv.reader(io.StringIO(report.csv_file.read().decode())))
-    assert ["Total", "420.00", "25.00", "395.00", "9.30", "385.70", "200.00", "4", "1", "1", "1"] in rows
+    assert ["Total", "420.00", "25.00", "395.00", "9.30", "385.70", "200.00", "185.70", "210.00", "4", "1", "2", "1",
+            "1"] in rows
     assert report.xlsx_file.name.endswith(".xlsx") and report.xlsx_file.size > 0
 
 
@@ -107,7 +109,7 @@ def test_a_missed_run_is_caught_up_once_and_finance_gets_a_link(ledger, django_c
     emails = Notification.objects.filter(dedupe_key__startswith=f"staff:report:{report.pk}:")
     assert sorted(n.recipients[0] for n in emails) == ["cfo@totetaxi.test", "finance@totetaxi.test"]
     csv_link = next(line for line in emails[0].body_text.splitlines() if line.startswith("CSV: "))
-    assert csv_link.startswith("CSV: http://localhost:8000/admin/core/report/file/")
+    assert csv_link.startswith("CSV: http://localhost:8000/api/v1/reports/files/")
     token = csv_link.rstrip("/").rsplit("/", 1)[1]
     assert report_file_from_token(token=token) == (report, "csv")
     sent = [m for m in mail.outbox if m.subject == f"Report ready: {report.name}"]
@@ -141,8 +143,8 @@ def test_links_expire_and_refuse_tampering(ledger, settings, django_capture_on_c
         report = _request(make_role_user("finance"))
     token = report_file_token(report=report, fmt="xlsx")
     assert report_file_from_token(token=token)[1] == "xlsx"
-    with pytest.raises(ValidationError, match="not valid"):
+    with pytest.raises(ReportLinkInvalid, match="not valid"):
         report_file_from_token(token=token[:-2] + "xx")
     settings.REPORTS_LINK_MAX_AGE = -1
-    with pytest.raises(ValidationError, match="expired"):
+    with pytest.raises(ReportLinkExpired, match="expired"):
         report_file_from_token(token=token)

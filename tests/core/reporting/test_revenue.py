@@ -5,9 +5,16 @@ import pytest
 from django.db.models import Sum
 
 from core.common.errors import ValidationError
-from core.payments.models import Payment, Refund
-from core.reporting.reports.revenue import revenue_figures, revenue_report, totals_of
-from tests.core.reporting.data import booking, dispute, ny, pay, refund
+from core.payments.models import Dispute, Payment, Refund
+from core.reporting.reports.revenue import (
+    OTHER_LABEL,
+    revenue_figures,
+    revenue_report,
+    specialty_item_figures,
+    totals_of,
+    with_other_row,
+)
+from tests.core.reporting.data import booking, dispute, ny, pay, refund, specialty_line
 
 D = dt.date
 Q1 = {"start": D(2026, 1, 1), "end": D(2026, 3, 31)}
@@ -17,24 +24,32 @@ def _pick(rows, *keys):
     return [tuple(r[k] for k in keys) for r in rows]
 
 
-MEASURES = ("gross", "refunds", "net", "fees", "net_of_fees", "disputed", "payments", "refund_count", "fees_unknown")
+MEASURES = ("gross", "refunds", "net", "fees", "net_of_fees", "disputes_lost", "net_after_disputes", "disputed",
+            "payments", "refund_count", "disputes", "lost_count", "fees_unknown")
 
 CASES = [
     # basis, grouping, dimension, expected rows: (period, dim?, *MEASURES) in cents
     ("cash", "month", None, [
-        (D(2026, 1, 1), 10000, 0, 10000, 320, 9680, 0, 1, 0, 0),
-        (D(2026, 2, 1), 25000, 2500, 22500, 610, 21890, 20000, 2, 1, 0),
-        (D(2026, 3, 1), 7000, 0, 7000, 0, 7000, 0, 1, 0, 1),
+        (D(2026, 1, 1), 10000, 0, 10000, 320, 9680, 0, 9680, 0, 1, 0, 0, 0, 0),
+        # two disputes opened in February (20000 lost in March, 1000 won): information only
+        (D(2026, 2, 1), 25000, 2500, 22500, 610, 21890, 0, 21890, 21000, 2, 1, 2, 0, 0),
+        # the 20000 dispute is lost on March 10: March's money
+        (D(2026, 3, 1), 7000, 0, 7000, 0, 7000, 20000, -13000, 0, 1, 0, 0, 1, 1),
     ]),
     ("service", "month", None, [
-        (D(2026, 1, 1), 10000, 2500, 7500, 320, 7180, 0, 1, 1, 0),
-        (D(2026, 2, 1), 20000, 0, 20000, 610, 19390, 20000, 1, 0, 0),
-        (D(2026, 3, 1), 7000, 0, 7000, 0, 7000, 0, 1, 0, 1),
+        (D(2026, 1, 1), 10000, 2500, 7500, 320, 7180, 0, 7180, 1000, 1, 1, 1, 0, 0),
+        # booking b (picked up in February) lost its dispute: service basis puts it in February
+        (D(2026, 2, 1), 20000, 0, 20000, 610, 19390, 20000, -610, 20000, 1, 0, 1, 1, 0),
+        (D(2026, 3, 1), 7000, 0, 7000, 0, 7000, 0, 7000, 0, 1, 0, 0, 0, 1),
     ]),
     ("cash", "none", "service_type", [
-        (None, "mini_move", 20000, 0, 20000, 610, 19390, 20000, 1, 0, 0),
-        (None, "specialty", 5000, 0, 5000, 0, 5000, 0, 1, 0, 0),
-        (None, "standard", 17000, 2500, 14500, 320, 14180, 0, 2, 1, 1),
+        (None, "mini_move", 20000, 0, 20000, 610, 19390, 20000, -610, 20000, 1, 0, 1, 1, 0),
+        (None, "specialty", 5000, 0, 5000, 0, 5000, 0, 5000, 0, 1, 0, 0, 0, 0),
+        (None, "standard", 17000, 2500, 14500, 320, 14180, 0, 14180, 1000, 2, 1, 1, 0, 1),
+    ]),
+    ("cash", "none", "package", [
+        (None, None, 22000, 2500, 19500, 320, 19180, 0, 19180, 1000, 3, 1, 1, 0, 1),
+        (None, "petite", 20000, 0, 20000, 610, 19390, 20000, -610, 20000, 1, 0, 1, 1, 0),
     ]),
 ]
 
@@ -72,19 +87,25 @@ def test_a_refund_in_a_later_month_lowers_that_month_on_a_cash_basis(ledger):
     assert rows[0]["net"] == 10000  # January keeps its payment whole
 
 
-def test_totals_tie_to_the_payment_refund_and_fee_rows(ledger):
+def test_totals_tie_to_the_payment_refund_fee_and_dispute_rows(ledger):
     totals = totals_of(revenue_figures(**Q1, grouping="day"))
     paid = Payment.objects.filter(status="succeeded").aggregate(g=Sum("amount_cents"), f=Sum("stripe_fee_cents"))
     refunded = Refund.objects.filter(status="succeeded").aggregate(r=Sum("amount_cents"))
+    opened = Dispute.objects.aggregate(d=Sum("amount_cents"))
+    lost = Dispute.objects.filter(outcome="lost").aggregate(d=Sum("amount_cents"))
     assert (totals["gross"], totals["fees"], totals["refunds"]) == (paid["g"], paid["f"], refunded["r"])
+    assert (totals["disputed"], totals["disputes_lost"]) == (opened["d"], lost["d"]) == (21000, 20000)
+    assert totals["net_after_disputes"] == paid["g"] - refunded["r"] - paid["f"] - lost["d"]
 
 
 def test_report_in_dollars_with_cards_and_the_honest_notes(ledger):
     report = revenue_report(**Q1, grouping="month")
     assert report.summary["Net"] == Decimal("395.00")
     assert report.summary["Net of fees"] == Decimal("385.70")
-    assert report.main.totals["disputed"] == Decimal("200.00")
-    assert any("disputes lost cannot be reported" in n for n in report.notes)
+    assert report.summary["Disputes lost"] == Decimal("200.00")
+    assert report.summary["Net after disputes lost"] == Decimal("185.70")
+    assert report.main.totals["disputed"] == Decimal("210.00")
+    assert any("closed as lost" in n for n in report.notes)
 
 
 def test_filters_by_service_type_and_payment_method(ledger):
@@ -109,12 +130,42 @@ def test_bad_parameters_are_refused_with_the_field(db, params, field):
 
 @pytest.mark.parametrize("basis", ["cash", "service"])
 def test_query_count_is_constant_in_the_data_size(ledger, django_assert_num_queries, basis):
-    with django_assert_num_queries(3):
+    # four grouped queries for the figures, two for the specialty items
+    with django_assert_num_queries(6):
         revenue_report(**Q1, basis=basis, grouping="day", dimension="service_type")
     for i in range(20):
         b = booking(pickup=D(2026, 1, 5 + i), kind="mini_move")
+        specialty_line(b, "crib", unit_price="10.00")
         p = pay(b, 1000 + i, ny(2026, 1, 5 + i, 12), fee=30)
         refund(p, 100, ny(2026, 2, 5 + i, 12))
-        dispute(p, 100, ny(2026, 2, 5 + i, 13))
-    with django_assert_num_queries(3):
+        dispute(p, 100, ny(2026, 2, 5 + i, 13), outcome="lost", closed=ny(2026, 3, 5 + i, 13))
+    with django_assert_num_queries(6):
         revenue_report(**Q1, basis=basis, grouping="day", dimension="service_type")
+
+
+ITEMS = [
+    # basis, expected (item, bookings, gross, refunds, net) in cents, written out by hand:
+    # Peloton on a: 30.00 of 100.00 → 30% of the 10000 payment and of the 2500 refund; on c (cash only): 2 × 10.00
+    # of 50.00 → 40% of 5000. Surfboard on b: 33.34 of 300.00 → 20000 × 3334 / 30000 = 2222.67, rounded down.
+    ("cash", [("Peloton", 2, 5000, 750, 4250), ("Surfboard", 1, 2222, 0, 2222),
+              (OTHER_LABEL, None, 34778, 1750, 33028)]),
+    ("service", [("Peloton", 1, 3000, 750, 2250), ("Surfboard", 1, 2222, 0, 2222),
+                 (OTHER_LABEL, None, 31778, 1750, 30028)]),
+]
+
+
+@pytest.mark.parametrize(("basis", "expected"), ITEMS)
+def test_specialty_items_take_their_price_share_and_the_rest_ties_to_the_totals(ledger, basis, expected):
+    totals = totals_of(revenue_figures(**Q1, basis=basis, grouping="none"))
+    rows = with_other_row(specialty_item_figures(**Q1, basis=basis), totals)
+    assert _pick(rows, "item", "bookings", "gross", "refunds", "net") == expected
+    assert [sum(r[m] for r in rows) for m in ("gross", "refunds", "net")] == [
+        totals["gross"], totals["refunds"], totals["net"]]
+
+
+def test_the_report_shows_the_specialty_items_in_dollars(ledger):
+    report = revenue_report(**Q1, grouping="month")
+    items = report.sections[1]
+    assert [(r["item"], r["gross"]) for r in items.rows] == [
+        ("Peloton", Decimal("50.00")), ("Surfboard", Decimal("22.22")), (OTHER_LABEL, Decimal("347.78"))]
+    assert items.totals["gross"] == report.main.totals["gross"] == Decimal("420.00")

@@ -266,6 +266,9 @@ CORS_ALLOW_HEADERS = (
     "x-booking-token",
     "x-requested-with",
 )
+# What a script on the site may read from our answers: the request id (to quote to support) and how long to
+# back off after a 429 or 503.
+CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After")
 
 # Behind N reverse proxies/load balancers, the client address is N hops from the right of X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

@@ -129,6 +129,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database host that accepts the connection and then says nothing (a network partition, a failing-over
+    # host) would hold the request until gunicorn kills the worker: give up and answer 503 instead.
+    DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}),
+                                       "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5)}
     # Bind parameters on the server and let psycopg prepare a statement once a connection has run it 5 times:
     # the hot paths (pricing's catalog check, availability, the quote INSERT) are fixed SQL whose planning
     # cost more than running it. Behind PgBouncer in transaction mode this needs PgBouncer >= 1.21 with

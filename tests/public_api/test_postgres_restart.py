@@ -247,7 +247,8 @@ def test_postgres_restarted_under_load_fails_cleanly_and_recovers(service):
         wait_for(lambda: call(app.port, "GET", "/api/v1/health/ready/")[0] == 200, 20,
                  "readiness 200 after the restart")
         load.phase = "after"
-        wait_for(lambda: load.count("after", "create-intent", 200) >= 2, 20, "bookings paid after the restart")
+        # (the clients' two days may be full by now: 409 date_unavailable is a fine answer)
+        wait_for(lambda: load.count("after") >= 3 * CLIENTS, 20, "client requests after the restart")
     finally:
         load.stop()
         for client in clients:
@@ -269,6 +270,9 @@ def test_postgres_restarted_under_load_fails_cleanly_and_recovers(service):
             assert answer.kind == "create" and answer.json()["error"]["code"] == "date_unavailable", answer
     during = [a for a in load.answers if a.phase == "down"]
     assert sum(a.status == 503 for a in during) >= CLIENTS, failure_context
+    # once readiness is back, every worker's next request reconnects (health-checked persistent connections)
+    after = [a for a in load.answers if a.phase == "after"]
+    assert after and all(a.status != 503 for a in after), ([a for a in after if a.status == 503][:3], failure_context)
 
     # and the service recovered by itself: a new booking and its payment on the day kept free
     status, body, _, _ = call(app.port, "POST", "/api/v1/bookings/", booking_payload(dates[2]))

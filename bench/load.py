@@ -44,7 +44,6 @@ from bench.api import (  # noqa: E402
     wait_ready,
 )
 from tests.fakes.stripe_server import FAKE_SECRET_KEY, FAKE_WEBHOOK_SECRET, FakeStripeServer  # noqa: E402
-from tests.public_api.conftest import booking_payload  # noqa: E402
 
 HARD_LIMIT_SECONDS = 170
 GOAL_P99_MS = 300.0
@@ -84,6 +83,17 @@ def call(port, method, path, body=None, headers=None) -> tuple[int, bytes]:
         return response.status, response.read()
     finally:
         conn.close()
+
+
+def documented_booking(port) -> dict:
+    """The booking the site would send: POST bookings/'s documented example (as a front-end developer reads it
+    from the OpenAPI document), without its add-ons. Read over HTTP: this process never imports Django."""
+    document = json.loads(call(port, "GET", "/api/v1/openapi.json")[1])
+    schema = document["paths"]["/api/v1/bookings/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    if "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    example = dict(schema.get("example") or schema["examples"][0])
+    return example | {"specialty_items": [], "coi_required": False, "notes": ""}
 
 
 def _signed_webhook(n: int) -> tuple[bytes, str]:
@@ -210,7 +220,8 @@ def main() -> int:
                 "GUNICORN_ACCESS_LOG": "0", "LOG_LEVEL": "ERROR", "TOTETAXI_RATE_LIMIT": str(10**9),
                 "TOTETAXI_DAILY_CAPACITY": str(CAPACITY), "STRIPE_SECRET_KEY": FAKE_SECRET_KEY,
                 "STRIPE_WEBHOOK_SECRET": FAKE_WEBHOOK_SECRET, "STRIPE_API_BASE": stripe.url,
-                "DJANGO_SETTINGS_MODULE": "totetaxi.settings"})
+                "DJANGO_SETTINGS_MODULE": "totetaxi.settings", "PUBLIC_SITE_URL": "https://www.totetaxi.example",
+                "TOTETAXI_SUPPORT_PHONE": "+16315550100", "PUBLIC_BASE_URL": "https://127.0.0.1"})
     manage = [sys.executable, str(ROOT / "manage.py")]
     procs: list[subprocess.Popen] = []
     try:
@@ -228,7 +239,7 @@ def main() -> int:
         wait_ready(port, procs[0], seconds=40, path="/api/v1/health/")
         dates = json.loads(call(port, "GET", "/api/v1/services/available-dates/?service_type=mini_move"
                                              "&days_ahead=60")[1])["dates"][:4]
-        payload = booking_payload(dates[0])
+        payload = documented_booking(port) | {"pickup_date": dates[0]}
         plan = {"dates": dates, "payload": payload, "session": session, "mix": MIX}
         print(f"gunicorn {args.workers} workers + 1 Huey consumer, PostgreSQL + Redis; {args.concurrency} clients; "
               f"{args.seconds:g} s health-only, then {args.seconds:g} s mixed; capacity {CAPACITY}/day on "

@@ -85,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
+    # Outside everything that reads the database: an outage answers 503 (HTML page or the API's envelope).
+    "totetaxi.outage.DatabaseOutageMiddleware",
     "public_api.errors.ApiErrorEnvelopeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -127,6 +129,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # A database host that accepts the connection and then says nothing (a network partition, a failing-over
+    # host) would hold the request until gunicorn kills the worker: give up and answer 503 instead.
+    DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}),
+                                       "connect_timeout": env_int("DB_CONNECT_TIMEOUT", 5)}
     # Bind parameters on the server and let psycopg prepare a statement once a connection has run it 5 times:
     # the hot paths (pricing's catalog check, availability, the quote INSERT) are fixed SQL whose planning
     # cost more than running it. Behind PgBouncer in transaction mode this needs PgBouncer >= 1.21 with
@@ -266,6 +272,9 @@ CORS_ALLOW_HEADERS = (
     "x-booking-token",
     "x-requested-with",
 )
+# What a script on the site may read from our answers: the request id (to quote to support) and how long to
+# back off after a 429 or 503.
+CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After")
 
 # Behind N reverse proxies/load balancers, the client address is N hops from the right of X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)

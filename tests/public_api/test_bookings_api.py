@@ -335,6 +335,21 @@ def test_cors_allows_the_marketing_site(settings, client, catalog):
     assert "Access-Control-Allow-Origin" not in other
 
 
+def test_cors_lets_the_site_read_the_request_id_and_retry_after(settings, post_json, payload):
+    settings.CORS_ALLOWED_ORIGINS = ["https://www.totetaxi.com"]
+    settings.TOTETAXI = {**settings.TOTETAXI, "RATE_LIMIT_POSTS_PER_MINUTE": 1}
+    price = "/api/v1/services/calculate-price/"
+
+    answers = [post_json(price, payload(), HTTP_ORIGIN="https://www.totetaxi.com") for _ in range(2)]
+
+    limited = answers[-1]
+    assert limited.status_code == 429 and "Retry-After" in limited
+    for response in answers:
+        exposed = {h.strip().lower() for h in response["Access-Control-Expose-Headers"].split(",")}
+        assert {"x-request-id", "retry-after"} <= exposed
+        assert response["Access-Control-Allow-Origin"] == "https://www.totetaxi.com"
+
+
 def test_openapi_docs_describe_every_endpoint(client):
     schema = client.get("/api/v1/openapi.json").json()
     paths = schema["paths"]

@@ -210,6 +210,7 @@ def coi_issues(user, *, now) -> list[dict]:
     return [
         {"title": "COIs needed", "value": figures.needed_next_7_days, "hint": "moves in the next 7 days",
          "link": f"{queue}?status__exact=pending"},
-        {"title": "Certificates expiring", "value": figures.expiring_14_days, "hint": "within 14 days",
+        {"title": "Certificates expiring", "value": figures.expiring_14_days,
+         "hint": "before the move or within 14 days",
          "link": f"{queue}?expiring=14"},
     ]

@@ -1,6 +1,5 @@
 """Documents, the COI review desk and buildings."""
 
-import datetime as dt
 
 from django import forms
 from django.contrib import admin
@@ -24,7 +23,7 @@ WEEKDAYS = [(1, "Monday"), (2, "Tuesday"), (3, "Wednesday"), (4, "Thursday"), (5
 
 
 class ExpiringFilter(admin.SimpleListFilter):
-    """Certificates whose policy ends within the next 14 days."""
+    """Certificates whose policy ends within the next 14 days (core.documents.expiry, as the expiry job)."""
 
     title = "expiring"
     parameter_name = "expiring"
@@ -35,9 +34,10 @@ class ExpiringFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() != "14":
             return queryset
-        today = timezone.localdate()
-        field = "expiration_date" if queryset.model is m.COI else "coi__expiration_date"
-        return queryset.filter(**{f"{field}__gte": today, f"{field}__lte": today + dt.timedelta(days=14)})
+        from core.documents.expiry import expiring_q
+
+        return queryset.filter(expiring_q(now=timezone.now(), days=14,
+                                          prefix="document__" if queryset.model is m.COI else ""))
 
 
 @admin.register(m.Document)

@@ -143,6 +143,9 @@ SIDEBAR = {
     "/admin/core/surchargerule/simulator/": ALL_ROLES,
     "/admin/core/user/": {ADM},
     "/admin/auth/group/": {ADM},
+    "/admin/core/coi/": ALL_ROLES,  # the COI review desk
+    "/admin/core/document/": ALL_ROLES,
+    "/admin/core/building/": ALL_ROLES,
 }
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import urlencode
 
 from core.bookings.models import Booking
 from core.common.audit import client_ip
@@ -71,6 +72,12 @@ class StaffUploadForm(forms.Form):
             raise forms.ValidationError("No booking with this number.")
         self.booking = booking
         return number
+
+
+def upload_url_for(booking, *, document_type: str = DocumentType.COI) -> str:
+    """The staff upload page, bound to this booking (its number filled in, a certificate by default)."""
+    query = urlencode({"booking": booking.booking_number, "type": document_type})
+    return f"{reverse('admin:core_document_upload')}?{query}"
 
 
 class COIReviewMixin:
@@ -169,8 +176,10 @@ class DocumentDeskMixin:
     def upload_view(self, request):
         if not self._has(request, "add"):
             raise PermissionDenied
-        form = StaffUploadForm(request.POST or None, request.FILES or None,
-                               initial={"booking_number": request.GET.get("booking", "")})
+        wanted_type = request.GET.get("type", "")
+        form = StaffUploadForm(request.POST or None, request.FILES or None, initial={
+            "booking_number": request.GET.get("booking", ""),
+            "document_type": wanted_type if wanted_type in DocumentType.values else DocumentType.COI})
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:

@@ -13,7 +13,12 @@ from core import models as m
 from core.documents.services import building_save
 from ops_console.admin._common import html_table
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
-from ops_console.documents_console import COIReviewMixin, DocumentDeskMixin, document_status_of
+from ops_console.documents_console import (
+    COIReviewMixin,
+    DocumentDeskMixin,
+    document_status_of,
+    upload_url_for,
+)
 from ops_console.formatting import local_datetime
 
 COI_COLOURS = {"pending": "warning", "valid": "success", "invalid": "danger", "expired": "danger",
@@ -174,8 +179,9 @@ class BuildingAdmin(OpsModelAdmin):
         return ", ".join(name[:3] for n, name in WEEKDAYS if n in obj.move_weekdays) or "Any day"
 
 
-def booking_documents_table(booking) -> str:
-    """The booking's Documents tab: a table inside the tab (one row of tabs, like the booking's other tables)."""
+def booking_documents_table(booking, *, can_upload: bool = False) -> str:
+    """The booking's Documents tab: a table inside the tab (one row of tabs, like the booking's other tables),
+    under an "Upload a COI" button for staff who may add documents."""
     docs = booking.documents.filter(deleted_at=None).select_related("coi").order_by("-created_at")
     rows = []
     for doc in docs:
@@ -187,7 +193,13 @@ def booking_documents_table(booking) -> str:
                                reverse("admin:core_document_download", args=[doc.pk]))
         rows.append([local_datetime(doc.created_at), doc.original_filename, doc.get_document_type_display(),
                      document_status_of(doc)[1], doc.get_upload_source_display(), link])
-    return html_table(["Uploaded", "File", "Type", "Status", "Source", ""], rows, empty="No documents.")
+    table = html_table(["Uploaded", "File", "Type", "Status", "Source", ""], rows, empty="No documents.")
+    if not can_upload:
+        return table
+    button = format_html(
+        '<p class="mb-3"><a class="bg-primary-600 text-white rounded-default px-3 py-2 font-semibold inline-block" '
+        'href="{}" data-testid="upload-coi">Upload a COI for this booking</a></p>', upload_url_for(booking))
+    return format_html("{}{}", button, table)
 
 
 @admin.register(m.COIWaiver)

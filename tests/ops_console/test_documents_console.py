@@ -169,3 +169,46 @@ def test_operations_delete_a_document_softly_and_finance_cannot(role_client, coi
     assert Document.objects.get().deleted_at is None
     assert role_client("operations").get(url).status_code == 302
     assert Document.objects.get().deleted_at is not None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("role", "may_upload"), [("operations", True), ("admin", True), ("finance", False),
+                                                  ("nogroup", False)])
+def test_upload_a_coi_from_the_booking_desk_per_role(role_client, role, may_upload, coi_booking):
+    client = role_client(role)
+    booking_page = client.get(reverse("admin:core_booking_change", args=[coi_booking.pk]))
+    upload_url = f"{reverse('admin:core_document_upload')}?booking={coi_booking.booking_number}&type=coi"
+    row = client.get(reverse("admin:core_booking_row_upload_coi", args=[coi_booking.pk]))
+    if may_upload:
+        # the Documents tab has the button, and the row action leads to the same page, bound to the booking
+        assert 'data-testid="upload-coi"' in booking_page.content.decode()
+        assert upload_url.replace("&", "&amp;") in booking_page.content.decode()
+        assert row.status_code == 302 and row["Location"] == upload_url
+        form = client.get(upload_url).context["form"]
+        assert form["booking_number"].value() == coi_booking.booking_number and form["document_type"].value() == "coi"
+    else:
+        assert 'data-testid="upload-coi"' not in getattr(booking_page, "content", b"").decode()
+        assert row.status_code in (302, 403) and row.get("Location") != upload_url
+        assert client.get(upload_url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_staff_upload_the_buildings_coi_from_the_booking_and_see_it_in_its_documents_tab(
+        role_client, coi_booking, certificate_for, private_storage, django_capture_on_commit_callbacks):
+    # given the certificate the insurer issued for the booking's building (a real ACORD 25 PDF of the corpus)
+    pdf = acord_corpus.render_flattened(certificate_for(coi_booking))
+    client = role_client("operations")
+    booking_url = reverse("admin:core_booking_change", args=[coi_booking.pk])
+    upload_url = client.get(reverse("admin:core_booking_row_upload_coi", args=[coi_booking.pk]))["Location"]
+    # when staff post it on the page the booking desk led them to
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(upload_url, {
+            "booking_number": coi_booking.booking_number, "document_type": "coi", "building": "pickup",
+            "file": SimpleUploadedFile("Beresford COI.pdf", pdf, content_type="application/pdf")})
+    # then it is stored on the booking, read and checked, and listed in the booking's Documents tab
+    document = Document.objects.get(booking=coi_booking)
+    assert response.status_code == 302 and response["Location"] == reverse("admin:core_coi_change",
+                                                                           args=[document.coi.pk])
+    assert document.uploaded_by == client.user and document.coi.building.name == "The Beresford"
+    tab = client.get(booking_url).content.decode()
+    assert "Beresford COI.pdf" in tab and reverse("admin:core_coi_change", args=[document.coi.pk]) in tab

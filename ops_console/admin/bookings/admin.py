@@ -79,7 +79,7 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
                "bulk_offline_payment", "bulk_refund", "export_selected"]
     actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_note", "row_resend",
-                   "row_message", "row_offline_payment", "row_refund"]
+                   "row_message", "row_offline_payment", "row_refund", "row_upload_coi"]
     # Three menus, so the header keeps room for the breadcrumb and the booking number.
     actions_detail = [
         {"title": "Status", "icon": "swap_horiz",
@@ -95,6 +95,12 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
         if request.resolver_match and request.resolver_match.url_name == "core_booking_change":
             qs = qs.select_related("dropoff_address", "package", "quote")
         return qs
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:  # display callables see only the booking: carry what this user may do on it
+            obj.console_can_upload_documents = request.user.has_perm("core.add_document")
+        return obj
 
     def get_ordering(self, request):
         return booking_ordering(when_requested(request))
@@ -123,6 +129,9 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
 
     def has_resend_permission(self, request, obj=None):
         return request.user.has_perm("core.change_notification")  # same rule as the message log's resend
+
+    def has_upload_document_permission(self, request, obj=None):
+        return request.user.has_perm("core.add_document")  # the upload page's own rule
 
     def has_message_permission(self, request, obj=None):
         return request.user.has_perm("core.add_notification")

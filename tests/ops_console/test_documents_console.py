@@ -212,3 +212,53 @@ def test_staff_upload_the_buildings_coi_from_the_booking_and_see_it_in_its_docum
     assert document.uploaded_by == client.user and document.coi.building.name == "The Beresford"
     tab = client.get(booking_url).content.decode()
     assert "Beresford COI.pdf" in tab and reverse("admin:core_coi_change", args=[document.coi.pk]) in tab
+
+
+@pytest.mark.django_db
+def test_the_expiring_filter_and_the_expiry_job_share_one_moment(role_client, coi_booking, certificate_for,
+                                                                 upload_certificate, time_machine):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from core.documents.services import coi_mark_expired
+
+    # given a valid certificate whose policy ends three days after the move
+    ends = coi_booking.pickup_date + dt.timedelta(days=3)
+    coi = upload_certificate(coi_booking, acord_corpus.render_flattened(certificate_for(coi_booking,
+                                                                                        expiration_date=ends)))
+    assert coi.status == COIStatus.VALID
+    listed = f"{reverse('admin:core_document_changelist')}?expiring=14"
+
+    def shown() -> bool:
+        return coi.document.original_filename in role_client("operations").get(listed).content.decode()
+
+    # at 23:30 New York time on its last day it is expiring (listed), and the job leaves it valid
+    time_machine.move_to(timezone.make_aware(dt.datetime.combine(ends, dt.time(23, 30))), tick=False)
+    assert shown() and coi_mark_expired() == []
+    # half an hour later it is no longer "expiring": the job has marked it expired
+    time_machine.move_to(timezone.make_aware(dt.datetime.combine(ends + dt.timedelta(days=1), dt.time(0, 1))),
+                         tick=False)
+    assert coi_mark_expired() == [coi_booking.booking_number] and not shown()
+    assert COI.objects.get(pk=coi.pk).status == COIStatus.EXPIRED
+
+
+@pytest.mark.django_db
+def test_an_address_corrected_in_the_console_is_matched_to_its_building_again(role_client, coi_booking):
+    from core.customers.models import Address
+    from core.documents.selectors import coi_needed_count
+
+    # given a COI booking at the Beresford, whose certificate is missing
+    assert coi_needed_count(today=coi_booking.pickup_date) == 1
+    address = Address.objects.get(pk=coi_booking.pickup_address_id)
+    # when staff correct the pickup address to a building we have no record of... and back
+    client = role_client("admin")
+    url = reverse("admin:core_address_change", args=[address.pk])
+    for line1 in ("9 Nowhere Road", "245 East 72nd Street"):
+        response = client.post(url, {"line1": line1, "line2": "", "city": "New York", "state": "NY",
+                                     "zip_code": "10021"})
+        assert response.status_code == 302, response.content[:2000]
+        address.refresh_from_db()
+        # then the normalised form follows the new line (the SQL figure joins on it)
+        assert address.normalized_address == ("9 nowhere rd|10021" if line1.startswith("9") else "245 e 72 st|10021")
+    assert coi_needed_count(today=coi_booking.pickup_date) == 1

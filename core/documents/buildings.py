@@ -84,14 +84,11 @@ class BuildingRules:
         return self.day_ok
 
 
-def building_rules(request, *, today: dt.date, booking_id=None) -> BuildingRules:
-    """The rules of the known buildings at the request's addresses (one query; two when moving a booking that
-    keeps an address)."""
-    from core.bookings.models import Booking
-
+def building_rules(request, *, today: dt.date, booking=None) -> BuildingRules:
+    """The rules of the known buildings at the request's addresses (one query); `booking`: the booking being
+    changed, whose addresses stand where the request keeps them."""
     addresses = [request.pickup_address, request.dropoff_address]
-    if booking_id is not None and None in addresses:  # a change that keeps an address: the booking's own
-        booking = Booking.objects.select_related("pickup_address", "dropoff_address").get(pk=booking_id)
+    if booking is not None:
         addresses = [addresses[0] or booking.pickup_address, addresses[1] or booking.dropoff_address]
     keys = [normalize_address(a.line1, a.zip_code) for a in addresses if a is not None]
     found = tuple(Building.objects.filter(normalized_address__in=keys)) if keys else ()
@@ -101,12 +98,17 @@ def building_rules(request, *, today: dt.date, booking_id=None) -> BuildingRules
 def check_move_day(request, *, today: dt.date, booking_id=None) -> BuildingRules:
     """Inside booking create/update (and preview): refuse a request the buildings at its addresses do not allow.
 
-    Move days and hours → 409 building_closed; too little notice → 409 building_lead_time (alternatives are added
-    after the transaction). Returns the rules for the caller's alternatives.
+    Move days and hours → 409 building_closed; too little notice → 409 building_lead_time, asked only of a new
+    booking or one moved to another date or address (a change of notes the day before stays possible).
+    Alternatives are added after the transaction. One query; two when changing a booking.
     """
+    from core.bookings.models import Booking
     from core.documents.errors import BuildingClosed, BuildingLeadTime
 
-    rules = building_rules(request, today=today, booking_id=booking_id)
+    booking = None
+    if booking_id is not None:
+        booking = Booking.objects.select_related("pickup_address", "dropoff_address").get(pk=booking_id)
+    rules = building_rules(request, today=today, booking=booking)
     on, window = request.pickup_date, request.pickup_window
     closed = [b for b in rules.buildings if not allows_moves_on(b, on)]
     if closed:
@@ -119,7 +121,9 @@ def check_move_day(request, *, today: dt.date, booking_id=None) -> BuildingRules
         label = PickupWindow(window).label if window in PickupWindow.values else window
         raise BuildingClosed(f"{names} does not allow moves in the {label.lower()} window.",
                              fields={"pickup_window": ["building_closed"]}, rules=rules, window=window)
-    if on < rules.earliest:
+    moved = booking is None or on != booking.pickup_date or request.pickup_address is not None \
+        or request.dropoff_address is not None
+    if moved and on < rules.earliest:
         strict = max(rules.buildings, key=lambda b: b.lead_time_business_days)
         raise BuildingLeadTime(
             f"{strict.name} needs {strict.lead_time_business_days} business days' notice before a move: the "

@@ -122,3 +122,22 @@ def test_a_change_of_window_is_checked_too(make_request):
     with pytest.raises(BuildingClosed):
         booking_update(booking=booking, request=booking_request_with_changes(
             booking, specialty_items=(), pickup_window="flexible"), now=now)
+
+
+def test_a_change_that_does_not_move_the_booking_is_not_held_to_the_notice(make_request):
+    # given a booking made with exactly the notice the building asks (Monday for Wednesday, two business days)
+    building = _building(lead_time_business_days=2)
+    monday = dt.datetime(2027, 3, 1, 15, 0, tzinfo=UTC)
+    booking, _ = booking_create(request=make_request(pickup_date=dt.date(2027, 3, 3)), now=monday)
+    # when the building asks for more notice, and the customer then changes only the notes on Tuesday
+    building.lead_time_business_days = 5
+    building_save(building=building)
+    tuesday = monday + dt.timedelta(days=1)
+    booking_update(booking=booking, request=booking_request_with_changes(booking, specialty_items=(),
+                                                                         notes="Ring twice"), now=tuesday)
+    # then the change is kept; moving it to Thursday is a move, and needs the notice
+    booking.refresh_from_db()
+    assert booking.notes == "Ring twice"
+    with pytest.raises(BuildingLeadTime):
+        booking_update(booking=booking, request=booking_request_with_changes(
+            booking, specialty_items=(), pickup_date=dt.date(2027, 3, 4)), now=tuesday)

@@ -218,7 +218,7 @@ def coi_issues(user, *, now) -> list[dict]:
     queue = reverse("admin:core_coi_changelist")
     return [
         {"title": "COIs needed", "value": figures.needed_next_7_days, "hint": "moves in the next 7 days",
-         "link": f"{queue}?status__exact=pending"},
+         "link": f"{reverse('admin:core_booking_changelist')}?coi_needed=7"},
         {"title": "Certificates expiring", "value": figures.expiring_14_days,
          "hint": "before the move or within 14 days",
          "link": f"{queue}?expiring=14"},

@@ -66,12 +66,18 @@ def coi_gate_closed_q() -> Q:
     return Q(coi_required=True) & (blocks("pickup") | blocks("dropoff") | unknown)
 
 
+def coi_needed_q(*, today: dt.date) -> Q:
+    """Open coi_required bookings moving in the 7 days from `today` whose COI gate is closed (the dashboard's
+    "COIs needed", and the booking list's filter it links to)."""
+    return coi_gate_closed_q() & Q(status__in=OPEN_BOOKING_STATUSES, pickup_date__gte=today,
+                                   pickup_date__lte=today + dt.timedelta(days=7))
+
+
 def coi_needed_count(*, today: dt.date) -> int:
-    """coi_required moves in the 7 days from `today` whose COI gate is closed (one query)."""
+    """How many bookings coi_needed_q() finds (one query)."""
     from core.bookings.models import Booking
 
-    return Booking.objects.filter(coi_gate_closed_q(), status__in=OPEN_BOOKING_STATUSES, pickup_date__gte=today,
-                                  pickup_date__lte=today + dt.timedelta(days=7)).count()
+    return Booking.objects.filter(coi_needed_q(today=today)).count()
 
 
 def coi_dashboard(*, now: dt.datetime | None = None) -> COIDashboard:

@@ -262,3 +262,23 @@ def test_an_address_corrected_in_the_console_is_matched_to_its_building_again(ro
         # then the normalised form follows the new line (the SQL figure joins on it)
         assert address.normalized_address == ("9 nowhere rd|10021" if line1.startswith("9") else "245 e 72 st|10021")
     assert coi_needed_count(today=coi_booking.pickup_date) == 1
+
+
+@pytest.mark.django_db
+def test_the_dashboards_cois_needed_leads_to_exactly_those_bookings(role_client, coi_booking, certificate_for,
+                                                                    upload_certificate, time_machine):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    time_machine.move_to(timezone.make_aware(dt.datetime.combine(coi_booking.pickup_date - dt.timedelta(days=3),
+                                                                 dt.time(9))), tick=False)
+    client = role_client("operations")
+    link = f"{reverse('admin:core_booking_changelist')}?coi_needed=7"
+    dashboard = client.get(reverse("admin:index")).content.decode()
+    assert link.replace("&", "&amp;") in dashboard or link in dashboard
+    assert coi_booking.booking_number in client.get(link).content.decode()
+    # once its building's certificate is valid, the booking leaves the list
+    coi = upload_certificate(coi_booking, acord_corpus.render_flattened(certificate_for(coi_booking)))
+    assert coi.status == COIStatus.VALID
+    assert coi_booking.booking_number not in client.get(link).content.decode()

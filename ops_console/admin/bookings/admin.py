@@ -20,6 +20,7 @@ from ops_console.admin.bookings.actions import BookingActionPageMixin
 from ops_console.admin.bookings.editing import BookingEditMixin
 from ops_console.admin.bookings.entries import BookingEntriesMixin
 from ops_console.admin.bookings.listing import (
+    COINeededFilter,
     WhenFilter,
     booking_ordering,
     when_requested,
@@ -45,6 +46,7 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
         ("pickup_date", RangeDateFilter),
         ("payment_status", ChoicesDropdownFilter),
         ("coi_required", BooleanRadioFilter),
+        COINeededFilter,
         ("needs_attention", BooleanRadioFilter),
         ("created_at", AwareRangeDateTimeFilter),
     ]

@@ -1,5 +1,6 @@
 """Documents, the COI review desk and buildings."""
 
+import datetime as dt
 
 from django import forms
 from django.contrib import admin
@@ -137,6 +138,15 @@ class BuildingForm(forms.ModelForm):
                   "min_general_aggregate", "min_auto_combined_single", "min_umbrella", "min_workers_comp",
                   "requires_waiver_of_subrogation", "max_certificate_age_days", "lead_time_business_days",
                   "move_weekdays", "move_hours_start", "move_hours_end"]
+        widgets = {"move_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                   "move_hours_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        help_texts = {
+            "move_hours_start": "New York time. A booking's whole pickup window must fit inside the move hours "
+                                "(morning 8am–12pm, afternoon 12–5pm, flexible 8am–5pm); empty: no limit.",
+            "move_hours_end": "00:00 means until midnight; empty: no limit.",
+            "lead_time_business_days": "Notice the building needs: a pickup sooner than this many business days "
+                                       "(Mon–Fri, US federal holidays excepted) after the booking day is refused.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -153,6 +163,9 @@ class BuildingForm(forms.ModelForm):
         key = normalize_address(cleaned.get("line1", ""), cleaned.get("zip_code", ""))
         if m.Building.objects.filter(normalized_address=key).exclude(pk=self.instance.pk).exists():
             self.add_error("line1", "Another building has this address.")
+        start, end = cleaned.get("move_hours_start"), cleaned.get("move_hours_end")
+        if start and end and end != dt.time(0) and end <= start:
+            self.add_error("move_hours_end", "End the move hours after they start.")
         return cleaned
 
 
@@ -167,8 +180,9 @@ class BuildingAdmin(OpsModelAdmin):
         ("Certificate of insurance", {"fields": [
             "requires_coi", "holder_name", "holder_address", "additional_insureds", "min_general_each_occurrence",
             "min_general_aggregate", "min_auto_combined_single", "min_umbrella", "min_workers_comp",
-            "requires_waiver_of_subrogation", "max_certificate_age_days", "lead_time_business_days"]}),
-        ("Moves allowed", {"fields": ["move_weekdays", "move_hours_start", "move_hours_end"]}),
+            "requires_waiver_of_subrogation", "max_certificate_age_days"]}),
+        ("Moves allowed", {"fields": ["move_weekdays", "move_hours_start", "move_hours_end",
+                                      "lead_time_business_days"]}),
     ]
 
     def save_model(self, request, obj, form, change):

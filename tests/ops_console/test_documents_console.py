@@ -153,6 +153,12 @@ def test_buildings_admin_saves_through_the_service(role_client):
     assert building.additional_insureds == ["Lenox Tower Condominium", "AKAM Associates Inc."]
     duplicate = client.post(reverse("admin:core_building_add"), {**form, "line1": "10 W. 66th St"})
     assert duplicate.status_code == 200 and b"Another building has this address." in duplicate.content
+    hours = {**form, "line1": "1 Lincoln Plaza", "move_hours_start": "17:00", "move_hours_end": "09:00"}
+    backwards = client.post(reverse("admin:core_building_add"), hours)
+    assert backwards.status_code == 200 and b"End the move hours after they start." in backwards.content
+    assert client.post(reverse("admin:core_building_add"), {**hours, "move_hours_start": "09:00",
+                                                            "move_hours_end": "17:00"}).status_code == 302
+    assert Building.objects.get(line1="1 Lincoln Plaza").move_hours_end.hour == 17
 
 
 @pytest.mark.django_db

@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
+from unfold.widgets import UnfoldAdminFileFieldWidget
 
 from core.bookings.models import Booking
 from core.common.audit import client_ip
@@ -63,7 +64,9 @@ class StaffUploadForm(forms.Form):
     booking_number = forms.CharField(max_length=20)
     document_type = forms.ChoiceField(choices=DocumentType.choices, initial=DocumentType.COI)
     building = forms.ChoiceField(choices=[("", "—"), *BuildingRole.choices], required=False)
-    file = forms.FileField()
+    # Unfold's own file widget: its page script writes the chosen file's name into the nearest text input, which
+    # with a plain file input was the booking number (found by the browser test of the booking desk's button).
+    file = forms.FileField(widget=UnfoldAdminFileFieldWidget)
 
     def clean_booking_number(self):
         number = self.cleaned_data["booking_number"].strip().upper()

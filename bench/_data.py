@@ -180,6 +180,10 @@ def _copy(cursor, table: str, columns, lines) -> None:
 def load(url: str, rows: int) -> None:
     import psycopg
 
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from core.customers.addresses import normalize_address  # pure: no Django set-up needed
+
     customers = max(1, rows // BOOKINGS_PER_CUSTOMER)
     addresses = customers * 2
     # Relative to today, and strided, so that any N (1k or 1M) has the same shape: created over the last
@@ -204,7 +208,9 @@ def load(url: str, rows: int) -> None:
                 city, state, zip_code = TOWNS[a % len(TOWNS)]
                 ts = stamps[a % 4096]
                 line2 = f"Apt {a % 97}" if a % 3 == 0 else ""
-                yield f"{a}\t{ts}\t{ts}\t{a} Further Lane\t{line2}\t{city}\t{state}\t{zip_code}\n"
+                line1 = f"{a} Further Lane"
+                yield (f"{a}\t{ts}\t{ts}\t{line1}\t{line2}\t{city}\t{state}\t{zip_code}\t"
+                       f"{normalize_address(line1, zip_code)}\n")
 
         def booking_lines():
             for i in range(rows):
@@ -232,7 +238,8 @@ def load(url: str, rows: int) -> None:
               ("id", "created_at", "updated_at", "name", "email", "phone", "total_bookings_count",
                "created_from_booking_id", "staff_notes", "merged_into_id"), customer_lines())
         _copy(cur, "customers_address",
-              ("id", "created_at", "updated_at", "line1", "line2", "city", "state", "zip_code"), address_lines())
+              ("id", "created_at", "updated_at", "line1", "line2", "city", "state", "zip_code", "normalized_address"),
+              address_lines())
         _copy(cur, "bookings_booking", BOOKING_COLUMNS, booking_lines())
         for table in ("customers_customerprofile", "customers_address"):
             cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")

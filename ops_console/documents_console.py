@@ -8,6 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.http import urlencode
+from unfold.widgets import UnfoldAdminFileFieldWidget
 
 from core.bookings.models import Booking
 from core.common.audit import client_ip
@@ -62,7 +64,9 @@ class StaffUploadForm(forms.Form):
     booking_number = forms.CharField(max_length=20)
     document_type = forms.ChoiceField(choices=DocumentType.choices, initial=DocumentType.COI)
     building = forms.ChoiceField(choices=[("", "—"), *BuildingRole.choices], required=False)
-    file = forms.FileField()
+    # Unfold's own file widget: its page script writes the chosen file's name into the nearest text input, which
+    # with a plain file input was the booking number (found by the browser test of the booking desk's button).
+    file = forms.FileField(widget=UnfoldAdminFileFieldWidget)
 
     def clean_booking_number(self):
         number = self.cleaned_data["booking_number"].strip().upper()
@@ -71,6 +75,12 @@ class StaffUploadForm(forms.Form):
             raise forms.ValidationError("No booking with this number.")
         self.booking = booking
         return number
+
+
+def upload_url_for(booking, *, document_type: str = DocumentType.COI) -> str:
+    """The staff upload page, bound to this booking (its number filled in, a certificate by default)."""
+    query = urlencode({"booking": booking.booking_number, "type": document_type})
+    return f"{reverse('admin:core_document_upload')}?{query}"
 
 
 class COIReviewMixin:
@@ -169,8 +179,10 @@ class DocumentDeskMixin:
     def upload_view(self, request):
         if not self._has(request, "add"):
             raise PermissionDenied
-        form = StaffUploadForm(request.POST or None, request.FILES or None,
-                               initial={"booking_number": request.GET.get("booking", "")})
+        wanted_type = request.GET.get("type", "")
+        form = StaffUploadForm(request.POST or None, request.FILES or None, initial={
+            "booking_number": request.GET.get("booking", ""),
+            "document_type": wanted_type if wanted_type in DocumentType.values else DocumentType.COI})
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
@@ -209,7 +221,8 @@ def coi_issues(user, *, now) -> list[dict]:
     queue = reverse("admin:core_coi_changelist")
     return [
         {"title": "COIs needed", "value": figures.needed_next_7_days, "hint": "moves in the next 7 days",
-         "link": f"{queue}?status__exact=pending"},
-        {"title": "Certificates expiring", "value": figures.expiring_14_days, "hint": "within 14 days",
+         "link": f"{reverse('admin:core_booking_changelist')}?coi_needed=7"},
+        {"title": "Certificates expiring", "value": figures.expiring_14_days,
+         "hint": "before the move or within 14 days",
          "link": f"{queue}?expiring=14"},
     ]

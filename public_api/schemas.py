@@ -178,7 +178,7 @@ class PriceBreakdownOut(Schema):
     lines: list[PriceLineOut]
 
 
-BOOKABLE_EXAMPLE = {"bookable": True, "reasons": [], "alternatives": []}
+BOOKABLE_EXAMPLE = {"bookable": True, "reasons": [], "alternatives": [], "alternative_windows": []}
 
 
 class CalculatedPriceOut(PriceBreakdownOut):
@@ -191,9 +191,13 @@ class CalculatedPriceOut(PriceBreakdownOut):
 
     bookable: bool = Field(description="false: POST bookings/ would answer 409 date_unavailable for this date")
     reasons: list[str] = Field(description="Why not, as in services/availability/: lead_time, beyond_horizon, "
-                                           "closed, fully_booked, specialty_unavailable; empty when bookable")
+                                           "closed, fully_booked, specialty_unavailable; with addresses, "
+                                           "building_closed or building_lead_time; empty when bookable")
     alternatives: list[dt.date] = Field(description="When not bookable: the nearest available dates, soonest "
                                                     "first")
+    alternative_windows: list[str] = Field(default_factory=list, description=(
+        "When a building's move hours refuse the pickup window (reason building_closed): the windows it "
+        "allows on the same day, if the day can be booked"))
 
 
 class QuoteOut(CalculatedPriceOut):

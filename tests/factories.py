@@ -8,6 +8,7 @@ from factory.django import DjangoModelFactory
 
 from core.accounts.models import User
 from core.bookings.requests import BookingRequest
+from core.customers.addresses import normalize_address
 from core.customers.models import Address, CustomerProfile
 from core.customers.services import AddressData, CustomerData
 
@@ -39,6 +40,7 @@ class AddressFactory(DjangoModelFactory):
     city = "East Hampton"
     state = "NY"
     zip_code = "11937"
+    normalized_address = factory.LazyAttribute(lambda a: normalize_address(a.line1, a.zip_code))
 
 
 class CustomerFactory(DjangoModelFactory):

@@ -666,6 +666,19 @@ UNFOLD["SIDEBAR"]["navigation"] = [
     },
 ]
 
+# --- Documents (issue 11): the COI review desk, documents and buildings, for the roles that may view them ------
+UNFOLD["SIDEBAR"]["navigation"].insert(2, {
+    "title": _("Documents & COIs"),
+    "items": [
+        {"title": _("COI review desk"), "icon": "verified_user", "link": reverse_lazy("admin:core_coi_changelist"),
+         "permission": lambda request: request.user.has_perm("core.view_coi")},
+        {"title": _("Documents"), "icon": "description", "link": reverse_lazy("admin:core_document_changelist"),
+         "permission": lambda request: request.user.has_perm("core.view_document")},
+        {"title": _("Buildings"), "icon": "apartment", "link": reverse_lazy("admin:core_building_changelist"),
+         "permission": lambda request: request.user.has_perm("core.view_building")},
+    ],
+})
+
 # --- Reports (issue 12): optional read-only reporting database, file links --------------------------------
 # REPORTING_DATABASE_URL (e.g. a streaming replica) adds the "reporting" alias the report selectors read from
 # (core.reporting.reports.base.report_db); on PostgreSQL its sessions are read-only, so nothing can write

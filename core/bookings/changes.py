@@ -34,7 +34,7 @@ from core.bookings.idempotency import (
     request_fingerprint,
     validate_key,
 )
-from core.bookings.models import Booking, BookingStatus, PickupWindow
+from core.bookings.models import PICKUP_WINDOW_HOURS, Booking, BookingStatus
 from core.bookings.services import booking_transition
 from core.catalog.change_pricing import CancellationTier, ChangePrice, price_cancellation
 from core.catalog.policy_models import ChangePolicy
@@ -45,8 +45,7 @@ from core.payments.services import balance_intents_cancel, payment_audit, refund
 SCOPE_BOOKINGS_CANCEL = "bookings.cancel"
 CHANGEABLE = (BookingStatus.PENDING, BookingStatus.PAID, BookingStatus.SCHEDULED)
 # When a window starts, in New York time: the policy's hours are counted to the start of the pickup window.
-WINDOW_STARTS = {PickupWindow.MORNING: dt.time(8), PickupWindow.AFTERNOON: dt.time(12),
-                 PickupWindow.FLEXIBLE: dt.time(8)}
+WINDOW_STARTS = {window: dt.time(start) for window, (start, _end) in PICKUP_WINDOW_HOURS.items()}
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,12 @@ class PickupWindow(models.TextChoices):
     FLEXIBLE = "flexible", "Flexible"
 
 
+# New York hours of each pickup window, [start, end): the one definition (dispatch legs, the change policy's
+# clock and buildings' move hours all read it).
+PICKUP_WINDOW_HOURS = {PickupWindow.MORNING: (8, 12), PickupWindow.AFTERNOON: (12, 17),
+                       PickupWindow.FLEXIBLE: (8, 17)}
+
+
 class PaymentState(models.TextChoices):
     """The booking's payment summary, kept by the payments services for fast filtering."""
 

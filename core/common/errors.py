@@ -71,7 +71,13 @@ class ErrorCode(StrEnum):
 
     # --- documents (COI) -----------------------------------------------------------------------------------
     BUILDING_CLOSED = ("building_closed", 409,
-                       "The building does not allow moves on that day; `alternatives` lists days it does.")
+                       "A building on the request does not allow moves on that day (`fields.pickup_date`) or in "
+                       "that pickup window (`fields.pickup_window`, its move hours); `alternatives` lists later "
+                       "days it allows, `alternative_windows` the windows it allows on the requested day.")
+    BUILDING_LEAD_TIME = ("building_lead_time", 409,
+                          "A building on the request needs more business days' notice (Mon–Fri, US federal "
+                          "holidays excepted, New York time); `fields.earliest_date` is the first date allowed, "
+                          "`alternatives` the nearest bookable dates from it.")
     COI_REQUIRED = "coi_required", 409, "The building's certificate of insurance is not in order yet."
     FILE_TOO_LARGE = "file_too_large", 413, "The uploaded file is larger than we accept."
     UNSUPPORTED_FILE_TYPE = "unsupported_file_type", 415, "Send a PDF, JPEG, PNG or HEIC file."

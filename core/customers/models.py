@@ -12,6 +12,9 @@ class Address(BaseModel):
     city = models.CharField(max_length=100)
     state = models.CharField(max_length=2, validators=[validate_us_state])
     zip_code = models.CharField(max_length=10, validators=[RegexValidator(ZIP_REGEX, "Enter a US ZIP code.")])
+    # line1 + ZIP as buildings are matched (core.customers.addresses.normalize_address), kept by the address
+    # services so the COI figures can join bookings to buildings in SQL.
+    normalized_address = models.CharField(max_length=300, blank=True, default="", editable=False, db_index=True)
 
     history = audited_history()
 

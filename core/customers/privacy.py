@@ -92,9 +92,11 @@ def customer_anonymise(*, customer: CustomerProfile, actor) -> CustomerProfile:
 
     address_ids = _own_addresses(profiles, bookings)
     for address in Address.objects.select_for_update().filter(pk__in=address_ids):
-        model_update(instance=address, fields=["line1", "line2", "city", "zip_code"], actor=actor,
-                     data={"line1": ANONYMISED, "line2": "", "city": ANONYMISED, "zip_code": "00000"})
-    _scrub_history(Address, address_ids, line1=ANONYMISED, line2="", city=ANONYMISED, zip_code="00000")
+        model_update(instance=address, fields=["line1", "line2", "city", "zip_code", "normalized_address"],
+                     actor=actor, data={"line1": ANONYMISED, "line2": "", "city": ANONYMISED, "zip_code": "00000",
+                                        "normalized_address": ""})
+    _scrub_history(Address, address_ids, line1=ANONYMISED, line2="", city=ANONYMISED, zip_code="00000",
+                   normalized_address="")
 
     for booking in bookings:
         model_update(instance=booking, fields=["notes"], data={"notes": ""}, actor=actor)

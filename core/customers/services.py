@@ -8,6 +8,7 @@ from core.common.audit import bulk_create_audited, set_actor
 from core.common.errors import ValidationError
 from core.common.services import model_update
 from core.common.text import text_problem
+from core.customers.addresses import normalize_address
 from core.customers.models import Address, CustomerProfile
 from core.customers.validators import (
     ADDRESS_CHECKS,
@@ -63,7 +64,8 @@ def addresses_create(*, data: list[AddressData], actor=None) -> list[Address]:
         if errors := validate_address(item, prefix=f"addresses.{index}"):
             raise ValidationError("The address is not valid.", fields=errors)
     rows = [Address(line1=d.line1.strip(), line2=d.line2.strip(), city=d.city.strip(),
-                    state=d.state.strip().upper(), zip_code=d.zip_code.strip()) for d in data]
+                    state=d.state.strip().upper(), zip_code=d.zip_code.strip(),
+                    normalized_address=normalize_address(d.line1, d.zip_code)) for d in data]
     return bulk_create_audited(Address, rows, actor=actor)
 
 
@@ -116,3 +118,11 @@ def customer_merge(*, source: CustomerProfile, target: CustomerProfile, actor) -
         model_update(instance=source, fields=["merged_into_id", "total_bookings_count"], actor=actor,
                      data={"merged_into_id": target.pk, "total_bookings_count": 0})
     return target
+
+
+def address_save(*, address: Address, actor=None) -> Address:
+    """Save an address edited by staff, keeping the form buildings are matched by in step."""
+    address.normalized_address = normalize_address(address.line1, address.zip_code)
+    set_actor(address, actor)
+    address.save()
+    return address

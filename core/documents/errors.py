@@ -38,15 +38,26 @@ class DocumentNotFound(NotFound):
     code = "not_found"
 
 
-class BuildingClosed(DateUnavailable):
-    """The building does not allow moves on that day."""
+class BuildingRefusal(DateUnavailable):
+    """A building's move rule refuses the request; carries the rules so alternatives can follow them."""
+
+    def __init__(self, message: str = "", *, rules=None, window: str = "", **kwargs):
+        super().__init__(message, **kwargs)
+        self.rules = rules
+        self.window = window
+
+
+class BuildingClosed(BuildingRefusal):
+    """The building does not allow moves on that day or in that pickup window."""
 
     code = "building_closed"
 
-    def __init__(self, message: str = "", *, buildings=(), **kwargs):
-        super().__init__(message, **kwargs)
-        self.buildings = list(buildings)
+
+class BuildingLeadTime(BuildingRefusal):
+    """The building needs more business days' notice before a move."""
+
+    code = "building_lead_time"
 
 
-__all__ = ["BuildingClosed", "COIGateClosed", "DocumentNotFound", "DocumentValidationError", "FileTooLarge", "InvalidDocument",
+__all__ = ["BuildingClosed", "BuildingLeadTime", "BuildingRefusal", "COIGateClosed", "DocumentNotFound", "DocumentValidationError", "FileTooLarge", "InvalidDocument",
            "UnsupportedFileType"]

@@ -7,13 +7,14 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 
-from core.bookings.models import Booking, BookingStatus, PaymentState
+from core.bookings.models import PICKUP_WINDOW_HOURS, Booking, BookingStatus, PaymentState
 from core.integrations.onfleet import TaskSpec
 from core.logistics.errors import DispatchNotConfigured
 from core.logistics.models import DeliveryTask, LegKind
 
-# New York hours of each pickup window; the drop-off may follow any time after the pickup window opens.
-WINDOW_HOURS = {"morning": (8, 12), "afternoon": (12, 17), "flexible": (8, 17)}
+# The pickup window's New York hours (one definition, in bookings); the drop-off may follow any time after the
+# pickup window opens.
+WINDOW_HOURS = PICKUP_WINDOW_HOURS
 DROPOFF_LATEST_HOUR = 21
 META_BOOKING = "totetaxi_booking_id"
 META_LEG = "totetaxi_leg"

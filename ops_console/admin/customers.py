@@ -127,3 +127,8 @@ class AddressAdmin(OpsModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # bookings keep their addresses
+
+    def save_model(self, request, obj, form, change):
+        from core.customers.services import address_save
+
+        address_save(address=obj, actor=request.user)

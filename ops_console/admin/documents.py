@@ -14,7 +14,12 @@ from core import models as m
 from core.documents.services import building_save
 from ops_console.admin._common import html_table
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
-from ops_console.documents_console import COIReviewMixin, DocumentDeskMixin, document_status_of
+from ops_console.documents_console import (
+    COIReviewMixin,
+    DocumentDeskMixin,
+    document_status_of,
+    upload_url_for,
+)
 from ops_console.formatting import local_datetime
 
 COI_COLOURS = {"pending": "warning", "valid": "success", "invalid": "danger", "expired": "danger",
@@ -24,7 +29,7 @@ WEEKDAYS = [(1, "Monday"), (2, "Tuesday"), (3, "Wednesday"), (4, "Thursday"), (5
 
 
 class ExpiringFilter(admin.SimpleListFilter):
-    """Certificates whose policy ends within the next 14 days."""
+    """Certificates whose policy ends within the next 14 days (core.documents.expiry, as the expiry job)."""
 
     title = "expiring"
     parameter_name = "expiring"
@@ -35,9 +40,10 @@ class ExpiringFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if self.value() != "14":
             return queryset
-        today = timezone.localdate()
-        field = "expiration_date" if queryset.model is m.COI else "coi__expiration_date"
-        return queryset.filter(**{f"{field}__gte": today, f"{field}__lte": today + dt.timedelta(days=14)})
+        from core.documents.expiry import expiring_q
+
+        return queryset.filter(expiring_q(now=timezone.now(), days=14,
+                                          prefix="document__" if queryset.model is m.COI else ""))
 
 
 @admin.register(m.Document)
@@ -132,6 +138,15 @@ class BuildingForm(forms.ModelForm):
                   "min_general_aggregate", "min_auto_combined_single", "min_umbrella", "min_workers_comp",
                   "requires_waiver_of_subrogation", "max_certificate_age_days", "lead_time_business_days",
                   "move_weekdays", "move_hours_start", "move_hours_end"]
+        widgets = {"move_hours_start": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+                   "move_hours_end": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
+        help_texts = {
+            "move_hours_start": "New York time. A booking's whole pickup window must fit inside the move hours "
+                                "(morning 8am–12pm, afternoon 12–5pm, flexible 8am–5pm); empty: no limit.",
+            "move_hours_end": "00:00 means until midnight; empty: no limit.",
+            "lead_time_business_days": "Notice the building needs: a pickup sooner than this many business days "
+                                       "(Mon–Fri, US federal holidays excepted) after the booking day is refused.",
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -148,6 +163,9 @@ class BuildingForm(forms.ModelForm):
         key = normalize_address(cleaned.get("line1", ""), cleaned.get("zip_code", ""))
         if m.Building.objects.filter(normalized_address=key).exclude(pk=self.instance.pk).exists():
             self.add_error("line1", "Another building has this address.")
+        start, end = cleaned.get("move_hours_start"), cleaned.get("move_hours_end")
+        if start and end and end != dt.time(0) and end <= start:
+            self.add_error("move_hours_end", "End the move hours after they start.")
         return cleaned
 
 
@@ -162,8 +180,9 @@ class BuildingAdmin(OpsModelAdmin):
         ("Certificate of insurance", {"fields": [
             "requires_coi", "holder_name", "holder_address", "additional_insureds", "min_general_each_occurrence",
             "min_general_aggregate", "min_auto_combined_single", "min_umbrella", "min_workers_comp",
-            "requires_waiver_of_subrogation", "max_certificate_age_days", "lead_time_business_days"]}),
-        ("Moves allowed", {"fields": ["move_weekdays", "move_hours_start", "move_hours_end"]}),
+            "requires_waiver_of_subrogation", "max_certificate_age_days"]}),
+        ("Moves allowed", {"fields": ["move_weekdays", "move_hours_start", "move_hours_end",
+                                      "lead_time_business_days"]}),
     ]
 
     def save_model(self, request, obj, form, change):
@@ -174,8 +193,9 @@ class BuildingAdmin(OpsModelAdmin):
         return ", ".join(name[:3] for n, name in WEEKDAYS if n in obj.move_weekdays) or "Any day"
 
 
-def booking_documents_table(booking) -> str:
-    """The booking's Documents tab: a table inside the tab (one row of tabs, like the booking's other tables)."""
+def booking_documents_table(booking, *, can_upload: bool = False) -> str:
+    """The booking's Documents tab: a table inside the tab (one row of tabs, like the booking's other tables),
+    under an "Upload a COI" button for staff who may add documents."""
     docs = booking.documents.filter(deleted_at=None).select_related("coi").order_by("-created_at")
     rows = []
     for doc in docs:
@@ -187,7 +207,13 @@ def booking_documents_table(booking) -> str:
                                reverse("admin:core_document_download", args=[doc.pk]))
         rows.append([local_datetime(doc.created_at), doc.original_filename, doc.get_document_type_display(),
                      document_status_of(doc)[1], doc.get_upload_source_display(), link])
-    return html_table(["Uploaded", "File", "Type", "Status", "Source", ""], rows, empty="No documents.")
+    table = html_table(["Uploaded", "File", "Type", "Status", "Source", ""], rows, empty="No documents.")
+    if not can_upload:
+        return table
+    button = format_html(
+        '<p class="mb-3"><a class="bg-primary-600 text-white rounded-default px-3 py-2 font-semibold inline-block" '
+        'href="{}" data-testid="upload-coi">Upload a COI for this booking</a></p>', upload_url_for(booking))
+    return format_html("{}{}", button, table)
 
 
 @admin.register(m.COIWaiver)

@@ -150,6 +150,9 @@ SIDEBAR = {
     "/admin/core/changepolicy/": ALL_ROLES,
     "/admin/core/user/": {ADM},
     "/admin/auth/group/": {ADM},
+    "/admin/core/coi/": ALL_ROLES,  # the COI review desk
+    "/admin/core/document/": ALL_ROLES,
+    "/admin/core/building/": ALL_ROLES,
 }
 
 

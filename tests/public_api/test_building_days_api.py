@@ -62,3 +62,54 @@ def test_preview_of_a_closed_day_says_so_and_stores_no_quote(client, payload, we
     assert body["bookable"] is False and body["reasons"] == ["building_closed"]
     assert body["quote_id"] is None and not Quote.objects.exists()
     assert all(dt.date.fromisoformat(d).isoweekday() <= 5 for d in body["alternatives"])
+
+
+@pytest.fixture
+def nine_to_five_building(db):
+    return building_save(building=Building(name="Lenox Tower", line1="245 E 72nd St.", city="New York",
+                                           state="NY", zip_code="10021", requires_coi=False,
+                                           move_hours_start=dt.time(9), move_hours_end=dt.time(17)))
+
+
+def test_create_in_a_window_outside_the_move_hours_is_409_with_the_allowed_window(client, payload,
+                                                                                  nine_to_five_building):
+    response = client.post("/api/v1/bookings/", payload(pickup_window="morning"), content_type="application/json")
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "building_closed"
+    assert error["fields"]["pickup_window"] == ["building_closed"]
+    assert error["fields"]["alternative_windows"] == ["afternoon"]
+    assert client.post("/api/v1/bookings/", payload(pickup_window="afternoon"),
+                       content_type="application/json").status_code == 201
+
+
+def test_preview_outside_the_move_hours_offers_the_same_day_window(client, payload, nine_to_five_building):
+    response = client.post("/api/v1/bookings/preview/", payload(pickup_window="flexible"),
+                           content_type="application/json")
+
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["bookable"] is False and body["reasons"] == ["building_closed"]
+    assert body["alternative_windows"] == ["afternoon"] and body["quote_id"] is None
+
+
+def test_too_little_notice_is_409_building_lead_time_with_the_earliest_date(client, payload, db):
+    from django.utils import timezone
+
+    from core.documents.buildings import add_business_days
+
+    building_save(building=Building(name="Lenox Tower", line1="245 E 72nd St.", city="New York", state="NY",
+                                    zip_code="10021", requires_coi=False, lead_time_business_days=10))
+    earliest = add_business_days(timezone.localdate(), 10)
+    too_soon = earliest - dt.timedelta(days=1)
+    response = client.post("/api/v1/bookings/", payload(pickup_date=too_soon), content_type="application/json")
+
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "building_lead_time"
+    assert error["fields"]["earliest_date"] == earliest.isoformat()
+    assert all(d >= earliest.isoformat() for d in error["fields"]["alternatives"])
+    preview = client.post("/api/v1/bookings/preview/", payload(pickup_date=too_soon),
+                          content_type="application/json").json()
+    assert preview["reasons"] == ["building_lead_time"] and preview["bookable"] is False

@@ -54,7 +54,8 @@ def test_calculate_price_preview_and_create_agree(client, roomy, booking, day, c
     quoted = post("/api/v1/bookings/", {**body, "quote_id": quote.pop("quote_id")})
     quote.pop("expires_at")
     for checked in (price, quote):  # both say the date can be booked (it was, and it was booked)
-        assert (checked.pop("bookable"), checked.pop("reasons"), checked.pop("alternatives")) == (True, [], [])
+        assert (checked.pop("bookable"), checked.pop("reasons"), checked.pop("alternatives"),
+                checked.pop("alternative_windows")) == (True, [], [], [])
     # then all four agree, line for line
     assert price == quote == created["price"] == quoted["price"]
     assert created["total_price"] == price["total_price"]

@@ -87,9 +87,12 @@ def suggesting_alternatives(fn, request: BookingRequest, *, now: dt.datetime):
     try:
         return fn()
     except DateUnavailable as exc:
-        alternatives = request_alternatives(request, items=catalog_static()["specialty_items"], now=now,
-                                            buildings=getattr(exc, "buildings", ()))
+        items = catalog_static()["specialty_items"]
+        rules = getattr(exc, "rules", None)
+        alternatives = request_alternatives(request, items=items, now=now, rules=rules)
         exc.fields["alternatives"] = [d.isoformat() for d in alternatives]
+        if rules is not None:
+            exc.fields["alternative_windows"] = list(same_day_windows(request, rules=rules, items=items, now=now))
         raise
 
 
@@ -99,18 +102,32 @@ def _needs_specialty_van(request: BookingRequest, items: dict[str, SpecialtyInfo
 
 
 def request_alternatives(request: BookingRequest, *, items: dict[str, SpecialtyInfo], now: dt.datetime,
-                         buildings=()) -> tuple[dt.date, ...]:
-    """The nearest dates the request could be booked on instead (one query); with `buildings` that refused
-    its day (core.documents), later days all of them allow."""
+                         rules=None) -> tuple[dt.date, ...]:
+    """The nearest dates the request could be booked on instead (one query); with the `rules` of buildings that
+    refused it (core.documents.buildings), later days that every building allows."""
     day_allowed = None
-    if buildings:
-        from core.documents.buildings import allows_moves_on
+    if rules is not None:
+        allowed = rules.date_allowed_for(request.pickup_window)
 
         def day_allowed(day: dt.date) -> bool:
-            return day > request.pickup_date and all(allows_moves_on(b, day) for b in buildings)
+            return day > request.pickup_date and allowed(day)
 
     return availability.check_date(request.pickup_date, request.booking_type, now=now, day_allowed=day_allowed,
                                    needs_specialty_van=_needs_specialty_van(request, items)).alternatives
+
+
+def same_day_windows(request: BookingRequest, *, rules, items: dict[str, SpecialtyInfo], now: dt.datetime
+                     ) -> tuple[str, ...]:
+    """Other pickup windows on the requested day that the buildings allow, when the day itself can be booked
+    (one query; none when the day is refused anyway)."""
+    on = request.pickup_date
+    windows = tuple(w for w in rules.windows() if w != request.pickup_window)
+    if not windows or not rules.day_ok(on):
+        return ()
+    state = availability.window_state(on, None, None, now=now)
+    if unbookable_reasons(request, van=state.vans.get(on), used=state.used.get(on, 0), items=items, now=now):
+        return ()
+    return windows
 
 
 def unbookable_reasons(request: BookingRequest, *, van, used: int, items: dict[str, SpecialtyInfo],
@@ -130,10 +147,11 @@ def unbookable_reasons(request: BookingRequest, *, van, used: int, items: dict[s
 
 def check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
     """Inside the service-day lock: is there still a slot on the date, for this request? (one query)
-    First: do the buildings at its addresses allow moves that day? (one query)"""
+    First: do the buildings at its addresses allow the move that day, in that window, with that notice? (one
+    query)"""
     from core.documents.buildings import check_move_day
 
-    check_move_day(request, booking_id=exclude_booking_id)
+    check_move_day(request, today=availability.service_today(now), booking_id=exclude_booking_id)
     state = service_day_state(request.pickup_date, now=now, exclude_booking_id=exclude_booking_id)
     items = catalog_static(version=state.catalog_version)["specialty_items"]
     reasons = unbookable_reasons(request, van=state.van, used=state.used, items=items, now=now)
@@ -150,6 +168,7 @@ class Bookability:
 
     reasons: tuple[str, ...] = ()  # availability's codes: lead_time, beyond_horizon, closed, fully_booked, …
     alternatives: tuple[dt.date, ...] = ()  # when not bookable: the nearest bookable dates, soonest first
+    alternative_windows: tuple[str, ...] = ()  # refused by a building's hours: its windows on the same day
 
     @property
     def bookable(self) -> bool:
@@ -157,22 +176,24 @@ class Bookability:
 
     def as_json(self) -> dict:
         return {"bookable": self.bookable, "reasons": list(self.reasons),
-                "alternatives": [day.isoformat() for day in self.alternatives]}
+                "alternatives": [day.isoformat() for day in self.alternatives],
+                "alternative_windows": list(self.alternative_windows)}
 
 
 def request_bookability(request: BookingRequest, *, items: dict[str, SpecialtyInfo], now: dt.datetime
                         ) -> Bookability:
     """One read (and one more for the alternatives when the date cannot be booked); with addresses, one more
-    for their buildings' move days (create refuses those dates too, so preview must not quote them)."""
+    for their buildings' move days, hours and notice (create refuses those too, so preview must not quote them)."""
     from core.documents.buildings import check_move_day
-    from core.documents.errors import BuildingClosed
+    from core.documents.errors import BuildingRefusal
 
     on = request.pickup_date
     try:
-        check_move_day(request)
-    except BuildingClosed as exc:
-        return Bookability(("building_closed",),
-                           request_alternatives(request, items=items, now=now, buildings=exc.buildings))
+        check_move_day(request, today=availability.service_today(now))
+    except BuildingRefusal as exc:
+        return Bookability((exc.code.value,),
+                           request_alternatives(request, items=items, now=now, rules=exc.rules),
+                           same_day_windows(request, rules=exc.rules, items=items, now=now))
     state = availability.window_state(on, None, None, now=now)
     reasons = unbookable_reasons(request, van=state.vans.get(on), used=state.used.get(on, 0), items=items, now=now)
     if not reasons:

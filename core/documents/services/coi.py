@@ -10,6 +10,7 @@ from django.utils import timezone
 from core.common.errors import PermissionDenied
 from core.common.services import model_update
 from core.documents.errors import DocumentValidationError
+from core.documents.expiry import policy_expires_at
 from core.documents.extraction import FIELDS, extract_acord25
 from core.documents.models import COI, COIStatus, COIWaiver, UploadSource
 from core.documents.validation import validate_certificate
@@ -68,9 +69,18 @@ def coi_validate(*, coi: COI, actor=None, now: dt.datetime | None = None) -> COI
             data.update(validated_at=now, validated_by=None)
     model_update(instance=coi, fields=["validation_errors", "status", "validated_at", "validated_by"],
                  data=data, actor=actor)
+    _sync_expiry(coi, actor=actor)
     if coi.status == COIStatus.VALID:
         _dispatch_if_ready(coi.booking_id)  # after the status is saved: dispatch re-reads the gate
     return coi
+
+
+def _sync_expiry(coi: COI, *, actor) -> None:
+    """The certificate's document expires when its policy does (cleared when the date is); every extraction,
+    edit and approval validates, so passes here."""
+    expires_at = policy_expires_at(coi.expiration_date)
+    if coi.document.expires_at != expires_at:
+        model_update(instance=coi.document, fields=["expires_at"], data={"expires_at": expires_at}, actor=actor)
 
 
 def coi_update_fields(*, coi: COI, data: dict, actor) -> COI:

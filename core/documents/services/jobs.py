@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.common.services import model_update
+from core.documents.expiry import expired_q
 from core.documents.models import COI, COIStatus, Document, DocumentType, UploadSource
 from core.documents.selectors import OPEN_BOOKING_STATUSES
 
@@ -22,14 +23,14 @@ def coi_mark_expired(*, now: dt.datetime | None = None) -> list[str]:
     from core.bookings.services import booking_flag
 
     now = now or timezone.now()
-    today = timezone.localdate(now)
     stale = (COI.objects.filter(status=COIStatus.VALID, booking__status__in=OPEN_BOOKING_STATUSES)
-             .filter(Q(expiration_date__lt=today) | Q(expiration_date__lt=F("booking__pickup_date")))
-             .select_related("booking", "building"))
+             .filter(expired_q(now=now, prefix="document__") | Q(expiration_date__lt=F("booking__pickup_date")))
+             .select_related("booking", "building", "document"))
     flagged = []
     for coi in stale:
-        when = "has expired" if coi.expiration_date < today else "ends before the move"
-        problem = {"code": "policy_expired" if coi.expiration_date < today else "policy_expires_before_move",
+        lapsed = coi.document.expires_at is not None and coi.document.expires_at <= now
+        when = "has expired" if lapsed else "ends before the move"
+        problem = {"code": "policy_expired" if lapsed else "policy_expires_before_move",
                    "message": f"The policy {when} ({coi.expiration_date:%B %-d, %Y})."}
         model_update(instance=coi, fields=["status", "validation_errors"],
                      data={"status": COIStatus.EXPIRED, "validation_errors": [*coi.validation_errors, problem]})
@@ -65,9 +66,10 @@ def coi_send_reminders(*, now: dt.datetime | None = None) -> list[str]:
 
 
 def documents_purge_expired(*, now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Retention: soft-deleted documents after DELETED_RETENTION_DAYS, documents of finished bookings (or of no
-    booking) after RETENTION_DAYS, and any past its own `expires_at`, lose their bytes and their row (history
-    keeps the metadata). A live booking's certificate is never purged for its age."""
+    """Retention: soft-deleted documents after DELETED_RETENTION_DAYS, and documents of finished bookings (or of
+    no booking) after RETENTION_DAYS, lose their bytes and their row (history keeps the metadata). A live
+    booking's certificate is never purged for its age, nor when its policy ends (`expires_at` is the
+    certificate's cover, core.documents.expiry, not a retention date)."""
     from core.bookings.models import BookingStatus
     from core.documents.services.uploads import document_purge
 
@@ -76,7 +78,7 @@ def documents_purge_expired(*, now: dt.datetime | None = None, limit: int = 500)
     old_before = now - dt.timedelta(days=int(settings.DOCUMENTS["RETENTION_DAYS"]))
     finished = Q(booking__isnull=True) | Q(booking__status__in=[BookingStatus.COMPLETED, BookingStatus.CANCELLED])
     due = Document.objects.filter(Q(deleted_at__lt=deleted_before) | (Q(created_at__lt=old_before) & finished)
-                                  | Q(expires_at__lt=now))[:limit]
+                                  )[:limit]
     count = 0
     for document in due:
         try:

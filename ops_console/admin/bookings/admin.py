@@ -21,6 +21,7 @@ from ops_console.admin.bookings.changes import BookingChangeFlowMixin
 from ops_console.admin.bookings.editing import BookingEditMixin
 from ops_console.admin.bookings.entries import BookingEntriesMixin
 from ops_console.admin.bookings.listing import (
+    COINeededFilter,
     WhenFilter,
     booking_ordering,
     when_requested,
@@ -46,6 +47,7 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingChangeFlowMixin
         ("pickup_date", RangeDateFilter),
         ("payment_status", ChoicesDropdownFilter),
         ("coi_required", BooleanRadioFilter),
+        COINeededFilter,
         ("needs_attention", BooleanRadioFilter),
         ("created_at", AwareRangeDateTimeFilter),
     ]
@@ -81,7 +83,8 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingChangeFlowMixin
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
                "bulk_offline_payment", "bulk_refund", "export_selected"]
     actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_reschedule", "row_edit",
-                   "row_cancel_refund", "row_note", "row_resend", "row_message", "row_offline_payment", "row_refund"]
+                   "row_cancel_refund", "row_note", "row_resend", "row_message", "row_offline_payment", "row_refund",
+                   "row_upload_coi"]
     # Three menus, so the header keeps room for the breadcrumb and the booking number.
     actions_detail = [
         {"title": "Status", "icon": "swap_horiz",
@@ -105,7 +108,10 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingChangeFlowMixin
         cache = request.__dict__.setdefault("_ops_booking_objects", {})
         key = (str(object_id), from_field)
         if request.method != "GET" or key not in cache:
-            cache[key] = super().get_object(request, object_id, from_field)
+            obj = super().get_object(request, object_id, from_field)
+            if obj is not None:  # display callables see only the booking: carry what this user may do on it
+                obj.console_can_upload_documents = request.user.has_perm("core.add_document")
+            cache[key] = obj
         return cache[key]
 
     def get_ordering(self, request):
@@ -135,6 +141,9 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingChangeFlowMixin
 
     def has_resend_permission(self, request, obj=None):
         return request.user.has_perm("core.change_notification")  # same rule as the message log's resend
+
+    def has_upload_document_permission(self, request, obj=None):
+        return request.user.has_perm("core.add_document")  # the upload page's own rule
 
     def has_message_permission(self, request, obj=None):
         return request.user.has_perm("core.add_notification")

@@ -58,6 +58,15 @@ class BookingEntriesMixin:
         return [a for a in actions
                 if not ((spec := ACTIONS.get(a.method.__name__.removeprefix("detail_"))) and refusal(spec, booking))]
 
+    @action(description="Upload a COI", icon="upload_file", permissions=["upload_document"],
+            url_path="row-upload-coi")
+    def row_upload_coi(self, request, object_id):
+        """To the staff upload page, bound to this booking (the certificate issued for its building)."""
+        from core.bookings.models import Booking
+        from ops_console.documents_console import upload_url_for
+
+        return HttpResponseRedirect(upload_url_for(Booking.objects.only("booking_number").get(pk=object_id)))
+
     def open_row(self, request, spec: BookingAction, object_id):
         next_url = request.GET.get("next") or list_with_filters(request)
         return HttpResponseRedirect(self.action_url(spec.name, [object_id], next_url))

@@ -45,6 +45,23 @@ class WhenFilter(admin.SimpleListFilter):
                    "display": title}
 
 
+class COINeededFilter(admin.SimpleListFilter):
+    """The dashboard's "COIs needed": moves in the next 7 days whose COI gate is closed (core's definition)."""
+
+    title = "certificate of insurance"
+    parameter_name = "coi_needed"
+
+    def lookups(self, request, model_admin):
+        return [("7", "Needed for moves in the next 7 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() != "7":
+            return queryset
+        from core.documents.selectors import coi_needed_q
+
+        return queryset.filter(coi_needed_q(today=timezone.localdate()))
+
+
 def booking_ordering(when: str) -> list:
     if when == "upcoming":
         return [F("pickup_date").asc(), F("created_at").desc()]

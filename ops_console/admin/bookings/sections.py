@@ -133,7 +133,7 @@ class BookingSectionsMixin:
 
     @display(description="Documents")
     def documents_table(self, obj):
-        return booking_documents_table(obj)
+        return booking_documents_table(obj, can_upload=getattr(obj, "console_can_upload_documents", False))
 
     @display(description="Delivery")
     def delivery_table(self, obj):

@@ -336,6 +336,8 @@ TOTETAXI = {
     "MIN_LEAD_DAYS": env_int("TOTETAXI_MIN_LEAD_DAYS", 1),
     "HOLD_MINUTES": env_int("TOTETAXI_HOLD_MINUTES", 30),
     "QUOTE_MINUTES": env_int("TOTETAXI_QUOTE_MINUTES", 30),
+    # A booking taken on the phone holds its slot longer: the customer pays later, through the emailed link.
+    "PHONE_HOLD_MINUTES": env_int("TOTETAXI_PHONE_HOLD_MINUTES", 24 * 60),
     "COI_FEE": Decimal(os.environ.get("TOTETAXI_COI_FEE", "50.00")),
     "RATE_LIMIT_POSTS_PER_MINUTE": env_int("TOTETAXI_RATE_LIMIT", 30),
     # Both reach customers in every email and SMS: production must set them (no fictional 555 number, no

@@ -4,11 +4,11 @@ import re
 import time
 
 import pytest
-from django.core import signing
+from django.core import serializers, signing
 
 from core.bookings.changes_access import manage_token
 from core.bookings.models import Booking
-from core.notifications.models import Notification
+from core.notifications.models import DeliveryLog, Notification
 from tests.core.notifications.fixtures import postmark  # noqa: F401  (fixture: anymail → the fake Postmark)
 
 pytestmark = pytest.mark.django_db
@@ -41,6 +41,10 @@ def test_a_lost_token_is_recovered_through_the_emailed_link(client, post_json, b
     assert detail.status_code == 200 and detail.json()["booking_number"] == booked.booking_number
     preview = post_json(f"/api/v1/bookings/{booked.pk}/cancel/preview/", {}, HTTP_X_BOOKING_TOKEN=link["token"])
     assert preview.status_code == 200
+    # the link was minted when the email left: no notification row, history row or delivery log holds it
+    stored = serializers.serialize("json", [*Notification.objects.all(), *Notification.history.all(),
+                                            *DeliveryLog.objects.all()])
+    assert "{{ manage_url }}" in stored and link["token"] not in stored
 
 
 @pytest.mark.parametrize("which", ["wrong_email", "unknown_number", "empty"])

@@ -34,6 +34,7 @@ PAGES = {
     "admin:core_surchargerule_add": {ADM},
     "admin:core_surchargerule_import": {ADM},
     "admin:core_price_simulator": ALL_ROLES,
+    "admin:core_booking_phone": {OPS, ADM},  # taking a customer's booking is an operations job, not Finance's
     "admin:core_vanschedule_changelist": ALL_ROLES,
     "admin:core_vanschedule_add": {OPS, ADM},
     "admin:core_user_changelist": {ADM},
@@ -52,10 +53,11 @@ ACTIONS = {
     "note": {OPS, ADM},
     "resend": {OPS, ADM},
     "message": {OPS, ADM},
-    "offline_payment": {FIN, ADM},
+    "offline_payment": {OPS, FIN, ADM},  # Operations take cash/check/terminal payments for phone bookings
+    "pay_link": {OPS, ADM},
     "refund": {ADM},
 }
-SINGLE_BOOKING_ONLY = {"message"}  # no bulk form: a message is written to one customer
+SINGLE_BOOKING_ONLY = {"message", "pay_link"}  # no bulk form: a message is written to one customer
 
 
 @pytest.mark.django_db

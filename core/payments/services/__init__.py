@@ -22,6 +22,7 @@ from core.payments.services.intent_state import (
     payment_sync_intent,
 )
 from core.payments.services.intents import IntentResult, payment_intent_create
+from core.payments.services.links import amount_due, payment_link_refusal, payment_link_send
 from core.payments.services.refunds import (
     payment_sync_refunds,
     reconciliation_mismatch_resolve,
@@ -44,10 +45,13 @@ __all__ = [
     "SCOPE_CREATE_INTENT",
     "TEST_MODE_PREFIX",
     "IntentResult",
+    "amount_due",
     "booking_payment_state",
     "booking_reinstate_after_late_payment",
     "payment_confirm",
     "payment_intent_create",
+    "payment_link_refusal",
+    "payment_link_send",
     "payment_record_dispute",
     "payment_record_fee",
     "payment_record_offline",

@@ -24,6 +24,7 @@ from ops_console.admin.bookings.listing import (
     booking_ordering,
     when_requested,
 )
+from ops_console.admin.bookings.phone import PhoneBookingMixin
 from ops_console.admin.bookings.sections import BookingSectionsMixin
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
 from ops_console.exports import StreamingExportMixin
@@ -32,8 +33,8 @@ from ops_console.resources import BookingResource
 
 
 @admin.register(m.Booking)
-class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin, BookingSectionsMixin,
-                   StreamingExportMixin, OpsModelAdmin):
+class BookingAdmin(PhoneBookingMixin, BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin,
+                   BookingSectionsMixin, StreamingExportMixin, OpsModelAdmin):
     resource_classes = [BookingResource]
     list_display = ["booking_number", "customer_name", "booking_type", "pickup_date", "pickup_window",
                     "status_badge", "total", "payment_badge"]
@@ -79,15 +80,15 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingActionPageMixin
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
                "bulk_offline_payment", "bulk_refund", "export_selected"]
     actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_note", "row_resend",
-                   "row_message", "row_offline_payment", "row_refund"]
+                   "row_message", "row_pay_link", "row_offline_payment", "row_refund"]
     # Three menus, so the header keeps room for the breadcrumb and the booking number.
     actions_detail = [
         {"title": "Status", "icon": "swap_horiz",
          "items": ["detail_schedule", "detail_start", "detail_complete", "detail_cancel"]},
         {"title": "Customer", "icon": "forum", "items": ["detail_note", "detail_message", "detail_resend"]},
-        {"title": "Money", "icon": "payments", "items": ["detail_offline_payment", "detail_refund"]},
+        {"title": "Money", "icon": "payments", "items": ["detail_pay_link", "detail_offline_payment", "detail_refund"]},
     ]
-    actions_list = ["export_all_streamed"]
+    actions_list = ["new_phone_booking", "export_all_streamed"]
 
     # --- queryset, ordering, permissions ---------------------------------------------------------------
     def get_queryset(self, request):

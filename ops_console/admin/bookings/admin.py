@@ -63,7 +63,7 @@ class BookingAdmin(PhoneBookingMixin, BookingEditMixin, BookingEntriesMixin, Boo
             ("booking_type", "package", "item_count"),
             ("pickup_date", "pickup_window", "coi_required_display"),
             "notes", ("needs_attention", "attention_reason", "attention_due"),
-            ("hold_expires_at", "created_at", "updated_at"),
+            ("source", "hold_expires_at", "created_at", "updated_at"),
             ("cancelled_at", "cancellation_reason"), "tracking_link",
         ]}),
         ("Customer", {"classes": ["tab"], "fields": ["customer_link", "customer_email", "customer_phone",

@@ -9,7 +9,7 @@ from django.core import serializers, signing
 from core.bookings.changes_access import manage_token
 from core.bookings.models import Booking
 from core.notifications.models import DeliveryLog, Notification
-from tests.core.notifications.fixtures import postmark  # noqa: F401  (fixture: anymail → the fake Postmark)
+from tests.core.notifications.fixtures import email_templates, postmark  # noqa: F401  (fixtures: templates; anymail → the fake Postmark)
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/bookings/access-link/"
@@ -91,3 +91,21 @@ def test_a_link_opens_only_its_booking_and_only_until_it_expires(client, post_js
     monkeypatch.undo()
     assert client.get(f"/api/v1/bookings/{booked.pk}/", HTTP_X_BOOKING_TOKEN=stale).status_code == 404
     assert client.get(f"/api/v1/bookings/{booked.pk}/", HTTP_X_BOOKING_TOKEN=token).status_code == 200
+
+
+def test_the_cancellation_notice_carries_a_working_manage_link_that_is_not_stored(
+        client, post_json, booked, postmark, email_templates, django_capture_on_commit_callbacks):  # noqa: F811
+    token = manage_token(booked)
+    quote_id = post_json(f"/api/v1/bookings/{booked.pk}/cancel/preview/", {},
+                         HTTP_X_BOOKING_TOKEN=token).json()["quote_id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(f"/api/v1/bookings/{booked.pk}/cancel/", {"quote_id": quote_id},
+                             HTTP_X_BOOKING_TOKEN=token)
+    assert response.status_code == 200, response.json()
+
+    [notice] = [m for m in postmark.messages if "cancelled" in m["Subject"]]
+    link = LINK.search(notice["TextBody"])
+    assert link and link["id"] == str(booked.pk)
+    assert client.get(f"/api/v1/bookings/{booked.pk}/", HTTP_X_BOOKING_TOKEN=link["token"]).status_code == 200
+    stored = serializers.serialize("json", [*Notification.objects.all(), *Notification.history.all()])
+    assert link["token"] not in stored

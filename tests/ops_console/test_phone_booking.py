@@ -214,3 +214,21 @@ def test_operations_records_the_offline_payment_and_the_booking_is_paid(role_cli
     assert response.status_code == 302
     booking.refresh_from_db()
     assert booking.status == BookingStatus.PAID and booking.payment_status == PaymentState.PAID
+
+
+def test_a_double_submitted_create_makes_one_booking(role_client, form_data):
+    client = role_client("operations")
+    data = form_data()
+    _page, quote_id = _preview(client, data)
+
+    first = client.post(URL, {**data, "quote_id": quote_id, "intent": "create"})
+    second = client.post(URL, {**data, "quote_id": quote_id, "intent": "create"})
+
+    booking = Booking.objects.get()  # one booking
+    assert first["Location"] == second["Location"] == reverse("admin:core_booking_phone_done", args=[booking.pk])
+    assert "already created" in client.get(second["Location"]).content.decode()
+    # the same price for another customer is refused, with a fresh preview to create from
+    third = client.post(URL, {**form_data(customer_email="other@example.com"), "quote_id": quote_id,
+                              "intent": "create"})
+    assert third.status_code == 200 and Booking.objects.count() == 1
+    assert "already used for another booking" in " ".join(third.context["form"].non_field_errors())

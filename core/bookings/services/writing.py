@@ -188,7 +188,8 @@ def booking_create(*, request: BookingRequest, actor=None, now: dt.datetime | No
 
 def booking_create_idempotent(*, request: BookingRequest, idempotency_key: str, request_hash: str,
                               render: Callable[[Booking, str], dict], actor=None,
-                              now: dt.datetime | None = None) -> tuple[int, dict]:
+                              now: dt.datetime | None = None, source: str = "web",
+                              hold_minutes: int | None = None) -> tuple[int, dict]:
     """booking_create under an Idempotency-Key: returns (status, body); a repeat replays the first body.
 
     The key is claimed first in the same transaction as the booking, so concurrent repeats wait for the first
@@ -203,7 +204,8 @@ def booking_create_idempotent(*, request: BookingRequest, idempotency_key: str, 
         claim = idempotency_claim(scope=SCOPE_BOOKINGS_CREATE, key=key, request_hash=request_hash, now=now)
         if isinstance(claim, Replay):
             return claim.status, claim.body
-        booking = _booking_insert(request, token=token, now=now, actor=actor)
+        booking = _booking_insert(request, token=token, now=now, actor=actor, source=source,
+                                  hold_minutes=hold_minutes)
         body = render(booking, token)
         idempotency_complete(record_id=claim, status=201, body=body, booking_id=booking.pk)
         return 201, body

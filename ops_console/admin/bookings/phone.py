@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,9 +21,16 @@ from django.urls import path, reverse
 from django.utils import timezone
 from unfold.decorators import action
 
-from core.bookings.errors import DateUnavailable, QuoteExpired, QuoteMismatch, QuoteNotFound
+from core.bookings.errors import (
+    DateUnavailable,
+    IdempotencyConflict,
+    QuoteExpired,
+    QuoteMismatch,
+    QuoteNotFound,
+)
+from core.bookings.idempotency import request_fingerprint
 from core.bookings.models import BookingSource
-from core.bookings.services import booking_create, quote_preview
+from core.bookings.services import booking_create_idempotent, quote_preview
 from core.catalog.selectors import active_packages, active_specialty_items
 from core.common.errors import DomainError
 from core.payments.services import amount_due, payment_link_refusal
@@ -80,23 +88,40 @@ class PhoneBookingMixin:
             wants_create = request.POST.get("intent") == "create" and form.cleaned_data.get("quote_id")
             if wants_create:
                 try:
-                    booking, _token = booking_create(
-                        request=form.booking_request(), actor=request.user, source=BookingSource.PHONE,
-                        hold_minutes=int(settings.TOTETAXI["PHONE_HOLD_MINUTES"]))
+                    booking_id, replayed = self._create(request, form)
                 except (QuoteExpired, QuoteMismatch, QuoteNotFound):
                     form.add_error(None, "The details or the price changed since the preview: check the new "
                                          "price below and create again.")
+                except IdempotencyConflict:
+                    form.add_error(None, "This price was already used for another booking: check the new price "
+                                         "below and create again.")
                 except DomainError as exc:
                     form.add_core_errors(exc.fields)
                     extra = _alternatives_text(exc) if isinstance(exc, DateUnavailable) else ""
                     form.add_error(None, f"{exc.message}{extra}")
                     return self._render_phone(request, form, None)  # fix, then preview again
                 else:
-                    self.message_user(request, f"{booking.booking_number} booked for {booking.customer.name}: "
-                                               "now take the payment.", messages.SUCCESS)
-                    return HttpResponseRedirect(reverse("admin:core_booking_phone_done", args=[booking.pk]))
+                    if replayed:
+                        self.message_user(request, "This booking was already created (the form was sent twice).",
+                                          messages.WARNING)
+                    else:
+                        self.message_user(request, "Booked: now take the payment.", messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:core_booking_phone_done", args=[booking_id]))
             preview = self._preview(form)
         return self._render_phone(request, form, preview)
+
+    def _create(self, request, form: PhoneBookingForm) -> tuple[str, bool]:
+        """booking_create under the preview's quote id as idempotency key: a double-click or a resubmitted page
+        gives back the booking already made instead of a second one. Returns (booking id, replayed)."""
+        booking_request = form.booking_request()
+        attempt = uuid.uuid4().hex  # a replay returns the first attempt's body, with its own mark
+        _status, body = booking_create_idempotent(
+            request=booking_request, idempotency_key=f"console-phone:{booking_request.quote_id}",
+            request_hash=request_fingerprint(dataclasses.asdict(booking_request)),
+            render=lambda booking, _token: {"id": str(booking.pk), "attempt": attempt},  # no customer token kept
+            actor=request.user, source=BookingSource.PHONE,
+            hold_minutes=int(settings.TOTETAXI["PHONE_HOLD_MINUTES"]))
+        return body["id"], body.get("attempt") != attempt
 
     def _preview(self, form: PhoneBookingForm):
         """Price the form as it stands (a quote when the date can be booked); the quote id goes into the form."""

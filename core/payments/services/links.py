@@ -56,7 +56,8 @@ def payment_link_send(*, booking: Booking, channels: list[str], actor) -> list:
     booking = Booking.objects.select_related("customer").get(pk=booking.pk)
     refusal = payment_link_refusal(booking)
     if refusal:
-        error = AlreadyPaid if booking.payment_status == PaymentState.PAID else NotPayable
+        paid = booking.status not in (BookingStatus.PENDING, BookingStatus.CANCELLED)
+        error = AlreadyPaid if paid else NotPayable
         raise error(f"No payment link: {refusal}")
     owed = amount_due(booking)
     due = money_str(owed)

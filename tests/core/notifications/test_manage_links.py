@@ -85,3 +85,24 @@ def test_a_payment_link_placeholder_becomes_the_pay_page_link(client, booking, p
     assert pay["pay"] and not manage["pay"]
     assert _opens(client, str(booking.pk), pay["token"])
     assert pay["token"] not in _stored()
+
+
+def test_the_migration_scrubs_links_the_first_access_link_emails_stored(booking):
+    import importlib
+
+    from django.apps import apps
+
+    from core.bookings.changes_access import manage_url
+
+    url = manage_url(booking)
+    notification = Notification.objects.create(
+        booking=booking, notification_type="custom", channel="email", recipients=["a@example.com"],
+        dedupe_key="custom:old", body_text=f"Here is your link:\n\n{url}\n\nThanks", body_html=f"<p>{url}</p>")
+    token = url.split("token=")[1]
+    assert token in _stored()
+
+    importlib.import_module("core.migrations.0013_phone_bookings").scrub_stored_links(apps, None)
+
+    notification.refresh_from_db()
+    assert notification.body_text == "Here is your link:\n\n{{ manage_url }}\n\nThanks"
+    assert token not in _stored()

@@ -49,10 +49,6 @@ def switched_off_message(notification_type: str) -> str:
     return f"The {notification_type!r} template is switched off (inactive)."
 
 
-def _site_url() -> str:
-    return str(settings.TOTETAXI.get("PUBLIC_SITE_URL", "")).rstrip("/")
-
-
 def _amount_paid(booking) -> Decimal:
     from core.payments.models import PaymentStatus
 

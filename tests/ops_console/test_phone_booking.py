@@ -232,3 +232,13 @@ def test_a_double_submitted_create_makes_one_booking(role_client, form_data):
                               "intent": "create"})
     assert third.status_code == 200 and Booking.objects.count() == 1
     assert "already used for another booking" in " ".join(third.context["form"].non_field_errors())
+
+
+def test_the_booking_menu_offers_a_payment_link_only_while_money_is_owed(role_client, make_booking):
+    client = role_client("operations")
+    pending, paid = make_booking(), make_booking(BookingStatus.PAID)
+
+    page = client.get(reverse("admin:core_booking_change", args=[pending.pk])).content.decode()
+    assert f"/{pending.pk}/detail-pay-link/" in page
+    page = client.get(reverse("admin:core_booking_change", args=[paid.pk])).content.decode()
+    assert f"/{paid.pk}/detail-pay-link/" not in page

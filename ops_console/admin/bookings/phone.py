@@ -138,8 +138,7 @@ class PhoneBookingMixin:
 
     def _render_phone(self, request, form, preview):
         return TemplateResponse(request, "ops_console/phone_booking.html",
-                                self._phone_context(request, form=form, preview=preview,
-                                                    quote_id=form.data.get("quote_id", "") if form.is_bound else ""))
+                                self._phone_context(request, form=form, preview=preview))
 
     def phone_booked_view(self, request, booking_id):
         """After creating: the booking, what it owes, and the two ways to take the money."""

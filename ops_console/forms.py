@@ -41,7 +41,8 @@ class MessageForm(forms.Form):
     subject = forms.CharField(label="Subject", max_length=255, required=False, widget=UnfoldAdminTextInputWidget,
                               help_text="Email only.")
     body = forms.CharField(label="Message", max_length=5000, widget=UnfoldAdminTextareaWidget(attrs={"rows": 6}),
-                           help_text="Goes to the customer as written (an SMS carries the text only).")
+                           help_text="Goes to the customer as written; an email ends with their manage link (write "
+                                     "{{ manage_url }} to place it yourself). An SMS carries the text only.")
 
 
 class OfflinePaymentForm(forms.Form):

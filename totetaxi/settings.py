@@ -345,6 +345,8 @@ TOTETAXI = {
     "MIN_LEAD_DAYS": env_int("TOTETAXI_MIN_LEAD_DAYS", 1),
     "HOLD_MINUTES": env_int("TOTETAXI_HOLD_MINUTES", 30),
     "QUOTE_MINUTES": env_int("TOTETAXI_QUOTE_MINUTES", 30),
+    # A booking taken on the phone holds its slot longer: the customer pays later, through the emailed link.
+    "PHONE_HOLD_MINUTES": env_int("TOTETAXI_PHONE_HOLD_MINUTES", 24 * 60),
     "COI_FEE": Decimal(os.environ.get("TOTETAXI_COI_FEE", "50.00")),
     # Staff overriding the change policy (a fee waived, a custom refund) above this many dollars: admins only.
     "CHANGE_OVERRIDE_ADMIN_ABOVE": Decimal(os.environ.get("TOTETAXI_CHANGE_OVERRIDE_ADMIN_ABOVE", "200")),

@@ -8,7 +8,9 @@ not a key for life. It names the booking and a fingerprint of its access-token h
 access token revokes every link issued before.
 
 Link format the marketing site routes: `{PUBLIC_SITE_URL}/bookings/{booking_id}/?token=<token>`; the site
-sends `<token>` as `X-Booking-Token`, exactly like the access token returned at booking.
+sends `<token>` as `X-Booking-Token`, exactly like the access token returned at booking. The payment link
+(`pay_url`, sent by staff for a booking that owes money) is `{PUBLIC_SITE_URL}/bookings/{booking_id}/pay/?token=<token>`
+with the same token. Emails carry the link as the `{{ manage_url }}` placeholder, rendered at send time.
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ def manage_url(booking: Booking) -> str:
     return f"{site}/bookings/{booking.pk}/?token={manage_token(booking)}"
 
 
+def pay_url(booking: Booking) -> str:
+    site = str(settings.TOTETAXI.get("PUBLIC_SITE_URL", "")).rstrip("/")
+    return f"{site}/bookings/{booking.pk}/pay/?token={manage_token(booking)}"
+
+
 def booking_access_link_request(*, booking_number: str, email: str, client_ip: str | None) -> None:
     """Email a fresh manage link when the number and email match a booking; otherwise do nothing, silently.
 
@@ -83,11 +90,13 @@ def booking_access_link_request(*, booking_number: str, email: str, client_ip: s
 
 
 def _send_link(booking: Booking) -> None:
-    from core.notifications.services import notification_send_custom
+    from core.notifications.services import MANAGE_URL_PLACEHOLDER, notification_send_custom
 
     days = _link_days()
+    # The placeholder, not the link: the notifications area mints the token when it hands the email to the
+    # provider, so no stored row (nor its history) holds a key to the booking.
     body = (f"Hi {booking.customer.name},\n\nHere is your link to view and manage ToteTaxi booking "
-            f"{booking.booking_number}:\n\n{manage_url(booking)}\n\nThe link works for {days} days. If you did "
+            f"{booking.booking_number}:\n\n{MANAGE_URL_PLACEHOLDER}\n\nThe link works for {days} days. If you did "
             "not ask for it, you can ignore this email.\n\nThe ToteTaxi team")
     notification_send_custom(booking=booking, subject=f"Your link to booking {booking.booking_number}",
                              body=body, channels=["email"], actor=None)

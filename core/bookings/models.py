@@ -41,6 +41,11 @@ class PaymentState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class BookingSource(models.TextChoices):
+    WEB = "web", "Website"
+    PHONE = "phone", "Phone (staff)"
+
+
 NOTES_MAX_LENGTH = 2000  # the customer's notes: enforced by the model (console) and the booking service (API)
 
 
@@ -81,6 +86,8 @@ class Booking(BaseModel):
     hold_expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
     cancelled_at = models.DateTimeField(null=True, blank=True, db_index=True)
     cancellation_reason = models.TextField(blank=True, default="")
+    source = models.CharField(max_length=10, choices=BookingSource.choices, default=BookingSource.WEB,
+                              help_text="Who took it: the website, or staff on the phone.")
     needs_attention = models.BooleanField(default=False, db_index=True)
     attention_reason = models.CharField(max_length=255, blank=True, default="")
     attention_due = models.DateTimeField(null=True, blank=True)
@@ -96,6 +103,7 @@ class Booking(BaseModel):
             models.CheckConstraint(condition=models.Q(status__in=BookingStatus.values), name="booking_status_valid"),
             models.CheckConstraint(condition=models.Q(payment_status__in=PaymentState.values),
                                    name="booking_payment_status_valid"),
+            models.CheckConstraint(condition=models.Q(source__in=BookingSource.values), name="booking_source_valid"),
             models.CheckConstraint(condition=models.Q(pickup_window__in=PickupWindow.values),
                                    name="booking_pickup_window_valid"),
             models.CheckConstraint(

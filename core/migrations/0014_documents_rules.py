@@ -26,7 +26,7 @@ def backfill(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0011_change_policy'),
+        ('core', '0013_phone_bookings'),
     ]
 
     operations = [

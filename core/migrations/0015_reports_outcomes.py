@@ -64,7 +64,7 @@ def disputes_from_audit(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0011_change_policy'),
+        ('core', '0014_documents_rules'),
     ]
 
     operations = [

@@ -40,8 +40,7 @@ def revoke(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("core", "0011_change_policy"),
-        ("core", "0012_booking_changes"),  # merged from h/resched: one leaf
+        ("core", "0015_reports_outcomes"),
     ]
 
     operations = [

@@ -24,6 +24,8 @@ def ensure_staff_groups() -> None:
         importlib.import_module("core.migrations.0007_logistics").grant(apps, None)
         importlib.import_module("core.migrations.0008_documents").grant(apps, None)
         importlib.import_module("core.migrations.0009_reports").grant(apps, None)  # report permissions
+        importlib.import_module("core.migrations.0015_reports_outcomes").grant(apps, None)  # disputes, downloads
+        importlib.import_module("core.migrations.0013_phone_bookings").grant(apps, None)  # phone bookings
         importlib.import_module("core.migrations.0016_console_changes").grant(apps, None)  # change policy
 
 

@@ -36,6 +36,7 @@ PAGES = {
     "admin:core_price_simulator": ALL_ROLES,
     "admin:core_changepolicy_changelist": ALL_ROLES,
     "admin:core_changepolicy_add": {ADM},
+    "admin:core_booking_phone": {OPS, ADM},  # taking a customer's booking is an operations job, not Finance's
     "admin:core_vanschedule_changelist": ALL_ROLES,
     "admin:core_vanschedule_add": {OPS, ADM},
     "admin:core_user_changelist": {ADM},
@@ -54,14 +55,15 @@ ACTIONS = {
     "note": {OPS, ADM},
     "resend": {OPS, ADM},
     "message": {OPS, ADM},
-    "offline_payment": {FIN, ADM},
+    "offline_payment": {OPS, FIN, ADM},  # Operations take cash/check/terminal payments for phone bookings
+    "pay_link": {OPS, ADM},
     "refund": {ADM},
     "cancel_refund": {OPS, ADM},
     "reschedule": {OPS, ADM},
     "edit": {OPS, ADM},
 }
 # no bulk form: a message is written to one customer; a change is previewed and confirmed per booking
-SINGLE_BOOKING_ONLY = {"message", "cancel_refund", "reschedule", "edit"}
+SINGLE_BOOKING_ONLY = {"message", "pay_link", "cancel_refund", "reschedule", "edit"}
 
 
 @pytest.mark.django_db

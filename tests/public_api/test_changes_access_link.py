@@ -4,12 +4,12 @@ import re
 import time
 
 import pytest
-from django.core import signing
+from django.core import serializers, signing
 
 from core.bookings.changes_access import manage_token
 from core.bookings.models import Booking
-from core.notifications.models import Notification
-from tests.core.notifications.fixtures import postmark  # noqa: F401  (fixture: anymail → the fake Postmark)
+from core.notifications.models import DeliveryLog, Notification
+from tests.core.notifications.fixtures import email_templates, postmark  # noqa: F401  (fixtures: templates; anymail → the fake Postmark)
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/bookings/access-link/"
@@ -41,6 +41,10 @@ def test_a_lost_token_is_recovered_through_the_emailed_link(client, post_json, b
     assert detail.status_code == 200 and detail.json()["booking_number"] == booked.booking_number
     preview = post_json(f"/api/v1/bookings/{booked.pk}/cancel/preview/", {}, HTTP_X_BOOKING_TOKEN=link["token"])
     assert preview.status_code == 200
+    # the link was minted when the email left: no notification row, history row or delivery log holds it
+    stored = serializers.serialize("json", [*Notification.objects.all(), *Notification.history.all(),
+                                            *DeliveryLog.objects.all()])
+    assert "{{ manage_url }}" in stored and link["token"] not in stored
 
 
 @pytest.mark.parametrize("which", ["wrong_email", "unknown_number", "empty"])
@@ -87,3 +91,21 @@ def test_a_link_opens_only_its_booking_and_only_until_it_expires(client, post_js
     monkeypatch.undo()
     assert client.get(f"/api/v1/bookings/{booked.pk}/", HTTP_X_BOOKING_TOKEN=stale).status_code == 404
     assert client.get(f"/api/v1/bookings/{booked.pk}/", HTTP_X_BOOKING_TOKEN=token).status_code == 200
+
+
+def test_the_cancellation_notice_carries_a_working_manage_link_that_is_not_stored(
+        client, post_json, booked, postmark, email_templates, django_capture_on_commit_callbacks):  # noqa: F811
+    token = manage_token(booked)
+    quote_id = post_json(f"/api/v1/bookings/{booked.pk}/cancel/preview/", {},
+                         HTTP_X_BOOKING_TOKEN=token).json()["quote_id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(f"/api/v1/bookings/{booked.pk}/cancel/", {"quote_id": quote_id},
+                             HTTP_X_BOOKING_TOKEN=token)
+    assert response.status_code == 200, response.json()
+
+    [notice] = [m for m in postmark.messages if "cancelled" in m["Subject"]]
+    link = LINK.search(notice["TextBody"])
+    assert link and link["id"] == str(booked.pk)
+    assert client.get(f"/api/v1/bookings/{booked.pk}/", HTTP_X_BOOKING_TOKEN=link["token"]).status_code == 200
+    stored = serializers.serialize("json", [*Notification.objects.all(), *Notification.history.all()])
+    assert link["token"] not in stored

@@ -123,7 +123,8 @@ def with_retries(fn):
     raise AssertionError("unreachable")
 
 
-def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, actor) -> Booking:
+def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, actor, source: str = "web",
+                    hold_minutes: int | None = None) -> Booking:
     """The body of booking_create, run inside its transaction (and retried with it)."""
     quote, breakdown = (None, None)
     if request.quote_id:
@@ -151,7 +152,8 @@ def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, ac
         quote=quote,
         change_policy_id=static.get("change_policy_id"),
         access_token_hash=hash_token(token),
-        hold_expires_at=now + dt.timedelta(minutes=int(settings.TOTETAXI["HOLD_MINUTES"])),
+        source=source,
+        hold_expires_at=now + dt.timedelta(minutes=hold_minutes or int(settings.TOTETAXI["HOLD_MINUTES"])),
     )
     booking.customer = customer_upsert_for_booking(data=request.customer, booking_id=booking.id, actor=actor)
     booking.pickup_address, booking.dropoff_address = addresses_create(
@@ -167,24 +169,27 @@ def _booking_insert(request: BookingRequest, *, token: str, now: dt.datetime, ac
     return booking
 
 
-def booking_create(*, request: BookingRequest, actor=None, now: dt.datetime | None = None
-                   ) -> tuple[Booking, str]:
+def booking_create(*, request: BookingRequest, actor=None, now: dt.datetime | None = None, source: str = "web",
+                   hold_minutes: int | None = None) -> tuple[Booking, str]:
     """Validate, reserve a slot, price (or honour the quote), and create the booking; returns (booking, token).
 
     The slot check and the insert happen under the date's row lock in one transaction, so concurrent creates
-    for the last slot cannot both succeed.
+    for the last slot cannot both succeed. `source`: "web" or "phone" (staff); `hold_minutes`: how long the
+    unpaid slot is held (HOLD_MINUTES by default; a phone booking waits for a payment link to be used).
     """
     now = now or timezone.now()
     validate_request(request, require_contact=True, now=now)
     token = secrets.token_urlsafe(32)
     booking = suggesting_alternatives(
-        lambda: with_retries(lambda: _booking_insert(request, token=token, now=now, actor=actor)), request, now=now)
+        lambda: with_retries(lambda: _booking_insert(request, token=token, now=now, actor=actor, source=source,
+                                                     hold_minutes=hold_minutes)), request, now=now)
     return booking, token
 
 
 def booking_create_idempotent(*, request: BookingRequest, idempotency_key: str, request_hash: str,
                               render: Callable[[Booking, str], dict], actor=None,
-                              now: dt.datetime | None = None) -> tuple[int, dict]:
+                              now: dt.datetime | None = None, source: str = "web",
+                              hold_minutes: int | None = None) -> tuple[int, dict]:
     """booking_create under an Idempotency-Key: returns (status, body); a repeat replays the first body.
 
     The key is claimed first in the same transaction as the booking, so concurrent repeats wait for the first
@@ -199,7 +204,8 @@ def booking_create_idempotent(*, request: BookingRequest, idempotency_key: str, 
         claim = idempotency_claim(scope=SCOPE_BOOKINGS_CREATE, key=key, request_hash=request_hash, now=now)
         if isinstance(claim, Replay):
             return claim.status, claim.body
-        booking = _booking_insert(request, token=token, now=now, actor=actor)
+        booking = _booking_insert(request, token=token, now=now, actor=actor, source=source,
+                                  hold_minutes=hold_minutes)
         body = render(booking, token)
         idempotency_complete(record_id=claim, status=201, body=body, booking_id=booking.pk)
         return 201, body

@@ -7,6 +7,8 @@ One message per event and channel: the (dedupe_key, channel) unique constraint m
 
 from core.notifications.services.creating import (
     EVENTS,
+    MANAGE_URL_PLACEHOLDER,
+    PAY_URL_PLACEHOLDER,
     booking_context,
     notification_resend,
     notification_send_custom,
@@ -20,6 +22,7 @@ from core.notifications.services.sending import (
     notifications_retry,
     notifications_send_due,
     twilio_status_callback_url,
+    with_manage_url,
 )
 from core.notifications.services.staff import notification_send_staff
 from core.notifications.services.suppression import is_suppressed, sms_inbound_record, suppression_add
@@ -34,6 +37,8 @@ from core.notifications.services.tracking import EmailEvent, email_event_record,
 
 __all__ = [
     "EVENTS",
+    "MANAGE_URL_PLACEHOLDER",
+    "PAY_URL_PLACEHOLDER",
     "STALE_SENDING",
     "EmailEvent",
     "booking_context",
@@ -57,4 +62,5 @@ __all__ = [
     "sms_status_record",
     "suppression_add",
     "twilio_status_callback_url",
+    "with_manage_url",
 ]

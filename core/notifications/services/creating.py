@@ -38,13 +38,15 @@ REMINDER_HOUR = 8  # the start of the morning pickup window
 
 EVENTS = frozenset(NotificationType.values) - {NotificationType.CUSTOM}
 
+# What a stored notification holds where the customer's manage link goes. The link carries a signed token that
+# opens the booking, so it is minted when the message is handed to the provider (sending.py) and never written
+# to a row, its history or a log: a leaked database dump or console screenshot is not a key to the booking.
+MANAGE_URL_PLACEHOLDER = "{{ manage_url }}"
+PAY_URL_PLACEHOLDER = "{{ pay_url }}"  # the same token, to the site's payment page (payment links)
+
 
 def switched_off_message(notification_type: str) -> str:
     return f"The {notification_type!r} template is switched off (inactive)."
-
-
-def _site_url() -> str:
-    return str(settings.TOTETAXI.get("PUBLIC_SITE_URL", "")).rstrip("/")
 
 
 def _amount_paid(booking) -> Decimal:
@@ -57,8 +59,7 @@ def _amount_paid(booking) -> Decimal:
 def booking_context(*, booking, notification_type: str) -> dict:
     """The variables `notification_type` provides (rendering.PROVIDED_VARIABLES), filled from the booking."""
     customer = booking.customer
-    # The customer's access token is stored hashed, so the link cannot carry it: the site asks for it.
-    manage_url = f"{_site_url()}/bookings/{booking.booking_number}/"
+    manage_url = MANAGE_URL_PLACEHOLDER  # rendered at send time (sending.with_manage_url), never stored
     values = {
         "customer_name": customer.name,
         "booking_number": booking.booking_number,
@@ -263,9 +264,23 @@ def notification_resend(*, booking, notification_type: str = "booking_confirmati
     raise IntegrityError("could not allocate a resend number")  # pragma: no cover - 5 lost races in a row
 
 
+def _custom_html(body: str, *, manage_link: bool) -> str:
+    html = linebreaks(body, autoescape=True)
+    for placeholder in (MANAGE_URL_PLACEHOLDER, PAY_URL_PLACEHOLDER):  # written into the text: make it a link
+        html = html.replace(placeholder, f'<a href="{placeholder}">{placeholder}</a>')
+    if manage_link:
+        html += (f'<p>View or manage your booking: <a href="{MANAGE_URL_PLACEHOLDER}">'
+                 f'{MANAGE_URL_PLACEHOLDER}</a></p>')
+    return html
+
+
 def notification_send_custom(*, booking=None, customer=None, subject: str, body: str, channels: Iterable[str],
                              actor) -> list[Notification]:
-    """A message written by staff to a booking's customer (or any customer), on the given channels."""
+    """A message written by staff to a booking's customer (or any customer), on the given channels.
+
+    An email about a booking ends with the customer's manage link unless the body places `{{ manage_url }}`
+    itself; either way the link is rendered at send time (the stored row holds the placeholder).
+    """
     from core.common.errors import ValidationError
 
     customer = customer or (booking.customer if booking is not None else None)
@@ -293,11 +308,15 @@ def notification_send_custom(*, booking=None, customer=None, subject: str, body:
         for channel in channels:
             address = _recipient(customer, channel)
             suppressed = is_suppressed(channel=channel, address=address)
+            text = body.strip()
+            manage_link = (channel == Channel.EMAIL and booking is not None
+                           and MANAGE_URL_PLACEHOLDER not in text)
             notification, _new = notification_create_once(
                 dedupe_key=f"custom:{event_id}", channel=channel, actor=actor,
                 notification_type=NotificationType.CUSTOM, booking=booking, customer=customer,
-                recipients=[address], subject=subject.strip()[:255], body_text=body.strip(),
-                body_html=linebreaks(body.strip(), autoescape=True) if channel == Channel.EMAIL else "",
+                recipients=[address], subject=subject.strip()[:255],
+                body_text=f"{text}\n\nView or manage your booking: {MANAGE_URL_PLACEHOLDER}" if manage_link else text,
+                body_html=_custom_html(text, manage_link=manage_link) if channel == Channel.EMAIL else "",
                 status=NotificationStatus.SUPPRESSED if suppressed else NotificationStatus.PENDING,
                 last_error=f"{address} is suppressed (bounce, complaint or opt-out)." if suppressed else "")
             notifications.append(notification)

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from core.common.services import model_update
 from core.notifications.models import (
@@ -19,7 +20,13 @@ from core.notifications.models import (
     Notification,
     NotificationStatus,
 )
-from core.notifications.services.creating import booking_context, fill_from_template, switched_off_message
+from core.notifications.services.creating import (
+    MANAGE_URL_PLACEHOLDER,
+    PAY_URL_PLACEHOLDER,
+    booking_context,
+    fill_from_template,
+    switched_off_message,
+)
 from core.notifications.services.suppression import is_suppressed, suppression_add
 
 logger = logging.getLogger(__name__)
@@ -66,6 +73,26 @@ def _finish(notification: Notification, status: str, reason: str) -> None:
     model_update(instance=notification, fields=["status", "last_error"], data={"status": status, "last_error": reason})
 
 
+def with_manage_url(notification: Notification, text: str, *, html: bool = False) -> str:
+    """`text` with the manage/pay link placeholders replaced by freshly signed links to the notification's booking.
+
+    Called at send time only: the stored row keeps the placeholders (the token is a key to the booking).
+    """
+    if not text or (MANAGE_URL_PLACEHOLDER not in text and PAY_URL_PLACEHOLDER not in text):
+        return text
+    if notification.booking is not None:
+        from core.bookings.changes_access import manage_url, pay_url
+
+        links = {MANAGE_URL_PLACEHOLDER: manage_url(notification.booking),
+                 PAY_URL_PLACEHOLDER: pay_url(notification.booking)}
+    else:  # a message to a customer about no booking in particular
+        site = f"{str(settings.TOTETAXI.get('PUBLIC_SITE_URL', '')).rstrip('/')}/"
+        links = {MANAGE_URL_PLACEHOLDER: site, PAY_URL_PLACEHOLDER: site}
+    for placeholder, url in links.items():
+        text = text.replace(placeholder, escape(url) if html else url)
+    return text
+
+
 def _email_provider() -> str:
     return "postmark" if "anymail.backends.postmark" in settings.EMAIL_BACKEND else "email"
 
@@ -76,10 +103,11 @@ def _send_email(notification: Notification) -> str:
     template = notification.template
     sender = f"{template.from_name} <{template.from_email}>" if template else settings.DEFAULT_FROM_EMAIL
     message = EmailMultiAlternatives(
-        subject=notification.subject, body=notification.body_text, from_email=sender,
+        subject=with_manage_url(notification, notification.subject),
+        body=with_manage_url(notification, notification.body_text), from_email=sender,
         to=list(notification.recipients), reply_to=[template.reply_to] if template and template.reply_to else None)
     if notification.body_html:
-        message.attach_alternative(notification.body_html, "text/html")
+        message.attach_alternative(with_manage_url(notification, notification.body_html, html=True), "text/html")
     message.metadata = {"notification_id": str(notification.pk)}  # read back from tracking webhooks
     message.tags = [notification.notification_type]
     try:
@@ -127,7 +155,7 @@ def _send_sms(notification: Notification) -> str:
 
     to = notification.recipients[0]
     try:
-        result = send_sms(to=to, body=notification.body_text,
+        result = send_sms(to=to, body=with_manage_url(notification, notification.body_text),
                           status_callback=twilio_status_callback_url(notification))
     except TwilioRejected as exc:
         if exc.unsubscribed:

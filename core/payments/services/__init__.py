@@ -31,6 +31,7 @@ from core.payments.services.intents import (
     balance_payment_record_locked,
     payment_intent_create,
 )
+from core.payments.services.links import amount_due, payment_link_refusal, payment_link_send
 from core.payments.services.refunds import (
     payment_sync_refunds,
     reconciliation_mismatch_resolve,
@@ -52,6 +53,7 @@ __all__ = [
     "SCOPE_CREATE_INTENT",
     "TEST_MODE_PREFIX",
     "IntentResult",
+    "amount_due",
     "balance_intent_for",
     "balance_intents_cancel",
     "balance_payment_record_locked",
@@ -61,6 +63,8 @@ __all__ = [
     "booking_reinstate_after_late_payment",
     "payment_confirm",
     "payment_intent_create",
+    "payment_link_refusal",
+    "payment_link_send",
     "payment_record_dispute",
     "payment_record_fee",
     "payment_record_offline",

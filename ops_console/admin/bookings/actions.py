@@ -24,10 +24,17 @@ from core.common.errors import DomainError, ValidationError
 from core.common.money import to_cents
 from core.notifications.services import notification_resend, notification_send_custom
 from core.payments.selectors import payment_list_for_booking, payment_refundable_cents
-from core.payments.services import payment_record_offline, refund_issue
+from core.payments.services import (
+    amount_due,
+    payment_link_refusal,
+    payment_link_send,
+    payment_record_offline,
+    refund_issue,
+)
 from core.reporting import selectors as reporting
 from ops_console import forms as ops_forms
 from ops_console.admin._common import cents, money, render_action_page, safe_next
+from ops_console.booking_forms import PayLinkForm
 
 MAX_BULK = 500
 
@@ -61,6 +68,9 @@ OFFLINE_PAYMENT = BookingAction("offline_payment", "Record offline payment", "of
                                 form=ops_forms.OfflinePaymentForm, single=True)
 REFUND = BookingAction("refund", "Issue refund", "refund", "undo", form=ops_forms.RefundForm, single=True,
                        description="Refunds go back to the original payment method. Admins only.")
+PAY_LINK = BookingAction("pay_link", "Send payment link", "message", "link", form=PayLinkForm, single=True,
+                         description="Emails and/or texts the customer a link to pay what the booking owes online "
+                                     "(card, on the website). The link is made when the message is sent.")
 
 # Changes under the booking's change policy: a preview of the quote, then its confirmation (changes.py).
 CANCEL_REFUND = BookingAction("cancel_refund", "Cancel with refund", "operate", "currency_exchange",
@@ -77,8 +87,8 @@ EDIT = BookingAction("edit", "Edit booking", "operate", "edit_calendar", form=op
 CHANGE_FLOWS = ("cancel_refund", "reschedule", "edit")
 
 ACTIONS: dict[str, BookingAction] = {a.name: a for a in (
-    SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, MESSAGE, OFFLINE_PAYMENT, REFUND, CANCEL_REFUND, RESCHEDULE,
-    EDIT)}
+    SCHEDULE, START, COMPLETE, CANCEL, NOTE, RESEND, MESSAGE, OFFLINE_PAYMENT, REFUND, PAY_LINK, CANCEL_REFUND,
+    RESCHEDULE, EDIT)}
 TRANSITION_TARGETS = {"schedule": BookingStatus.SCHEDULED, "start": BookingStatus.IN_PROGRESS,
                       "complete": BookingStatus.COMPLETED}
 REFUNDABLE_PAYMENT_STATES = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.BALANCE_DUE)
@@ -112,6 +122,8 @@ def refusal(spec: BookingAction, booking) -> str:
             return ("not paid yet: cancel it with “Cancel booking”." if spec.name == "cancel_refund"
                     else "not paid yet: an unpaid booking is changed through its own edit path.")
         return f"a {booking.get_status_display().lower()} booking cannot be changed under the policy."
+    if spec.name == "pay_link":
+        return payment_link_refusal(booking)
     return ""
 
 
@@ -243,6 +255,10 @@ class BookingActionPageMixin:
                                              reference=data.get("reference", ""), actor=actor, request_ip=ip)
             return (f"{payment.get_method_display().lower()} payment of {money(data['amount'])} recorded"
                     f" ({payment.get_status_display().lower()}).")
+        if spec.name == "pay_link":
+            sent = payment_link_send(booking=booking, channels=data["channels"], actor=actor)
+            states = ", ".join(f"{n.get_channel_display()} {n.get_status_display().lower()}" for n in sent)
+            return f"payment link of {money(amount_due(booking))} queued ({states})."
         if spec.name == "refund":
             payment = m.Payment.objects.get(pk=data["payment"], booking=booking)
             amount_cents = to_cents(data["amount"])

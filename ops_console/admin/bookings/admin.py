@@ -26,6 +26,7 @@ from ops_console.admin.bookings.listing import (
     booking_ordering,
     when_requested,
 )
+from ops_console.admin.bookings.phone import PhoneBookingMixin
 from ops_console.admin.bookings.sections import BookingSectionsMixin
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
 from ops_console.exports import StreamingExportMixin
@@ -34,7 +35,8 @@ from ops_console.resources import BookingResource
 
 
 @admin.register(m.Booking)
-class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingChangeFlowMixin, BookingActionPageMixin,
+class BookingAdmin(PhoneBookingMixin, BookingEditMixin, BookingEntriesMixin, BookingChangeFlowMixin,
+                   BookingActionPageMixin,
                    BookingSectionsMixin, StreamingExportMixin, OpsModelAdmin):
     resource_classes = [BookingResource]
     list_display = ["booking_number", "customer_name", "booking_type", "pickup_date", "pickup_window",
@@ -65,7 +67,7 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingChangeFlowMixin
             ("booking_type", "package", "item_count"),
             ("pickup_date", "pickup_window", "coi_required_display"),
             "notes", ("needs_attention", "attention_reason", "attention_due"),
-            ("hold_expires_at", "created_at", "updated_at"),
+            ("source", "hold_expires_at", "created_at", "updated_at"),
             ("cancelled_at", "cancellation_reason"), "tracking_link",
         ]}),
         ("Customer", {"classes": ["tab"], "fields": ["customer_link", "customer_email", "customer_phone",
@@ -83,8 +85,8 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingChangeFlowMixin
     actions = ["bulk_schedule", "bulk_start", "bulk_complete", "bulk_cancel", "bulk_note", "bulk_resend",
                "bulk_offline_payment", "bulk_refund", "export_selected"]
     actions_row = ["row_schedule", "row_start", "row_complete", "row_cancel", "row_reschedule", "row_edit",
-                   "row_cancel_refund", "row_note", "row_resend", "row_message", "row_offline_payment", "row_refund",
-                   "row_upload_coi"]
+                   "row_cancel_refund", "row_note", "row_resend", "row_message", "row_pay_link", "row_offline_payment",
+                   "row_refund", "row_upload_coi"]
     # Three menus, so the header keeps room for the breadcrumb and the booking number.
     actions_detail = [
         {"title": "Status", "icon": "swap_horiz",
@@ -92,9 +94,9 @@ class BookingAdmin(BookingEditMixin, BookingEntriesMixin, BookingChangeFlowMixin
         {"title": "Change", "icon": "event_repeat",
          "items": ["detail_reschedule", "detail_edit", "detail_cancel_refund"]},
         {"title": "Customer", "icon": "forum", "items": ["detail_note", "detail_message", "detail_resend"]},
-        {"title": "Money", "icon": "payments", "items": ["detail_offline_payment", "detail_refund"]},
+        {"title": "Money", "icon": "payments", "items": ["detail_pay_link", "detail_offline_payment", "detail_refund"]},
     ]
-    actions_list = ["export_all_streamed"]
+    actions_list = ["new_phone_booking", "export_all_streamed"]
 
     # --- queryset, ordering, permissions ---------------------------------------------------------------
     def get_queryset(self, request):

@@ -21,9 +21,8 @@ from core.notifications.models import Channel
 from core.payments.errors import AlreadyPaid, NotPayable
 from core.payments.services.common import captured_cents, payment_audit, require_staff
 
-# A reschedule that costs more leaves a paid booking owing the difference (PaymentState added by that change;
-# compared as a string so this works whether or not the value is defined yet).
-BALANCE_DUE = "balance_due"
+# A change that cost more (a dearer date, a change fee) leaves a paid booking owing its balance.
+BALANCE_DUE = PaymentState.BALANCE_DUE
 
 
 def payment_link_refusal(booking: Booking, *, now: dt.datetime | None = None) -> str:
@@ -41,7 +40,13 @@ def payment_link_refusal(booking: Booking, *, now: dt.datetime | None = None) ->
 
 
 def amount_due(booking: Booking) -> Decimal:
-    """What is left to pay: the total less what was captured (refunds aside)."""
+    """What is left to pay. A paid booking that owes a balance owes its changes' unpaid balances, which include
+    change fees that are not part of the total (the balance intents are for exactly these); an unpaid booking
+    owes its total less what was captured (refunds aside)."""
+    if booking.payment_status == BALANCE_DUE:
+        from core.payments.selectors import booking_balances_owed
+
+        return from_cents(sum(cents for _quote, cents in booking_balances_owed(booking)))
     return from_cents(max(to_cents(booking.total_price) - captured_cents(booking), 0))
 
 
@@ -69,7 +74,10 @@ def payment_link_send(*, booking: Booking, channels: list[str], actor) -> list:
     if booking.status == BookingStatus.PENDING and booking.hold_expires_at:
         held = (f" We are holding your slot until "
                 f"{timezone.localtime(booking.hold_expires_at):%A %B %-d, %-I:%M %p} (New York time).")
-    email_body = (f"Hi {booking.customer.name},\n\nTo confirm ToteTaxi booking {booking.booking_number} ({what}), "
+    purpose = (f"For the change to ToteTaxi booking {booking.booking_number} ({what})"
+               if booking.payment_status == BALANCE_DUE else
+               f"To confirm ToteTaxi booking {booking.booking_number} ({what})")
+    email_body = (f"Hi {booking.customer.name},\n\n{purpose}, "
                   f"please pay ${due} securely online:\n\n{PAY_URL_PLACEHOLDER}\n\n{held.strip()}\n\nQuestions? "
                   f"Call us at {settings.TOTETAXI['SUPPORT_PHONE']}.\n\nThe ToteTaxi team")
     sms_body = f"ToteTaxi: pay ${due} for booking {booking.booking_number} here: {PAY_URL_PLACEHOLDER}"

@@ -9,6 +9,7 @@ lock, with idempotency keys from our refund ids, so a retry that re-sends one ca
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -39,8 +40,11 @@ from core.bookings.services import booking_transition
 from core.catalog.change_pricing import CancellationTier, ChangePrice, price_cancellation
 from core.catalog.policy_models import ChangePolicy
 from core.common.money import from_cents, money_str, to_cents
+from core.payments.errors import PaymentProviderError, PaymentProviderUnavailable
 from core.payments.models import Payment, PaymentStatus, Refund
 from core.payments.services import balance_intents_cancel, payment_audit, refund_record_locked, refund_submit
+
+logger = logging.getLogger(__name__)
 
 SCOPE_BOOKINGS_CANCEL = "bookings.cancel"
 CHANGEABLE = (BookingStatus.PENDING, BookingStatus.PAID, BookingStatus.SCHEDULED)
@@ -166,7 +170,10 @@ def booking_cancel_with_quote(*, booking: Booking, quote_id, actor=None, idempot
             idempotency_complete(record_id=claim, status=200, body={"quote_id": str(quote.pk)}, booking_id=locked.pk)
     # After the commit, with no lock held: send what is still pending (a replay re-sends with the same key).
     refunds = [refund_submit(refund=refund, actor=actor) for refund in quote.refunds.all()]
-    balance_intents_cancel(booking_id=booking.pk, actor=actor)
+    try:
+        balance_intents_cancel(booking_id=booking.pk, actor=actor)
+    except (PaymentProviderError, PaymentProviderUnavailable):  # the cancel stands; the payments sweep retries
+        logger.warning("balance intents of cancelled booking %s left for the sweep", booking.pk, exc_info=True)
     return CancelOutcome(booking=Booking.objects.get(pk=booking.pk), quote=quote, refunds=refunds)
 
 

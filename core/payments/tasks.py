@@ -36,12 +36,14 @@ def send_payment_confirmation(booking_id: str) -> bool:
 @db_periodic_task(crontab(minute="*/5"))
 @lock_task("payments-sweep")
 def sweep_payments() -> dict:
-    """Every 5 minutes: events whose job was lost, refunds Stripe did not answer."""
-    from core.payments.services import refunds_retry_pending
+    """Every 5 minutes: events whose job was lost, refunds Stripe did not answer, balance intents of cancelled
+    bookings still live at Stripe."""
+    from core.payments.services import balance_intents_sweep, refunds_retry_pending
     from core.payments.webhooks import stripe_events_retry_stuck
 
     with acting_as(None, user_agent="huey:sweep_payments"):
-        return {"events": stripe_events_retry_stuck(), "refunds": refunds_retry_pending()}
+        return {"events": stripe_events_retry_stuck(), "refunds": refunds_retry_pending(),
+                "balance_intents": balance_intents_sweep()}
 
 
 @db_periodic_task(crontab(hour="7", minute="30"))

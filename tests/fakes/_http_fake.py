@@ -142,6 +142,11 @@ class FakeHttpServer:
         with self._lock:
             self._faults.extend(Fault("fail", status=status, details=details) for _ in range(n))
 
+    def clear_faults(self) -> None:
+        """The provider is back: faults not yet used up are dropped."""
+        with self._lock:
+            self._faults.clear()
+
     def hang_next(self, n: int = 1, seconds: float = 5.0) -> None:
         """The next `n` API requests wait `seconds` before being processed normally.
 

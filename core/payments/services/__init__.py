@@ -28,6 +28,7 @@ from core.payments.services.intents import (
     IntentResult,
     balance_intent_for,
     balance_intents_cancel,
+    balance_intents_sweep,
     balance_payment_record_locked,
     payment_intent_create,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "amount_due",
     "balance_intent_for",
     "balance_intents_cancel",
+    "balance_intents_sweep",
     "balance_payment_record_locked",
     "booking_payment_state_sync",
     "payment_audit",

@@ -492,3 +492,28 @@ def test_notes_written_after_the_preview_survive_the_change(weekday_booking, sta
     booking_change_with_quote(booking=stale, quote_id=quote.pk)
 
     assert Booking.objects.get(pk=stale.pk).notes == "Gate code 4412"
+
+
+@pytest.mark.django_db
+def test_a_balance_intent_stripe_would_not_cancel_is_cancelled_by_the_sweep(stripe_on, weekday_booking):
+    """Stripe down right after the cancel's commit (or a worker killed there): the cancellation stands, and the
+    payments sweep cancels the live balance intent and sends the pending refund once Stripe answers again."""
+    saturday = _saturday_after(weekday_booking.pickup_date)
+    required = booking_change_with_quote(booking=weekday_booking, quote_id=booking_change_preview(
+        booking=weekday_booking, change=_change(saturday)).pk).payment_required
+    booking = Booking.objects.get(pk=weekday_booking.pk)
+    quote = booking_cancel_preview(booking=booking)
+
+    stripe_on.fail_next(20, status=503)
+    outcome = booking_cancel_with_quote(booking=booking, quote_id=quote.pk)
+    stripe_on.clear_faults()
+
+    balance = Payment.objects.get(stripe_payment_intent_id=required["payment_intent_id"])
+    assert outcome.booking.status == BookingStatus.CANCELLED
+    assert balance.status != PaymentStatus.CANCELED  # still live at Stripe: the customer could pay it
+
+    assert services.balance_intents_sweep() == 1
+    assert services.refunds_retry_pending(now=timezone.now() + dt.timedelta(minutes=5)) == 1
+    assert Payment.objects.get(pk=balance.pk).status == PaymentStatus.CANCELED
+    assert Refund.objects.get(payment__booking=booking).status == RefundStatus.SUCCEEDED
+    assert services.balance_intents_sweep() == 0  # nothing left: a second run does nothing

@@ -69,6 +69,16 @@ def check_override_amount(actor, given: Decimal) -> None:
                                  f"${quantize(given)} more than the policy.")
 
 
+def check_override_confirm(actor, quote) -> None:
+    """Carrying out a quote that overrides the policy: staff again, and the same limit as at the preview, so a
+    previewed override cannot be confirmed through the public API, nor by staff below the admin threshold."""
+    if not quote.override:
+        return
+    if actor is None or not getattr(actor, "is_staff", False):
+        raise OverrideNotAllowed("This change overrides the change policy: only staff can carry it out.")
+    check_override_amount(actor, Decimal(str(quote.override.get("given", "0"))))
+
+
 def _reprice(price: ChangePrice, lines: list[ChangeLine], *, amount_due: Decimal, refund: Decimal) -> ChangePrice:
     return ChangePrice(price.action, price.policy_version, price.hours_before, tuple(lines), amount_due, refund)
 

@@ -26,6 +26,7 @@ from core.bookings.change_overrides import (
     apply_cancel_override,
     check_override_actor,
     check_override_amount,
+    check_override_confirm,
 )
 from core.bookings.errors import InvalidTransition, NoChangePolicy, QuoteExpired, QuoteMismatch, QuoteNotFound
 from core.bookings.idempotency import (
@@ -181,6 +182,7 @@ def _cancel_locked(booking: Booking, quote: ChangeQuote, *, actor, now: dt.datet
     if booking.status == BookingStatus.CANCELLED:
         raise InvalidTransition("This booking is already cancelled.")
     _check_changeable(booking)
+    check_override_confirm(actor, quote)
     if quote.expires_at <= now:
         raise QuoteExpired("This cancellation quote has expired; preview the cancellation again.")
     if payment_basis(booking) != quote.basis:

@@ -25,6 +25,7 @@ from core.bookings.change_overrides import (
     apply_reschedule_override,
     check_override_actor,
     check_override_amount,
+    check_override_confirm,
 )
 from core.bookings.changes import payment_basis, pickup_moment, policy_for, quote_uuid, refunds_create
 from core.bookings.errors import (
@@ -246,6 +247,7 @@ def booking_change_with_quote(*, booking: Booking, quote_id, actor=None, idempot
 def _reschedule_locked(booking: Booking, quote: ChangeQuote, request: BookingRequest, *, actor,
                        now: dt.datetime) -> None:
     _check_reschedulable(booking)
+    check_override_confirm(actor, quote)
     if quote.expires_at <= now:
         raise QuoteExpired("This change quote has expired; preview the change again.")
     if _basis(booking) != quote.basis:

@@ -517,3 +517,31 @@ def test_a_balance_intent_stripe_would_not_cancel_is_cancelled_by_the_sweep(stri
     assert Payment.objects.get(pk=balance.pk).status == PaymentStatus.CANCELED
     assert Refund.objects.get(payment__booking=booking).status == RefundStatus.SUCCEEDED
     assert services.balance_intents_sweep() == 0  # nothing left: a second run does nothing
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("confirmer", ["customer", "staff"])
+def test_an_admins_override_quote_is_carried_out_by_an_admin_only(weekday_booking, staff, admin, settings,
+                                                                  confirmer):
+    """The preview checked who may give the money away; the confirmation checks again, so an admin's quote
+    cannot be confirmed through the public API (no actor) nor by staff below the admin threshold."""
+    booking = weekday_booking
+    now = _before(booking, 3 * 24 * H)
+    settings.TOTETAXI = {**settings.TOTETAXI, "CHANGE_OVERRIDE_ADMIN_ABOVE": Decimal("10")}
+    cancel = booking_cancel_preview(booking=booking, now=now, actor=admin,
+                                    override=ChangeOverride(reason="goodwill", refund_cents=int(
+                                        booking.total_price * 100)))
+    change = booking_change_preview(booking=booking, change=_change(booking.pickup_date + dt.timedelta(days=7)),
+                                    actor=admin, override=ChangeOverride(reason="storm", waive_fee=True),
+                                    now=_before(booking, 48 * H))
+    actor = staff if confirmer == "staff" else None
+
+    with pytest.raises(OverrideNotAllowed):
+        booking_cancel_with_quote(booking=booking, quote_id=cancel.pk, actor=actor, now=now)
+    with pytest.raises(OverrideNotAllowed):
+        booking_change_with_quote(booking=booking, quote_id=change.pk, actor=actor, now=_before(booking, 48 * H))
+
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.PAID
+    assert not Refund.objects.filter(payment__booking=booking).exists()
+    assert booking_cancel_with_quote(booking=booking, quote_id=cancel.pk, actor=admin, now=now).refund_amount \
+        == booking.total_price

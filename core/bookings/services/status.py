@@ -9,11 +9,13 @@ from django.utils import timezone
 
 from core.bookings.errors import (
     BookingValidationError,
+    InvalidTransition,
 )
 from core.bookings.models import (
     Booking,
     BookingStatus,
     BookingStatusChange,
+    PaymentState,
 )
 from core.bookings.status import HOLD_EXPIRED_REASON, check_transition
 from core.common.services import model_update
@@ -46,11 +48,22 @@ def booking_transition(*, booking: Booking, to_status: str, actor=None, reason: 
     return locked
 
 
+# Payment states in which the customer has money with us (or on its way) that a plain cancel would keep.
+MONEY_HELD = (PaymentState.PAID, PaymentState.PARTIALLY_REFUNDED, PaymentState.BALANCE_DUE, PaymentState.PROCESSING)
+
+
 def booking_cancel(*, booking: Booking, actor=None, reason: str, now: dt.datetime | None = None) -> Booking:
     if not reason.strip():
         raise BookingValidationError("Give a reason for the cancellation.", fields={"reason": ["Required."]})
-    return booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, actor=actor, reason=reason,
-                              now=now)
+    with transaction.atomic():
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if locked.payment_status in MONEY_HELD:
+            # Cancelling would keep the customer's money without a word: the change policy decides the refund
+            # (core.bookings.changes: cancel preview, then cancel with the quote; staff may override it).
+            raise InvalidTransition("Money was paid for this booking: cancel it under the change policy "
+                                    "(“Cancel with refund”), which refunds what is due.")
+        return booking_transition(booking=locked, to_status=BookingStatus.CANCELLED, actor=actor, reason=reason,
+                                  now=now)
 
 
 def booking_expire_holds(*, now: dt.datetime | None = None, limit: int = 500) -> int:

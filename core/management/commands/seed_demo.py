@@ -13,8 +13,11 @@ from django.core.management.base import BaseCommand
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from core.bookings.change_overrides import ChangeOverride
+from core.bookings.changes import booking_cancel_preview, booking_cancel_with_quote
 from core.bookings.models import Booking, BookingStatus
 from core.bookings.services import booking_cancel, booking_create, booking_expire_holds, booking_transition
+from core.bookings.services.status import MONEY_HELD
 from core.catalog.models import MiniMovePackage, SpecialtyItem
 from core.common.audit import acting_as
 from core.common.errors import DomainError
@@ -177,13 +180,23 @@ class Command(BaseCommand):
         return self._move(booking, LegKind.DROPOFF, LegStatus.ASSIGNED, LegStatus.IN_PROGRESS, LegStatus.COMPLETED)
 
     def _cancel(self, booking: Booking) -> Booking:
-        ops = self.staff["ops"]
-        with acting_as(ops, user_agent=AGENT):
-            return booking_cancel(booking=booking, actor=ops, reason="Customer called: plans changed, refund due.")
+        """The customer called: the office cancels under the change policy, refunding in full as a goodwill
+        override (an admin's, as the amount is above what Operations may give on their own)."""
+        admin = self.staff["admin"]
+        with acting_as(admin, user_agent=AGENT):
+            if booking.payment_status not in MONEY_HELD:
+                return booking_cancel(booking=booking, actor=admin, reason="Customer called: plans changed.")
+            paid = sum(p.refundable_cents for p in payment_list_for_booking(booking=booking))
+            quote = booking_cancel_preview(booking=booking, actor=admin, override=ChangeOverride(
+                reason="Customer called: plans changed; full refund as a courtesy.", refund_cents=paid))
+            return booking_cancel_with_quote(booking=booking, quote_id=quote.pk, actor=admin).booking
 
     def _refund(self, booking: Booking) -> None:
+        """Whatever the cancellation left refundable (nothing after a full-refund cancel) goes back too."""
         admin = self.staff["admin"]
         payment = payment_list_for_booking(booking=booking).first()
+        if payment is None or payment.refundable_cents <= 0:
+            return
         with acting_as(admin, user_agent=AGENT):
-            refund_issue(payment=payment, amount_cents=payment.amount_cents, reason="requested_by_customer",
+            refund_issue(payment=payment, amount_cents=payment.refundable_cents, reason="requested_by_customer",
                          notes="Cancelled by phone before pickup.", actor=admin)

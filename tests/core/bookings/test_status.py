@@ -3,7 +3,7 @@ import itertools
 import pytest
 
 from core.bookings.errors import InvalidTransition
-from core.bookings.models import BookingStatus, BookingStatusChange
+from core.bookings.models import Booking, BookingStatus, BookingStatusChange
 from core.bookings.services import booking_cancel, booking_create, booking_transition
 from core.bookings.status import TRANSITIONS, can_transition
 
@@ -76,3 +76,18 @@ def test_repeating_a_transition_is_a_no_op(make_request):
     booking_transition(booking=booking, to_status=S.PAID)
     booking_transition(booking=booking, to_status=S.PAID)
     assert BookingStatusChange.objects.filter(booking=booking, to_status=S.PAID).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_paid_booking_is_not_cancelled_without_its_refund(make_request):
+    """The plain cancel (the console's "Cancel booking", the seed) would keep the customer's money: core refuses
+    it under the lock; the change policy's cancel (preview, then the quote) refunds what is due."""
+    from core.payments.services import payment_record_test_mode
+
+    booking, _ = booking_create(request=make_request())
+    payment_record_test_mode(booking=booking)
+    paid = Booking.objects.get(pk=booking.pk)
+    assert paid.payment_status == "paid"
+    with pytest.raises(InvalidTransition, match="change policy"):
+        booking_cancel(booking=paid, reason="Customer changed plans")
+    assert Booking.objects.get(pk=booking.pk).status == paid.status != S.CANCELLED

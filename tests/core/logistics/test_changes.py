@@ -2,8 +2,8 @@
 
 import pytest
 
+from core.bookings.changes import booking_cancel_preview, booking_cancel_with_quote
 from core.bookings.models import Booking
-from core.bookings.services import booking_cancel
 from core.common.services import model_update
 from core.integrations.onfleet import to_ms
 from core.logistics.changes import dispatch_sync_booking
@@ -18,7 +18,8 @@ def test_cancelling_a_dispatched_booking_deletes_its_open_tasks(onfleet, dispatc
                                                                  django_capture_on_commit_callbacks):
     pickup_id, dropoff_id = task_ids(dispatched)
     with django_capture_on_commit_callbacks(execute=True):
-        booking_cancel(booking=dispatched, actor=staff, reason="Customer moved the date")
+        booking_cancel_with_quote(booking=dispatched, actor=staff,
+                                  quote_id=booking_cancel_preview(booking=dispatched, actor=staff).pk)
 
     assert pickup_id in onfleet.deleted and dropoff_id in onfleet.deleted and onfleet.tasks == {}
     assert {leg.status for leg in legs_of(dispatched).values()} == {LegStatus.CANCELLED}

@@ -121,7 +121,7 @@ def test_cancel_waits_for_a_running_dispatch_and_a_dispatch_after_a_cancel_creat
         onfleet, pending_booking, pay, staff):
     from huey.contrib.djhuey import HUEY
 
-    from core.bookings.services import booking_cancel
+    from core.bookings.changes import booking_cancel_preview, booking_cancel_with_quote
     from core.logistics.dispatch import dispatch_lock_name
     from core.logistics.errors import DispatchBusy
     from core.logistics.services import dispatch_cancel
@@ -138,7 +138,8 @@ def test_cancel_waits_for_a_running_dispatch_and_a_dispatch_after_a_cancel_creat
         leg.onfleet_task_id = ""
         leg.save()
     onfleet.tasks.clear()
-    booking_cancel(booking=Booking.objects.get(pk=booking.pk), actor=staff, reason="customer called")
+    paid = Booking.objects.get(pk=booking.pk)  # paid: cancelled under the change policy (it refunds)
+    booking_cancel_with_quote(booking=paid, quote_id=booking_cancel_preview(booking=paid, actor=staff).pk, actor=staff)
     # then it re-checks under the lock and creates nothing
     assert dispatch_run(booking_id=booking.pk) is False
     assert onfleet.tasks == {}

@@ -117,14 +117,20 @@ def test_thirty_days_of_metrics_match_what_the_dashboard_computes_live(db, seede
 
 
 def test_cancellations_are_refunded_and_holds_that_lapsed_say_so(db, seeded):
+    """Paid bookings the customer called off are cancelled under the change policy with a full refund (an
+    admin's override, with its reason); unpaid ones lapse or are cancelled plainly."""
     cancelled = Booking.objects.filter(status=BookingStatus.CANCELLED)
-    assert {b.cancellation_reason for b in cancelled} <= {"hold_expired",
-                                                          "Customer called: plans changed, refund due."}
-    refunded = cancelled.exclude(cancellation_reason="hold_expired")
+    refunded = cancelled.filter(change_quotes__action="cancel", change_quotes__used_at__isnull=False)
+    assert refunded.exists()
     for booking in refunded:
+        quote = booking.change_quotes.get(action="cancel", used_at__isnull=False)
+        assert quote.override["reason"].startswith("Customer called") and quote.used_by.username == "admin"
         refund = Refund.objects.get(payment__booking=booking)
-        assert refund.created_at > booking.cancelled_at
-        assert refund.processed_by.username == "admin"
+        assert refund.created_at >= booking.cancelled_at and refund.processed_by.username == "admin"
+        assert refund.amount_cents == refund.payment.amount_cents
+    others = cancelled.exclude(pk__in=refunded.values("pk"))
+    assert {b.cancellation_reason for b in others} <= {"hold_expired", "Customer called: plans changed."}
+    assert not Refund.objects.filter(payment__booking__in=others).exists()
 
 
 def test_the_summary_counts_what_was_made(db, seeded):

@@ -136,8 +136,10 @@ def reschedule_preview(request, booking_id: str, payload: RescheduleIn, x_bookin
     """A paid booking's new date and window, priced under its change policy: free at least 72 hours before the
     pickup, a change fee later, refused inside 24 hours (409 `too_late_to_change`); the new date's price
     difference is charged (`amount_due`) or refunded (`refund_amount`). The date is checked now: 409
-    `date_unavailable` / `building_closed` with `fields.alternatives`; 409 `payment_required` while an earlier
-    change's balance is unpaid. `POST …/reschedule/` with the `quote_id` carries it out until `expires_at`."""
+    `date_unavailable` / `building_closed` with `fields.alternatives`, `building_lead_time` with
+    `fields.earliest_date`; 409 `payment_required` while an earlier change's balance is unpaid; 422
+    `validation_error` for a past date or the date and window the booking already has. `POST …/reschedule/`
+    with the `quote_id` carries it out until `expires_at`."""
     check_request_rate_limit(request, route="bookings.reschedule_preview")
     booking = booking_get_for_customer(booking_id=booking_id, token=x_booking_token)
     quote = booking_change_preview(booking=booking, change=BookingChange(pickup_date=payload.pickup_date,

@@ -179,8 +179,9 @@ def booking_change_preview(*, booking: Booking, change: BookingChange, actor=Non
                                      fields={"pickup_date": ["The booking is already on this date and window."]})
     basis = _basis(booking)
     price = _price(booking, basis, booking.total_price, now=now, override=override)  # too late? before the rest
-    state = suggesting_alternatives(lambda: check_bookable(request, now=now, exclude_booking_id=booking.pk),
-                                    request, now=now)
+    state = suggesting_alternatives(
+        lambda: check_bookable(request, now=now, exclude_booking_id=booking.pk, current_date=booking.pickup_date),
+        request, now=now)
     snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
     new_total = Decimal(calculate_price(request.price_request(), snapshot).as_json()["total_price"])
     price = _price(booking, basis, new_total, now=now, override=override)

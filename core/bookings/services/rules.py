@@ -145,16 +145,22 @@ def unbookable_reasons(request: BookingRequest, *, van, used: int, items: dict[s
     return reasons
 
 
-def check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None) -> ServiceDayState:
+def check_bookable(request: BookingRequest, *, now: dt.datetime, exclude_booking_id=None,
+                   current_date: dt.date | None = None) -> ServiceDayState:
     """Inside the service-day lock: is there still a slot on the date, for this request? (one query)
     First: do the buildings at its addresses allow the move that day, in that window, with that notice? (one
-    query)"""
+    query)
+
+    `current_date`: the date a booking being changed has now. A change that keeps it (items, addresses, the
+    window) is not a new booking on that date, so the catalog's lead time does not refuse it."""
     from core.documents.buildings import check_move_day
 
     check_move_day(request, today=availability.service_today(now), booking_id=exclude_booking_id)
     state = service_day_state(request.pickup_date, now=now, exclude_booking_id=exclude_booking_id)
     items = catalog_static(version=state.catalog_version)["specialty_items"]
     reasons = unbookable_reasons(request, van=state.van, used=state.used, items=items, now=now)
+    if current_date is not None and request.pickup_date == current_date:
+        reasons = [reason for reason in reasons if reason != "lead_time"]
     if reasons:
         raise DateUnavailable(f"{request.pickup_date:%A, %B %-d, %Y} cannot be booked ({', '.join(reasons)}).",
                               fields={"pickup_date": reasons})

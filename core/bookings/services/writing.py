@@ -218,7 +218,7 @@ def booking_apply_request_locked(*, booking: Booking, request: BookingRequest, a
     the new price JSON. The caller holds the service-day lock of the request's date (and of the booking's old
     date when it moves, taken in date order) and the booking row lock; the slot on the old date is freed by
     the move itself (capacity counts bookings by date)."""
-    state = check_bookable(request, now=now, exclude_booking_id=booking.pk)
+    state = check_bookable(request, now=now, exclude_booking_id=booking.pk, current_date=booking.pickup_date)
     snapshot = catalog_snapshot(request.pickup_date, van=state.van, version=state.catalog_version)
     breakdown = calculate_price(request.price_request(), snapshot).as_json()
     static = catalog_static(version=state.catalog_version)

@@ -545,3 +545,18 @@ def test_an_admins_override_quote_is_carried_out_by_an_admin_only(weekday_bookin
     assert not Refund.objects.filter(payment__booking=booking).exists()
     assert booking_cancel_with_quote(booking=booking, quote_id=cancel.pk, actor=admin, now=now).refund_amount \
         == booking.total_price
+
+
+@pytest.mark.django_db
+def test_staff_add_an_item_the_evening_before_pickup_on_the_same_day(weekday_booking, staff):
+    """Inside the catalog's lead time (and the online cutoff, hence the override) a booking that keeps its date
+    is not a new booking on it: its items can still change (the lead time still refuses new bookings and moves
+    onto that day: check_bookable drops it only for the date the booking already has)."""
+    booking = weekday_booking
+    evening = _before(booking, 12 * H)
+    override = ChangeOverride(reason="Customer called: one more item")
+    same_day = BookingChange(pickup_date=booking.pickup_date, pickup_window=booking.pickup_window,
+                             specialty_items=(("peloton", 1),))
+    quote = booking_change_preview(booking=booking, change=same_day, actor=staff, override=override, now=evening)
+    booking_change_with_quote(booking=booking, quote_id=quote.pk, actor=staff, now=evening)
+    assert [line.item.code for line in Booking.objects.get(pk=booking.pk).specialty_lines.all()] == ["peloton"]

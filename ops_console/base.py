@@ -1,20 +1,26 @@
 """The one base every ModelAdmin derives from: Unfold + simple-history + import/export."""
 
 import dataclasses
+import functools
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from import_export.admin import ImportExportModelAdmin
 from simple_history.admin import SimpleHistoryAdmin
 from simple_history.template_utils import HistoricalRecordContextHelper
+from unfold import admin as unfold_admin
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.import_export.forms import ExportForm, ImportForm
+from unfold.decorators import display
 
 from ops_console.formatting import field_label, value_text
 from ops_console.paginator import EstimatedCountPaginator
@@ -29,6 +35,15 @@ class ReadableHistoryHelper(HistoricalRecordContextHelper):
         return dataclasses.replace(changed, field=field_label(self.model, change.field), old=old, new=new)
 
 
+ROW_PK = "__ops_row_pk__"
+
+
+@functools.lru_cache(maxsize=16)
+def _row_checkbox(language: str) -> str:
+    """Unfold's list-row checkbox with a placeholder value, rendered once per language (its aria-label)."""
+    return unfold_admin.checkbox.render(ACTION_CHECKBOX_NAME, ROW_PK)
+
+
 class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     import_form_class = ImportForm
     export_form_class = ExportForm
@@ -38,6 +53,12 @@ class OpsModelAdmin(SimpleHistoryAdmin, ModelAdmin, ImportExportModelAdmin):
     list_per_page = 50
     warn_unsaved_form = True
     compressed_fields = True
+
+    @display(description=ModelAdmin.action_checkbox.short_description)
+    def action_checkbox(self, obj):
+        """Unfold's row checkbox (the same HTML) without a widget template render for each row."""
+        html = _row_checkbox(translation.get_language())
+        return mark_safe(html.replace(f'value="{ROW_PK}"', f'value="{conditional_escape(str(obj.pk))}"'))  # noqa: S308
 
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context=extra_context)

@@ -100,10 +100,11 @@ def test_row_action_returns_to_the_filtered_list(role_client, make_booking):
     booking = make_booking(BookingStatus.PAID)
     client = role_client("operations")
     listed = "/admin/core/booking/?when=all&q=" + booking.booking_number
-    opened = client.get(reverse("admin:core_booking_row_schedule", args=[booking.pk]),
+    opened = client.get(reverse("admin:core_booking_row_note", args=[booking.pk]),
                         HTTP_REFERER=f"http://testserver{listed}")
     assert _next_of(opened["Location"]) == listed  # the confirmation page will return there
     done = client.post(opened["Location"].split("?")[0], {"ids": [str(booking.pk)], "confirm": "yes",
+                                                          "body": "Doorman expects us.",
                                                           "next": _next_of(opened["Location"])})
     assert done.status_code == 302 and done["Location"] == listed
 

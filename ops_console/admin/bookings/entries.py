@@ -1,5 +1,7 @@
 """The booking desk's buttons, declared one by one so each can be found by name: a row button and a detail
-button open the action's confirmation page for one booking, a bulk action for the selected ones. Sending a
+button open the action's confirmation page for one booking, a bulk action for the selected ones. Every action has
+a detail button; the list's row menu has only the one-booking-at-a-time ones (ROW_ACTIONS): the status changes,
+resend, offline payment and refund are bulk actions there, and edit is on the booking's page only. Sending a
 message has no bulk form: each message is written to one customer."""
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from ops_console.admin.bookings.actions import (
     BookingAction,
     refusal,
 )
+
+# The list's row menu (plus "Upload a COI"): what the desk does to one booking at a time from the list.
+ROW_ACTIONS = ("message", "pay_link", "reschedule", "cancel_refund", "note")
 
 
 def desk_action(spec: BookingAction, kind: str):
@@ -79,29 +84,9 @@ class BookingEntriesMixin:
         return self.action_view(request, spec.name, ids=list(queryset.values_list("pk", flat=True)[:MAX_BULK]))
 
     # --- row buttons -----------------------------------------------------------------------------
-    @desk_action(SCHEDULE, "row")
-    def row_schedule(self, request, object_id):
-        return self.open_row(request, SCHEDULE, object_id)
-
-    @desk_action(START, "row")
-    def row_start(self, request, object_id):
-        return self.open_row(request, START, object_id)
-
-    @desk_action(COMPLETE, "row")
-    def row_complete(self, request, object_id):
-        return self.open_row(request, COMPLETE, object_id)
-
-    @desk_action(CANCEL, "row")
-    def row_cancel(self, request, object_id):
-        return self.open_row(request, CANCEL, object_id)
-
     @desk_action(RESCHEDULE, "row")
     def row_reschedule(self, request, object_id):
         return self.open_row(request, RESCHEDULE, object_id)
-
-    @desk_action(EDIT, "row")
-    def row_edit(self, request, object_id):
-        return self.open_row(request, EDIT, object_id)
 
     @desk_action(CANCEL_REFUND, "row")
     def row_cancel_refund(self, request, object_id):
@@ -111,21 +96,9 @@ class BookingEntriesMixin:
     def row_note(self, request, object_id):
         return self.open_row(request, NOTE, object_id)
 
-    @desk_action(RESEND, "row")
-    def row_resend(self, request, object_id):
-        return self.open_row(request, RESEND, object_id)
-
     @desk_action(MESSAGE, "row")
     def row_message(self, request, object_id):
         return self.open_row(request, MESSAGE, object_id)
-
-    @desk_action(OFFLINE_PAYMENT, "row")
-    def row_offline_payment(self, request, object_id):
-        return self.open_row(request, OFFLINE_PAYMENT, object_id)
-
-    @desk_action(REFUND, "row")
-    def row_refund(self, request, object_id):
-        return self.open_row(request, REFUND, object_id)
 
     # --- detail buttons --------------------------------------------------------------------------
     @desk_action(SCHEDULE, "detail")

@@ -12,7 +12,7 @@ from core.notifications.selectors import booking_notifications
 from core.payments.selectors import payment_list_for_booking
 from core.reporting import selectors as reporting
 from ops_console.activity import transition_text
-from ops_console.admin._common import PAYMENT_COLOURS, STATUS_COLOURS, cents, html_table, money
+from ops_console.admin._common import PAYMENT_COLOURS, STATUS_COLOURS, badge, cents, html_table, money
 from ops_console.admin.bookings.changes import change_summary
 from ops_console.admin.documents import booking_documents_table
 from ops_console.admin.logistics import booking_delivery_table
@@ -29,13 +29,13 @@ class BookingSectionsMixin:
     def total(self, obj):
         return money(obj.total_price)
 
-    @display(description="Status", ordering="status", label=STATUS_COLOURS)
+    @display(description="Status", ordering="status")
     def status_badge(self, obj):
-        return obj.status, obj.get_status_display()
+        return badge("status", obj.status, str(obj.get_status_display()))
 
-    @display(description="Payment", ordering="payment_status", label=PAYMENT_COLOURS)
+    @display(description="Payment", ordering="payment_status")
     def payment_badge(self, obj):
-        return obj.payment_status, obj.get_payment_status_display()
+        return badge("payment", obj.payment_status, str(obj.get_payment_status_display()))
 
     # --- change-form sections --------------------------------------------------------------------------
     @display(description="Status")

@@ -404,3 +404,17 @@ def test_edit_keeps_every_specialty_line_of_a_booking_with_four(role_client, str
     edited = Booking.objects.get(pk=paid_four_items.pk)
     assert _lines(edited) == lines
     assert edited.total_price == paid_four_items.total_price + Decimal(due.strip("$").replace(",", ""))
+
+
+def test_edit_keeps_a_specialty_item_retired_since_the_sale(role_client, stripe_on, paid_four_items):
+    m.SpecialtyItem.objects.filter(code="peloton").update(is_active=False)
+    client = role_client("operations")
+    data = _form_values(_open(client, "edit", paid_four_items))
+    data["dropoff_line1"] = "78 New Street"
+
+    preview = _preview(client, "edit", paid_four_items, **data)
+
+    assert 'data-testid="change-due">$0.00<' in preview.content.decode(), _messages(preview)
+    _confirm(client, "edit", paid_four_items, _quote_id(preview))
+    edited = Booking.objects.select_related("dropoff_address").get(pk=paid_four_items.pk)
+    assert edited.dropoff_address.line1 == "78 New Street" and _lines(edited) == list(FOUR_ITEMS)

@@ -178,7 +178,14 @@ class RescheduleForm(OverrideFields):
 
 ADDRESS_PARTS = [("line1", "Street", True), ("line2", "Apt / floor", False), ("city", "City", True),
                  ("state", "State", True), ("zip_code", "ZIP", True)]
-SPECIALTY_ROWS = 3
+SPECIALTY_SPARE_ROWS = 2  # empty specialty rows offered beyond the booking's own lines
+SPECIALTY_MIN_ROWS = 3
+
+
+def specialty_rows_for(lines: int) -> int:
+    """Rows for a booking with `lines` specialty lines: all of them (never fewer, or a save would drop the
+    extras) plus spare ones to add to."""
+    return max(lines + SPECIALTY_SPARE_ROWS, SPECIALTY_MIN_ROWS)
 
 
 class EditBookingForm(RescheduleForm):
@@ -188,8 +195,9 @@ class EditBookingForm(RescheduleForm):
                                     help_text="Standard delivery: the number of items.")
     package = forms.ChoiceField(label="Mini Move package", required=False, widget=UnfoldAdminSelectWidget)
 
-    def __init__(self, *args, packages=(), items=(), **kwargs):
+    def __init__(self, *args, packages=(), items=(), specialty_rows=SPECIALTY_MIN_ROWS, **kwargs):
         super().__init__(*args, **kwargs)
+        self.specialty_rows = specialty_rows
         for prefix, title in (("pickup", "Pickup"), ("dropoff", "Drop-off")):
             for part, label, required in ADDRESS_PARTS:
                 self.fields[f"{prefix}_{part}"] = forms.CharField(
@@ -198,7 +206,7 @@ class EditBookingForm(RescheduleForm):
         self.fields["package"].choices = [("", "—")] + [(p.code, f"{p.name} ({money(p.base_price)})")
                                                          for p in packages]
         item_choices = [("", "—")] + [(i.code, f"{i.name} ({money(i.base_price)})") for i in items]
-        for n in range(1, SPECIALTY_ROWS + 1):
+        for n in range(1, self.specialty_rows + 1):
             self.fields[f"specialty_item_{n}"] = forms.ChoiceField(label="Specialty item", required=False,
                                                                    choices=item_choices,
                                                                    widget=UnfoldAdminSelectWidget)
@@ -208,7 +216,7 @@ class EditBookingForm(RescheduleForm):
         # what is being changed first, the policy override last
         self.order_fields(["pickup_date", "pickup_window", "package", "item_count",
                            *[f"{prefix}_{part}" for prefix in ("pickup", "dropoff") for part, _l, _r in ADDRESS_PARTS],
-                           *[f"specialty_{kind}_{n}" for n in range(1, SPECIALTY_ROWS + 1) for kind in ("item", "qty")],
+                           *[f"specialty_{kind}_{n}" for n in range(1, self.specialty_rows + 1) for kind in ("item", "qty")],
                            "waive_fee", "override_reason"])
 
     def address(self, prefix: str) -> dict:
@@ -216,7 +224,7 @@ class EditBookingForm(RescheduleForm):
 
     def specialty_items(self) -> tuple[tuple[str, int], ...]:
         chosen: dict[str, int] = {}
-        for n in range(1, SPECIALTY_ROWS + 1):
+        for n in range(1, self.specialty_rows + 1):
             code = self.cleaned_data.get(f"specialty_item_{n}")
             if code:
                 chosen[code] = chosen.get(code, 0) + (self.cleaned_data.get(f"specialty_qty_{n}") or 1)

@@ -111,8 +111,12 @@ def active_packages():
     return MiniMovePackage.objects.filter(is_active=True).order_by("sort_order", "base_price")
 
 
-def active_specialty_items():
-    return SpecialtyItem.objects.filter(is_active=True).order_by("name")
+def active_specialty_items(*, keeping: tuple[str, ...] | list[str] = ()):
+    """Active specialty items, and those in `keeping` (a booking's own items) even if retired since."""
+    items = SpecialtyItem.objects.filter(is_active=True)
+    if keeping:
+        items = items | SpecialtyItem.objects.filter(code__in=list(keeping))
+    return items.order_by("name")
 
 
 

@@ -56,3 +56,14 @@ def reconcile_payments_daily() -> int:
 
     with acting_as(None, user_agent="huey:reconcile_payments"):
         return reconciliation_run(run_date=timezone.localdate() - dt.timedelta(days=1)).mismatches
+
+
+@db_periodic_task(crontab(hour="15", minute="0"))  # Huey's crontab is UTC: 10 or 11 a.m. in New York
+@lock_task("payments-balance-reminders")
+def remind_balances_due() -> int:
+    """Every day, mid-morning in New York: remind customers whose booking owes the balance of a change, with their
+    payment link; once per booking and day whatever the reruns."""
+    from core.payments.services import balance_reminders_send
+
+    with acting_as(None, user_agent="huey:balance_reminders"):
+        return balance_reminders_send()

@@ -51,6 +51,7 @@ class DashboardKpis:
     payments_failed: int
     needs_attention: int
     notifications_failed: int
+    balance_due: int = 0  # sold bookings owing the balance of a change (not cancelled)
 
     @property
     def average_booking_value(self) -> Decimal:
@@ -60,7 +61,8 @@ class DashboardKpis:
 
     @property
     def open_issues(self) -> int:
-        return self.holds_expiring + self.payments_failed + self.needs_attention + self.notifications_failed
+        return (self.holds_expiring + self.payments_failed + self.needs_attention + self.notifications_failed
+                + self.balance_due)
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ def dashboard_kpis(*, series: list[DayFigures], now: dt.datetime | None = None) 
     pending_live = Q(status=BookingStatus.PENDING, hold_expires_at__gte=now)
     pickups_window = Q(pickup_date__gte=today, pickup_date__lt=today + dt.timedelta(days=7))
     # Only rows some card can count: an OR of indexed predicates (a BitmapOr on PostgreSQL).
-    relevant = pickups_window | pending_live | Q(payment_status=PaymentState.FAILED) | Q(needs_attention=True)
+    relevant = (pickups_window | pending_live | Q(payment_status=PaymentState.FAILED) | Q(needs_attention=True)
+                | Q(payment_status=PaymentState.BALANCE_DUE))
     row = Booking.objects.filter(relevant).aggregate(
         pending_payments=Count("pk", filter=pending_live),
         pending_payments_amount=Coalesce(Sum("total_price", filter=pending_live), Value(ZERO), output_field=_MONEY),
@@ -138,6 +141,8 @@ def dashboard_kpis(*, series: list[DayFigures], now: dt.datetime | None = None) 
         payments_failed=Count("pk", filter=Q(payment_status=PaymentState.FAILED)
                               & ~Q(status=BookingStatus.CANCELLED)),
         needs_attention=Count("pk", filter=Q(needs_attention=True)),
+        balance_due=Count("pk", filter=Q(payment_status=PaymentState.BALANCE_DUE)
+                          & ~Q(status=BookingStatus.CANCELLED)),
     )
     failed_notifications = Notification.objects.filter(
         status__in=[NotificationStatus.FAILED, NotificationStatus.BOUNCED],

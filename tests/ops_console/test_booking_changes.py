@@ -5,6 +5,8 @@ Paid through the fake Stripe (refunds and balance intents go to it over HTTP), c
 
 import datetime as dt
 import re
+from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 from django.contrib.messages import get_messages
@@ -320,3 +322,99 @@ def test_staff_waive_a_reschedule_fee_with_a_reason(role_client, stripe_on, paid
     assert level == "success" and Booking.objects.get(pk=paid_booking.pk).payment_status == PaymentState.PAID
     assert "Our driver shortage" in client.get(reverse("admin:core_booking_change",
                                                        args=[paid_booking.pk])).content.decode()
+
+
+# --- edit keeps every specialty line (issue #14 follow-up) -------------------------------------------------
+class _FormValues(HTMLParser):
+    """What a browser would post back from the page's form, untouched: inputs' values, selects' chosen option."""
+
+    def __init__(self):
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "checkbox", "radio"):
+            self.values[a["name"]] = a.get("value") or ""
+        elif tag == "select" and a.get("name"):
+            self._select = a["name"]
+            self.values.setdefault(self._select, "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+
+
+def _form_values(response) -> dict[str, str]:
+    parser = _FormValues()
+    parser.feed(response.content.decode())
+    return {k: v for k, v in parser.values.items() if k not in ("csrfmiddlewaretoken", "step")}
+
+
+FOUR_ITEMS = (("crib", 2), ("peloton", 1), ("surfboard", 1), ("wardrobe_box", 1))
+
+
+@pytest.fixture
+def paid_four_items(stripe_on, make_request):
+    from core.bookings.services import booking_create
+
+    booking, _token = booking_create(request=make_request(specialty_items=FOUR_ITEMS))
+    pay_through_stripe(stripe_on, booking)
+    return Booking.objects.get(pk=booking.pk)
+
+
+def _lines(booking) -> list[tuple[str, int]]:
+    return sorted((line.item.code, line.quantity) for line in booking.specialty_lines.select_related("item"))
+
+
+@pytest.mark.parametrize(("change", "lines", "due"), [
+    ({"dropoff_line1": "77 New Street"}, list(FOUR_ITEMS), "$0.00"),
+    ({"crib": 3}, [("crib", 3), *FOUR_ITEMS[1:]], "$350.00"),
+], ids=["address-only", "one-quantity"])
+def test_edit_keeps_every_specialty_line_of_a_booking_with_four(role_client, stripe_on, paid_four_items,
+                                                                change, lines, due):
+    client = role_client("operations")
+    assert _lines(paid_four_items) == list(FOUR_ITEMS)
+    page = _open(client, "edit", paid_four_items)
+    data = _form_values(page)  # the form as the page fills it in
+    assert sorted((data[k], int(data[k.replace("item", "qty")])) for k in data
+                  if k.startswith("specialty_item_") and data[k]) == list(FOUR_ITEMS)
+    assert sum(1 for k in data if k.startswith("specialty_item_") and not data[k]) >= 2  # room to add
+    for key, value in change.items():
+        if key in ("crib",):
+            row = next(k for k in data if k.startswith("specialty_item_") and data[k] == key)
+            data[row.replace("item", "qty")] = str(value)
+        else:
+            data[key] = value
+
+    preview = _preview(client, "edit", paid_four_items, **data)
+
+    html = preview.content.decode()
+    assert f'data-testid="change-due">{due}<' in html and 'data-testid="change-refund">$0.00<' in html, \
+        _messages(preview)
+    quote = ChangeQuote.objects.get(pk=_quote_id(preview))
+    if "crib" in change:
+        assert quote.request["specialty_items"] == [list(line) for line in lines]
+    else:  # not sent at all: the list is left as sold
+        assert quote.request["specialty_items"] is None
+    _confirm(client, "edit", paid_four_items, quote.pk)
+    edited = Booking.objects.get(pk=paid_four_items.pk)
+    assert _lines(edited) == lines
+    assert edited.total_price == paid_four_items.total_price + Decimal(due.strip("$").replace(",", ""))
+
+
+def test_edit_keeps_a_specialty_item_retired_since_the_sale(role_client, stripe_on, paid_four_items):
+    m.SpecialtyItem.objects.filter(code="peloton").update(is_active=False)
+    client = role_client("operations")
+    data = _form_values(_open(client, "edit", paid_four_items))
+    data["dropoff_line1"] = "78 New Street"
+
+    preview = _preview(client, "edit", paid_four_items, **data)
+
+    assert 'data-testid="change-due">$0.00<' in preview.content.decode(), _messages(preview)
+    _confirm(client, "edit", paid_four_items, _quote_id(preview))
+    edited = Booking.objects.select_related("dropoff_address").get(pk=paid_four_items.pk)
+    assert edited.dropoff_address.line1 == "78 New Street" and _lines(edited) == list(FOUR_ITEMS)

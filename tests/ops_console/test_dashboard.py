@@ -110,3 +110,23 @@ def test_charts_have_titled_axes_with_values(role_client):
         assert scales["y"]["title"] == {"display": True, "text": y_title, "color": "#6b7280"}
         assert scales["x"]["title"]["display"] and scales["x"]["title"]["text"]
         assert scales["y"]["ticks"].get("display", True) is not False
+
+
+@pytest.mark.django_db
+def test_bookings_owing_a_balance_are_an_open_issue_linking_to_them(role_client, make_booking):
+    from core.bookings.models import PaymentState
+
+    owing, cancelled = make_booking(BookingStatus.PAID), make_booking(BookingStatus.CANCELLED)
+    for booking in (owing, cancelled):
+        booking.payment_status = PaymentState.BALANCE_DUE
+        booking.save(update_fields=["payment_status"])
+    client = role_client("operations")
+
+    dash = client.get(reverse("admin:index")).context["ops_dashboard"]
+
+    [issue] = [i for i in dash["issues"] if i["title"] == "Balance due"]
+    assert issue["value"] == 1  # the cancelled one owes nothing any more
+    assert dash["open_issues"] >= 1
+    listed = client.get(issue["link"])
+    assert listed.status_code == 200
+    assert [b.pk for b in listed.context["cl"].result_list] == [owing.pk]

@@ -275,11 +275,13 @@ def _custom_html(body: str, *, manage_link: bool) -> str:
 
 
 def notification_send_custom(*, booking=None, customer=None, subject: str, body: str, channels: Iterable[str],
-                             actor) -> list[Notification]:
+                             actor, event_key: str | None = None) -> list[Notification]:
     """A message written by staff to a booking's customer (or any customer), on the given channels.
 
     An email about a booking ends with the customer's manage link unless the body places `{{ manage_url }}`
     itself; either way the link is rendered at send time (the stored row holds the placeholder).
+    Each call is its own event unless `event_key` names one (a job's message): then it is stored, and sent,
+    once per channel whatever the repeats (the existing rows are returned).
     """
     from core.common.errors import ValidationError
 
@@ -302,7 +304,7 @@ def notification_send_custom(*, booking=None, customer=None, subject: str, body:
         if not _recipient(customer, channel):
             raise NoRecipient(f"{customer.name} has no {'phone number' if channel == Channel.SMS else 'email'}.",
                               fields={"channels": [channel]})
-    event_id = uuid.uuid4().hex  # every custom message is its own event
+    event_id = event_key or uuid.uuid4().hex  # every custom message is its own event, unless named
     notifications = []
     with transaction.atomic():
         for channel in channels:

@@ -37,6 +37,7 @@ RETRY_MAX_SECONDS = 3600
 STALE_SENDING = dt.timedelta(minutes=10)
 # Forward-looking messages make no sense once the booking is cancelled; records of the past still do.
 _CANCELLABLE_TYPES = frozenset({"booking_reminder", "coi_reminder", "tracking_update"})
+BALANCE_REMINDER_PREFIX = "custom:balance_reminder:"  # core.payments' daily balance reminders (custom messages)
 
 
 class _Retryable(Exception):
@@ -191,6 +192,13 @@ def _claim(notification_id: int, now: dt.datetime) -> Notification | None:
                 and notification.notification_type in _CANCELLABLE_TYPES):
             _finish(notification, NotificationStatus.CANCELLED, "The booking was cancelled.")
             return None
+        if booking is not None and notification.dedupe_key.startswith(BALANCE_REMINDER_PREFIX):
+            from core.payments.services import balance_reminder_is_stale
+
+            stale = balance_reminder_is_stale(booking)  # paid, cancelled or past since the job stored it
+            if stale:
+                _finish(notification, NotificationStatus.CANCELLED, stale)
+                return None
         if (notification.scheduled_for is not None and notification.template_id
                 and not notification.template.is_active):
             # Scheduled while the message was on; staff have switched it off since: honour that now too.

@@ -32,7 +32,13 @@ from core.payments.services.intents import (
     balance_payment_record_locked,
     payment_intent_create,
 )
-from core.payments.services.links import amount_due, payment_link_refusal, payment_link_send
+from core.payments.services.links import (
+    amount_due,
+    balance_reminder_is_stale,
+    balance_reminders_send,
+    payment_link_refusal,
+    payment_link_send,
+)
 from core.payments.services.refunds import (
     payment_sync_refunds,
     reconciliation_mismatch_resolve,
@@ -49,6 +55,8 @@ from core.payments.services.settlement import (
 )
 
 __all__ = [
+    "balance_reminder_is_stale",
+    "balance_reminders_send",
     "HOLD_EXPIRED_REASON",
     "REINSTATED_REASON",
     "SCOPE_CREATE_INTENT",

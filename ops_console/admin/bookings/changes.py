@@ -32,7 +32,7 @@ from core.payments.selectors import booking_balances_owed
 from core.reporting import selectors as reporting
 from ops_console.admin.bookings.actions import BookingAction
 from ops_console.formatting import cents, local_date, local_datetime, money
-from ops_console.forms import ADDRESS_PARTS, SPECIALTY_ROWS
+from ops_console.forms import ADDRESS_PARTS, specialty_rows_for
 
 # core's field names → the form's, so a refusal lands on the field to fix
 FIELD_OF = {"reason": "override_reason", "refund_cents": "refund_amount", "pickup_date": "pickup_date",
@@ -55,6 +55,14 @@ def error_text(exc: DomainError) -> str:
         days = [local_date(dt.date.fromisoformat(day)) for day in alternatives if isinstance(day, str)]
         text += f" Nearest open dates: {', '.join(days)}." if days else " No open date nearby."
     return text
+
+
+def booked_specialty(booking) -> tuple[tuple[str, int], ...]:
+    """The booking's specialty items as the edit form reads them back: quantities per code, sorted."""
+    totals: dict[str, int] = {}
+    for code, qty in booking_specialty_codes(booking):
+        totals[code] = totals.get(code, 0) + qty
+    return tuple(sorted(totals.items()))
 
 
 def quote_rows(quote) -> list[dict]:
@@ -127,12 +135,15 @@ class BookingChangeFlowMixin:
             initial = {"pickup_date": booking.pickup_date, "pickup_window": booking.pickup_window}
         if spec.name == "edit":
             kwargs["packages"] = list(active_packages())
-            kwargs["items"] = list(active_specialty_items())
+            lines = booking_specialty_codes(booking)
+            # an item retired since stays choosable on the booking that has it (or the form could not be saved)
+            kwargs["items"] = list(active_specialty_items(keeping=[code for code, _qty in lines]))
             initial.update(item_count=booking.item_count, package=booking.package.code if booking.package_id else "")
             for prefix, address in (("pickup", booking.pickup_address), ("dropoff", booking.dropoff_address)):
                 for part, _label, _required in ADDRESS_PARTS:
                     initial[f"{prefix}_{part}"] = getattr(address, part, "")
-            for n, (code, qty) in enumerate(booking_specialty_codes(booking)[:SPECIALTY_ROWS], start=1):
+            kwargs["specialty_rows"] = specialty_rows_for(len(lines))  # every line shown: none dropped on save
+            for n, (code, qty) in enumerate(lines, start=1):
                 initial[f"specialty_item_{n}"], initial[f"specialty_qty_{n}"] = code, qty
         return spec.form(data, initial=initial, **kwargs)
 
@@ -151,7 +162,7 @@ class BookingChangeFlowMixin:
             if data.get("package") and data["package"] != current_package:
                 change["package"] = data["package"]
             items = form.specialty_items()
-            if items != tuple(sorted(booking_specialty_codes(booking))):
+            if items != booked_specialty(booking):  # sent only when staff changed the list
                 change["specialty_items"] = items
         return BookingChange(**change)
 

@@ -560,3 +560,103 @@ def test_staff_add_an_item_the_evening_before_pickup_on_the_same_day(weekday_boo
     quote = booking_change_preview(booking=booking, change=same_day, actor=staff, override=override, now=evening)
     booking_change_with_quote(booking=booking, quote_id=quote.pk, actor=staff, now=evening)
     assert [line.item.code for line in Booking.objects.get(pk=booking.pk).specialty_lines.all()] == ["peloton"]
+
+
+# --- a COI booking: the COI fee is in both totals, never refunded by a reschedule, kept once by a cancel ----
+CHANGE_FEE = Decimal("75.00")  # the default policy's change fee, inside its free hours
+
+
+def _coi_booking(stripe_on, make_request, day):
+    from core.bookings.services import booking_create
+
+    booking, _ = booking_create(request=make_request(coi_required=True, pickup_date=day))
+    pay_through_stripe(stripe_on, booking)
+    booking = Booking.objects.get(pk=booking.pk)
+    assert booking.coi_fee == Decimal("50.00")
+    return booking
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("move", "before", "due", "refund"), [
+    ("off_weekend", 10 * 24 * H, Decimal("0.00"), WEEKEND),  # the difference, the COI fee stays paid
+    ("off_weekend", 50 * H, Decimal("0.00"), WEEKEND - CHANGE_FEE),  # less the late change fee
+    ("same_price", 10 * 24 * H, Decimal("0.00"), Decimal("0.00")),  # COI in both totals: nothing either way
+    ("onto_weekend", 10 * 24 * H, WEEKEND, Decimal("0.00")),  # the surcharge only, not a second COI fee
+], ids=["cheaper-day", "cheaper-day-late", "same-price", "dearer-day"])
+def test_a_coi_booking_rescheduled_pays_or_gets_back_the_price_difference_only(
+        stripe_on, make_request, move, before, due, refund):
+    weekday = make_request().pickup_date
+    saturday = _saturday_after(weekday)
+    start, to = {"off_weekend": (saturday, saturday + dt.timedelta(days=4)),
+                 "same_price": (weekday, weekday + dt.timedelta(days=7)),
+                 "onto_weekend": (weekday, saturday)}[move]
+    booking = _coi_booking(stripe_on, make_request, start)
+    paid = Decimal(Payment.objects.get(booking=booking).amount_cents) / 100
+    assert paid == booking.total_price
+    now = _before(booking, before)
+
+    quote = booking_change_preview(booking=booking, change=_change(to), now=now)
+    outcome = booking_change_with_quote(booking=booking, quote_id=quote.pk, now=now)
+
+    assert (quote.amount_due, quote.refund_amount) == (due, refund)
+    assert "coi_fee" not in [line["code"] for line in quote.price["lines"]]
+    assert sum(r.amount_cents for r in outcome.refunds) == int(refund * 100)
+    moved = Booking.objects.get(pk=booking.pk)
+    assert moved.pickup_date == to and moved.coi_required and moved.coi_fee == booking.coi_fee
+    assert moved.total_price - booking.total_price == quote.new_total - quote.old_total
+    assert quote.new_total - quote.old_total == {"off_weekend": -WEEKEND, "same_price": 0,
+                                                 "onto_weekend": WEEKEND}[move]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("cancel_before", "tier_fee_percent"), [
+    (8 * 24 * H, 0),  # 168 hours or more: everything back but the COI fee
+    (3 * 24 * H, 50),
+    (24 * H, 100),
+], ids=["free-tier", "half-tier", "full-fee-tier"])
+def test_a_coi_booking_rescheduled_down_then_cancelled_keeps_the_coi_fee_once(
+        stripe_on, make_request, cancel_before, tier_fee_percent):
+    saturday = _saturday_after(make_request().pickup_date)
+    booking = _coi_booking(stripe_on, make_request, saturday)
+    payment = Payment.objects.get(booking=booking)
+    paid = Decimal(payment.amount_cents) / 100
+    down = booking_change_with_quote(booking=booking, quote_id=booking_change_preview(
+        booking=booking, change=_change(saturday + dt.timedelta(days=4))).pk)
+    assert [r.amount_cents for r in down.refunds] == [10000]
+
+    booking = Booking.objects.get(pk=booking.pk)
+    now = _before(booking, cancel_before)
+    quote = booking_cancel_preview(booking=booking, now=now)
+    cancelled = booking_cancel_with_quote(booking=booking, quote_id=quote.pk, now=now)
+
+    coi = booking.coi_fee
+    fee = (paid - coi) * tier_fee_percent / 100  # the tier's fee is on what was paid less the COI fee
+    expected = max(paid - fee - coi - WEEKEND, Decimal(0))
+    assert quote.refund_amount == expected
+    assert [line["amount"] for line in quote.price["lines"] if line["code"] == "coi_fee"] == [f"-{coi}"]
+    assert sum(r.amount_cents for r in cancelled.refunds) == int(expected * 100)
+    payment.refresh_from_db()
+    # over both changes: the price difference, then the cancel's refund; the COI fee is kept once
+    assert Decimal(payment.refunded_cents) / 100 == WEEKEND + expected
+    assert Decimal(payment.refunded_cents) / 100 <= paid - coi
+    assert Booking.objects.get(pk=booking.pk).status == BookingStatus.CANCELLED
+
+
+@pytest.mark.django_db
+def test_a_coi_booking_rescheduled_up_and_the_balance_paid_keeps_one_coi_fee_on_cancel(
+        stripe_on, make_request, post_webhook):
+    booking = _coi_booking(stripe_on, make_request, make_request().pickup_date)
+    up = booking_change_with_quote(booking=booking, quote_id=booking_change_preview(
+        booking=booking, change=_change(_saturday_after(booking.pickup_date))).pk)
+    intent = up.payment_required["payment_intent_id"]
+    stripe_on.succeed(intent)
+    assert post_webhook(stripe_on.make_event("payment_intent.succeeded", intent)).status_code == 200
+    booking = Booking.objects.get(pk=booking.pk)
+    assert booking.payment_status == PaymentState.PAID
+    paid = Decimal(sum(p.amount_cents for p in Payment.objects.filter(booking=booking,
+                                                                       status=PaymentStatus.SUCCEEDED))) / 100
+    assert paid == booking.total_price  # the first payment and the balance
+
+    quote = booking_cancel_preview(booking=booking, now=_before(booking, 8 * 24 * H))
+
+    assert quote.refund_amount == paid - booking.coi_fee

@@ -56,6 +56,7 @@ from core.payments.services.intent_state import payment_apply_intent
 # Rounds of "cancel the superseded intent / find the intent canceled at Stripe, then try again" before giving up.
 _MAX_ROUNDS = 3
 _LIVE = (PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.FAILED)
+_ONLINE = (PaymentMethod.STRIPE, PaymentMethod.TEST_MODE)
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,8 @@ def balance_payment_record_locked(*, booking: Booking, quote, actor) -> Payment:
     Stripe is asked after the commit (balance_intent_for), with an idempotency key naming this row."""
     method = PaymentMethod.TEST_MODE if stripe_test_mode() else PaymentMethod.STRIPE
     step = _balance_step_locked(booking, (quote.pk, to_cents(quote.amount_due)), method=method, actor=actor)
-    assert step.payment is not None  # a change just made has no earlier balance intent to supersede
+    if step.payment is None:  # a change just made has no earlier balance intent to supersede
+        raise PaymentInProgress("The balance of this change is already being asked for; please retry.")
     return step.payment
 
 
@@ -267,7 +269,7 @@ def _balance_step_locked(booking: Booking, owed: tuple, *, method: str, actor) -
     to cancel, as for a re-priced first payment."""
     quote_id, cents = owed
     live = list(Payment.objects.select_for_update().filter(
-        change_quote_id=quote_id, status__in=_LIVE).order_by("created_at"))
+        change_quote_id=quote_id, status__in=_LIVE, method__in=_ONLINE).order_by("created_at"))
     superseded = [p for p in live if p.amount_cents != cents or p.method != method]
     if any(p.method == PaymentMethod.STRIPE and p.status == PaymentStatus.PROCESSING for p in superseded):
         raise PaymentInProgress("A payment for this balance is being processed; wait for it to finish.")
@@ -364,7 +366,8 @@ def _stale_balance_payments(payments, limit: int | None = None) -> list[Payment]
     it is left to succeed (and be flagged for a refund) or fail."""
     paid = (Payment.objects.filter(change_quote=OuterRef("change_quote"), status=PaymentStatus.SUCCEEDED)
             .values("change_quote").annotate(total=Sum("amount_cents")).values("total"))
-    rows = (payments.filter(change_quote__isnull=False, status__in=(PaymentStatus.PENDING, PaymentStatus.FAILED))
+    rows = (payments.filter(change_quote__isnull=False, status__in=(PaymentStatus.PENDING, PaymentStatus.FAILED),
+                            method__in=_ONLINE)
             .exclude(booking__status=BookingStatus.CANCELLED)
             .annotate(paid=Coalesce(Subquery(paid), 0)).select_related("booking", "change_quote")
             .order_by("created_at"))

@@ -177,3 +177,41 @@ def test_cancelling_a_booking_that_owes_a_balance_resyncs_its_payment_status(owi
     booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, reason="customer called")
 
     assert Booking.objects.get(pk=booking.pk).payment_status != PaymentState.BALANCE_DUE
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_balance_intent_is_cancelled_after_the_cash_commits_with_no_lock_held(postgres_only, stripe_on, owing,
+                                                                                   staff):
+    from django.db import transaction
+
+    from tests.concurrency import in_background
+
+    booking, balance = owing
+    held = stripe_on.hold_next()  # Stripe takes its time over the cancel
+    recording = in_background(lambda: _cash(booking, staff, "100.00"))
+    held.wait_until_arrived()
+
+    with transaction.atomic():  # meanwhile the cash is committed, and nothing waits on the booking or payments
+        Booking.objects.select_for_update(nowait=True).get(pk=booking.pk)
+        Payment.objects.select_for_update(nowait=True).filter(booking_id=booking.pk).count()
+        assert Booking.objects.get(pk=booking.pk).payment_status == PaymentState.PAID
+    held.release()
+    recording.result(timeout=30)
+
+    assert Payment.objects.get(pk=balance.pk).status == PaymentStatus.CANCELED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cash_and_the_card_paying_one_balance_at_once_are_flagged_once(postgres_only, stripe_on, owing, staff):
+    from tests.concurrency import run_in_threads
+
+    booking, balance = owing
+    stripe_on.succeed(balance.stripe_payment_intent_id)
+
+    run_in_threads(2, lambda i: _cash(booking, staff, "100.00") if i == 0 else services.payment_confirm(
+        booking=booking, payment_intent_id=balance.stripe_payment_intent_id))
+
+    fresh = Booking.objects.get(pk=booking.pk)
+    assert Payment.objects.get(pk=balance.pk).status == PaymentStatus.SUCCEEDED
+    assert fresh.needs_attention and fresh.payment_status == PaymentState.PAID
+    assert PaymentAudit.objects.filter(action="double_payment_flagged").count() == 1

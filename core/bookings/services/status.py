@@ -41,6 +41,10 @@ def booking_transition(*, booking: Booking, to_status: str, actor=None, reason: 
         model_update(instance=locked, fields=list(data), data=data, actor=actor)
         BookingStatusChange.objects.create(booking=locked, from_status=from_status, to_status=to_status,
                                            actor=actor, reason=reason)
+        if locked.payment_status == PaymentState.BALANCE_DUE:  # owed while the move is on, not once cancelled
+            from core.payments.services import booking_payment_state_sync
+
+            booking_payment_state_sync(locked, actor)
         if to_status == BookingStatus.CANCELLED and from_status != BookingStatus.PENDING:
             from core.logistics.tasks import sync_booking_tasks  # deletes its open Onfleet tasks after commit
 

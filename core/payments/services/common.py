@@ -45,6 +45,9 @@ OFFLINE_METHODS = (PaymentMethod.CASH, PaymentMethod.CHECK, PaymentMethod.OTHER)
 STRIPE_REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
 # A second identical refund request by the same person within this window is a double click, not a new refund.
 REFUND_DOUBLE_CLICK_WINDOW = dt.timedelta(seconds=60)
+# A booking in these states was paid once: a change that cost more leaves a balance owed, even once the move has
+# started or is done (the state, the balance intent and offline money for the change all go by this).
+BALANCE_STATUSES = (BookingStatus.PAID, BookingStatus.SCHEDULED, BookingStatus.IN_PROGRESS, BookingStatus.COMPLETED)
 _STRIPE_REFUND_STATUS = {
     "pending": RefundStatus.PENDING,
     "requires_action": RefundStatus.PENDING,
@@ -117,7 +120,7 @@ def booking_payment_state(booking: Booking) -> str:
         captured=Sum("amount_cents", filter=succeeded), refunded=Sum("refunded_cents", filter=succeeded),
         processing=Count("pk", filter=Q(status=PaymentStatus.PROCESSING) & ~Q(method__in=OFFLINE_METHODS)))
     captured, refunded = int(row["captured"] or 0), int(row["refunded"] or 0)
-    if booking.status in (BookingStatus.PAID, BookingStatus.SCHEDULED) and booking_balances_owed(booking):
+    if booking.status in BALANCE_STATUSES and booking_balances_owed(booking):
         return PaymentState.BALANCE_DUE  # changed to cost more since it was paid: the difference is owed
     if captured and refunded >= captured:
         return PaymentState.REFUNDED

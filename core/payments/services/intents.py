@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.bookings.idempotency import (
@@ -40,6 +42,7 @@ from core.payments.errors import (
 from core.payments.models import Payment, PaymentMethod, PaymentStatus
 from core.payments.selectors import booking_balances_owed
 from core.payments.services.common import (
+    BALANCE_STATUSES,
     SCOPE_CREATE_INTENT,
     TEST_MODE_PREFIX,
     booking_payment_state_sync,
@@ -53,6 +56,7 @@ from core.payments.services.intent_state import payment_apply_intent
 # Rounds of "cancel the superseded intent / find the intent canceled at Stripe, then try again" before giving up.
 _MAX_ROUNDS = 3
 _LIVE = (PaymentStatus.PENDING, PaymentStatus.PROCESSING, PaymentStatus.FAILED)
+_ONLINE = (PaymentMethod.STRIPE, PaymentMethod.TEST_MODE)
 
 
 @dataclass(frozen=True)
@@ -105,14 +109,15 @@ class _Step:
     superseded: list[Payment] = field(default_factory=list)
 
 
-def _intent_for(*, booking: Booking, actor, now: dt.datetime | None) -> IntentResult:
+def _intent_for(*, booking: Booking, actor, now: dt.datetime | None, quote_id=None) -> IntentResult:
+    """With `quote_id`: only that change's balance (AlreadyPaid once nothing is owed for it)."""
     now = now or timezone.now()
     test_mode = stripe_test_mode()
     if not test_mode and not settings.STRIPE_SECRET_KEY:
         raise PaymentProviderUnavailable("Online payment is not configured.")
     method = PaymentMethod.TEST_MODE if test_mode else PaymentMethod.STRIPE
     for _round in range(_MAX_ROUNDS):
-        step = _record_attempt(booking.pk, method=method, actor=actor, now=now)
+        step = _record_attempt(booking.pk, method=method, actor=actor, now=now, quote_id=quote_id)
         for old in step.superseded:
             _cancel_superseded(old, actor=actor, now=now)
         if step.payment is None:
@@ -140,13 +145,19 @@ def _check_payable(booking: Booking, now: dt.datetime) -> None:
                          code="hold_expired")
 
 
-def _record_attempt(booking_id, *, method: str, actor, now: dt.datetime) -> _Step:
-    """Under the booking row lock, and without calling Stripe: the payment for the current total, recorded now
-    if there is none yet; or, first, the live Stripe intents of an earlier total that must be canceled."""
+def _record_attempt(booking_id, *, method: str, actor, now: dt.datetime, quote_id=None) -> _Step:
+    """Under the booking row lock, and without calling Stripe: the payment for the current total (or for the
+    balance a change still owes), recorded now if there is none yet; or, first, the live Stripe intents of an
+    earlier amount that must be canceled."""
     with transaction.atomic():
         booking = Booking.objects.select_for_update().get(pk=booking_id)
-        if booking.status in (BookingStatus.PAID, BookingStatus.SCHEDULED) and (owed := booking_balances_owed(booking)):
-            return _Step(payment=_balance_payment_locked(booking, owed[0], method=method, actor=actor))
+        owed = booking_balances_owed(booking) if booking.status in BALANCE_STATUSES else []
+        if quote_id is not None:
+            owed = [row for row in owed if row[0] == quote_id]
+            if not owed:
+                raise AlreadyPaid("The balance of this change is paid.")
+        if owed:
+            return _balance_step_locked(booking, owed[0], method=method, actor=actor)
         _check_payable(booking, now)
         amount_cents = to_cents(booking.total_price)
         if amount_cents < 50:
@@ -246,16 +257,33 @@ def balance_payment_record_locked(*, booking: Booking, quote, actor) -> Payment:
 
     Stripe is asked after the commit (balance_intent_for), with an idempotency key naming this row."""
     method = PaymentMethod.TEST_MODE if stripe_test_mode() else PaymentMethod.STRIPE
-    return _balance_payment_locked(booking, (quote.pk, to_cents(quote.amount_due)), method=method, actor=actor)
+    step = _balance_step_locked(booking, (quote.pk, to_cents(quote.amount_due)), method=method, actor=actor)
+    if step.payment is None:  # a change just made has no earlier balance intent to supersede
+        raise PaymentInProgress("The balance of this change is already being asked for; please retry.")
+    return step.payment
 
 
-def _balance_payment_locked(booking: Booking, owed: tuple, *, method: str, actor) -> Payment:
-    """The live balance Payment of one change (one per change: a constraint), recorded if there is none."""
+def _balance_step_locked(booking: Booking, owed: tuple, *, method: str, actor) -> _Step:
+    """The live balance Payment of one change for what it still owes (one per change: a constraint), recorded
+    if there is none; or, first, its live Stripe intents for another amount (money came in at the desk since),
+    to cancel, as for a re-priced first payment."""
     quote_id, cents = owed
-    live = Payment.objects.select_for_update().filter(
-        change_quote_id=quote_id, status__in=_LIVE).order_by("-created_at").first()
-    if live is not None:
-        return live
+    live = list(Payment.objects.select_for_update().filter(
+        change_quote_id=quote_id, status__in=_LIVE, method__in=_ONLINE).order_by("created_at"))
+    superseded = [p for p in live if p.amount_cents != cents or p.method != method]
+    if any(p.method == PaymentMethod.STRIPE and p.status == PaymentStatus.PROCESSING for p in superseded):
+        raise PaymentInProgress("A payment for this balance is being processed; wait for it to finish.")
+    for old in superseded:
+        if old.method != PaymentMethod.STRIPE:  # nothing at Stripe to cancel
+            model_update(instance=old, fields=["status"], data={"status": PaymentStatus.CANCELED}, actor=actor)
+            payment_audit("intent_canceled", payment=old, user=actor, reason="superseded_by_new_amount")
+    at_stripe = [p for p in superseded if p.method == PaymentMethod.STRIPE]
+    if at_stripe:
+        return _Step(superseded=at_stripe)
+    payment = next((p for p in live if p not in superseded), None)
+    if payment is not None:
+        payment.booking = booking
+        return _Step(payment=payment)
     payment = Payment(booking=booking, method=method, amount_cents=cents, currency=settings.STRIPE_CURRENCY,
                       change_quote_id=quote_id,
                       stripe_payment_intent_id=f"{TEST_MODE_PREFIX}{uuid.uuid4().hex}"
@@ -264,27 +292,44 @@ def _balance_payment_locked(booking: Booking, owed: tuple, *, method: str, actor
     payment.save(force_insert=True)
     payment_audit("balance_intent_recorded", payment=payment, user=actor, amount_cents=cents,
                   change_quote_id=str(quote_id), test_mode=method == PaymentMethod.TEST_MODE)
-    return payment
+    return _Step(payment=payment)
 
 
 def balance_intent_for(*, payment: Payment, actor=None, now: dt.datetime | None = None) -> dict | None:
     """After the change's commit: the balance's PaymentIntent `{payment_intent_id, client_secret, amount_cents}`
-    (made at Stripe now if need be; the same one on every repeat), or None once it is paid or given up."""
-    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
+    for what the change still owes (made at Stripe now if need be; the same one on every repeat; a new one when
+    part was paid at the desk meanwhile), or None once it is paid or given up."""
+    if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED) or payment.method not in (
+            PaymentMethod.STRIPE, PaymentMethod.TEST_MODE):
         return None
-    if payment.method == PaymentMethod.TEST_MODE:
-        result = IntentResult(payment, f"{payment.stripe_payment_intent_id}_secret_testmode", True)
-    elif payment.method == PaymentMethod.STRIPE:
-        pi = _ask_stripe(payment)
-        payment = payment_apply_intent(payment=payment, pi=pi, actor=actor, now=now or timezone.now(),
-                                       created=True)
-        if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.CANCELED):
-            return None
-        result = IntentResult(payment, pi.client_secret or "", False)
-    else:
+    try:
+        result = _intent_for(booking=payment.booking, actor=actor, now=now, quote_id=payment.change_quote_id)
+    except AlreadyPaid:
         return None
     body = result.as_json()
     return {name: body[name] for name in ("payment_intent_id", "client_secret", "amount_cents")}
+
+
+def _balance_intent_cancel(payment: Payment, *, actor, now: dt.datetime) -> Payment:
+    """Cancel one live balance intent (at Stripe if it is there) and record the answer: one paid meanwhile is
+    settled (and flagged if that pays the change twice)."""
+    if payment.method == PaymentMethod.STRIPE and payment.stripe_payment_intent_id:
+        gateway = stripe_gateway()
+        try:
+            try:
+                pi = gateway.cancel_payment_intent(payment.stripe_payment_intent_id,
+                                                   idempotency_key=f"tt-pi-cancel-{payment.pk}",
+                                                   cancellation_reason="abandoned")
+            except StripeRequestError:  # it moved on meanwhile (processing/succeeded): take Stripe's word
+                pi = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+        except StripeIntegrationError as exc:
+            raise provider_error(exc) from exc
+        return payment_apply_intent(payment=payment, pi=pi, actor=actor, now=now)
+    with transaction.atomic():  # test mode, or never sent to Stripe: nothing there to cancel
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        if locked.status in _LIVE:
+            model_update(instance=locked, fields=["status"], data={"status": PaymentStatus.CANCELED}, actor=actor)
+    return locked
 
 
 def balance_intents_cancel(*, booking_id, actor=None, now: dt.datetime | None = None) -> int:
@@ -294,37 +339,47 @@ def balance_intents_cancel(*, booking_id, actor=None, now: dt.datetime | None = 
     canceled = 0
     for payment in Payment.objects.filter(booking_id=booking_id, change_quote__isnull=False, status__in=_LIVE) \
             .select_related("booking"):
-        if payment.method == PaymentMethod.STRIPE and payment.stripe_payment_intent_id:
-            gateway = stripe_gateway()
-            try:
-                try:
-                    pi = gateway.cancel_payment_intent(payment.stripe_payment_intent_id,
-                                                       idempotency_key=f"tt-pi-cancel-{payment.pk}",
-                                                       cancellation_reason="abandoned")
-                except StripeRequestError:  # it moved on meanwhile (processing/succeeded): take Stripe's word
-                    pi = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
-            except StripeIntegrationError as exc:
-                raise provider_error(exc) from exc
-            payment = payment_apply_intent(payment=payment, pi=pi, actor=actor, now=now)
-        else:  # test mode, or never sent to Stripe: nothing there to cancel
-            with transaction.atomic():
-                locked = Payment.objects.select_for_update().get(pk=payment.pk)
-                if locked.status in _LIVE:
-                    model_update(instance=locked, fields=["status"], data={"status": PaymentStatus.CANCELED},
-                                 actor=actor)
-                payment = locked
+        payment = _balance_intent_cancel(payment, actor=actor, now=now)
         if payment.status == PaymentStatus.CANCELED:
             payment_audit("intent_canceled", payment=payment, user=actor, reason="booking_cancelled")
             canceled += 1
     return canceled
 
 
-def balance_intents_sweep(*, limit: int = 100) -> int:
-    """The sweep's half of `balance_intents_cancel`: a cancellation whose after-commit cancel of the balance
-    intents never ran or failed (a killed worker, Stripe down) leaves them live; cancel them now. Returns how many
-    were cancelled; a booking Stripe still refuses to answer for is left for the next run."""
-    from core.bookings.models import BookingStatus
+def balance_intents_cancel_stale(*, change_quote_id, actor=None, now: dt.datetime | None = None) -> int:
+    """After money for a change was recorded at the desk (committed): its live balance intents for another
+    amount than it still owes go, so the customer cannot pay the balance twice with the link they hold; the next
+    create-intent makes one for what is still owed. Returns how many were cancelled."""
+    now = now or timezone.now()
+    canceled = 0
+    for payment in _stale_balance_payments(Payment.objects.filter(change_quote_id=change_quote_id)):
+        payment = _balance_intent_cancel(payment, actor=actor, now=now)
+        if payment.status == PaymentStatus.CANCELED:
+            payment_audit("intent_canceled", payment=payment, user=actor, reason="balance_paid_otherwise")
+            canceled += 1
+    return canceled
 
+
+def _stale_balance_payments(payments, limit: int | None = None) -> list[Payment]:
+    """The live balance intents (of bookings not cancelled) whose amount is not what their change still owes:
+    the change was paid (in part) some other way since they were made. One being processed cannot be cancelled:
+    it is left to succeed (and be flagged for a refund) or fail."""
+    paid = (Payment.objects.filter(change_quote=OuterRef("change_quote"), status=PaymentStatus.SUCCEEDED)
+            .values("change_quote").annotate(total=Sum("amount_cents")).values("total"))
+    rows = (payments.filter(change_quote__isnull=False, status__in=(PaymentStatus.PENDING, PaymentStatus.FAILED),
+                            method__in=_ONLINE)
+            .exclude(booking__status=BookingStatus.CANCELLED)
+            .annotate(paid=Coalesce(Subquery(paid), 0)).select_related("booking", "change_quote")
+            .order_by("created_at"))
+    stale = [p for p in rows.iterator() if p.amount_cents != to_cents(p.change_quote.amount_due) - p.paid]
+    return stale[:limit] if limit is not None else stale
+
+
+def balance_intents_sweep(*, limit: int = 100) -> int:
+    """The sweep's half of `balance_intents_cancel` (and `balance_intents_cancel_stale`): a cancellation (or an
+    offline balance payment) whose after-commit cancel of the balance intents never ran or failed (a killed worker,
+    Stripe down) leaves them live; cancel them now. Returns how many were cancelled; a booking Stripe still
+    refuses to answer for is left for the next run."""
     booking_ids = list(Payment.objects.filter(change_quote__isnull=False, status__in=_LIVE,
                                               booking__status=BookingStatus.CANCELLED)
                        .values_list("booking_id", flat=True).distinct()[:limit])
@@ -332,6 +387,12 @@ def balance_intents_sweep(*, limit: int = 100) -> int:
     for booking_id in booking_ids:
         try:
             canceled += balance_intents_cancel(booking_id=booking_id)
+        except (PaymentProviderError, PaymentProviderUnavailable):
+            continue
+    # and, likewise, the after-commit cancel of an offline balance payment: intents for an amount no longer owed
+    for quote_id in dict.fromkeys(p.change_quote_id for p in _stale_balance_payments(Payment.objects, limit)):
+        try:
+            canceled += balance_intents_cancel_stale(change_quote_id=quote_id)
         except (PaymentProviderError, PaymentProviderUnavailable):
             continue
     return canceled

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from core.bookings.models import Booking, BookingStatus, BookingStatusChange
@@ -20,6 +21,8 @@ from core.common.services import model_update
 from core.logistics.tasks import dispatch_booking
 from core.payments.errors import (
     NotPayable,
+    PaymentProviderError,
+    PaymentProviderUnavailable,
     PaymentValidationError,
 )
 from core.payments.models import (
@@ -29,6 +32,7 @@ from core.payments.models import (
 )
 from core.payments.selectors import booking_balances_owed
 from core.payments.services.common import (
+    BALANCE_STATUSES,
     HOLD_EXPIRED_REASON,
     OFFLINE_METHODS,
     REINSTATED_REASON,
@@ -77,6 +81,15 @@ def booking_settle_paid(*, booking: Booking, payment: Payment, actor, now: dt.da
     if payment.change_quote_id is not None and booking.status != BookingStatus.CANCELLED:
         # The balance of a change to a booking paid before: no first-payment effects (confirmation, dispatch).
         payment_audit("balance_paid", payment=payment, user=actor, change_quote_id=str(payment.change_quote_id))
+        quote = payment.change_quote
+        paid = quote.balance_payments.filter(status=PaymentStatus.SUCCEEDED).aggregate(
+            total=Sum("amount_cents"))["total"] or 0
+        if paid > to_cents(quote.amount_due):  # paid twice (e.g. at the desk and by card): one must go back
+            booking_flag(booking=booking, actor=actor,
+                         reason=f"Balance of ${quote.amount_due} for a change paid ${from_cents(paid)} in all: "
+                                f"refund ${from_cents(paid - to_cents(quote.amount_due))}.")
+            payment_audit("double_payment_flagged", payment=payment, user=actor,
+                          change_quote_id=str(payment.change_quote_id), paid_cents=paid)
         return
     captured = captured_cents(booking)
     covers = captured >= to_cents(booking.total_price)
@@ -179,8 +192,7 @@ def payment_record_offline(*, booking: Booking, amount: Decimal, method: str, re
         payment = Payment(booking=locked, method=method, status=PaymentStatus.SUCCEEDED,
                           amount_cents=to_cents(amount), currency=settings.STRIPE_CURRENCY, succeeded_at=now,
                           reference=reference, recorded_by=actor)
-        if locked.status in (BookingStatus.PAID, BookingStatus.SCHEDULED) and \
-                (owed := booking_balances_owed(locked)):
+        if locked.status in BALANCE_STATUSES and (owed := booking_balances_owed(locked)):
             payment.change_quote_id = owed[0][0]  # money for a change's balance, received at the desk
         set_actor(payment, actor)
         payment.save(force_insert=True)
@@ -188,6 +200,15 @@ def payment_record_offline(*, booking: Booking, amount: Decimal, method: str, re
                       amount=str(amount), reference=reference)
         booking_settle_paid(booking=locked, payment=payment, actor=actor, now=now)
         booking_payment_state_sync(locked, actor)
+    if payment.change_quote_id is not None:
+        # After the commit, with no lock held: the change's balance intent the customer holds (for the old amount)
+        # goes, so the balance cannot be paid twice; if Stripe does not answer, the payments sweep cancels it.
+        from core.payments.services.intents import balance_intents_cancel_stale  # intents import settlement
+
+        try:
+            balance_intents_cancel_stale(change_quote_id=payment.change_quote_id, actor=actor, now=now)
+        except (PaymentProviderError, PaymentProviderUnavailable):
+            logger.warning("balance intents of change %s left for the sweep", payment.change_quote_id, exc_info=True)
     return payment
 
 

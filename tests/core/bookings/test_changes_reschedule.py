@@ -161,7 +161,10 @@ def test_moving_to_a_weekend_asks_for_the_surcharge_through_a_balance_intent(
     assert fresh.payment_status == PaymentState.PAID and fresh.status == BookingStatus.PAID
     assert fresh.status_changes.filter(to_status="paid").count() == 1
     assert PaymentAudit.objects.filter(action="balance_paid", payment=balance).count() == 1
-    assert not PaymentAudit.objects.filter(action="double_payment_flagged").exists()
+    # (the balance is checked against what the change owes: paid once, exactly, so nothing to refund)
+    assert not PaymentAudit.objects.filter(action="double_payment_flagged").exists() and not fresh.needs_attention
+    assert [p.amount_cents for p in Payment.objects.filter(change_quote=quote, status=PaymentStatus.SUCCEEDED)] \
+        == [10000]
     assert fresh.stripe_payment_intent_id != required["payment_intent_id"]  # the first payment's stays
 
 

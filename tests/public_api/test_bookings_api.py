@@ -379,3 +379,21 @@ def test_openapi_docs_describe_every_endpoint(client):
         assert {example["bookable"] for example in schemas[name]["examples"]} == {True, False}
     assert "bookable" in paths["/api/v1/bookings/preview/"]["post"]["description"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_the_migration_scrubs_tokens_stored_by_earlier_releases(client, post_json, payload):
+    import importlib
+
+    from django.apps import apps
+
+    first = post_json(URL, payload(), HTTP_IDEMPOTENCY_KEY="old-release").json()
+    record = IdempotencyRecord.objects.get(key="old-release")
+    IdempotencyRecord.objects.filter(pk=record.pk).update(  # what earlier releases stored
+        response_body={**record.response_body, "access_token": first["access_token"]})
+
+    importlib.import_module("core.migrations.0017_links").scrub_stored_access_tokens(apps, None)
+
+    assert IdempotencyRecord.objects.get(pk=record.pk).response_body["access_token"] is None
+    replayed = post_json(URL, payload(), HTTP_IDEMPOTENCY_KEY="old-release").json()
+    assert replayed["id"] == first["id"] and replayed["access_token"] != first["access_token"]
+    assert client.get(f"{URL}{first['id']}/", HTTP_X_BOOKING_TOKEN=replayed["access_token"]).status_code == 200

@@ -147,6 +147,8 @@ def test_no_stored_notification_holds_a_report_link_and_a_revoked_link_is_refuse
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     fresh = report_file_token(report=Report.objects.get(pk=pk), fmt="csv")  # links minted later work again
     assert client.get(f"/api/v1/reports/files/{fresh}/").status_code == 302
+    Report.objects.get(pk=pk).delete()  # a deleted report's links are refused too
+    assert client.get(f"/api/v1/reports/files/{fresh}/").status_code == 404
 
 
 def test_a_report_placeholder_in_another_message_mints_no_link(ledger, django_capture_on_commit_callbacks):

@@ -16,6 +16,7 @@ from core.bookings.services import (
     booking_update,
     quote_preview,
 )
+from core.bookings.services.access import PAY_LINK_WHILE_OWING
 from core.common.money import money_str
 from core.common.ratelimit import check_request_rate_limit
 from public_api.schemas import (
@@ -144,8 +145,10 @@ def create(request, payload: BookingRequestIn,
 
 @router.get("{uuid:booking_id}/", response={200: BookingOut, 404: ErrorOut}, summary="The booking (token)")
 def detail(request, booking_id: uuid.UUID, x_booking_token: str | None = TOKEN_HEADER):
-    """Status, price, addresses, customer, payment status and tracking url. Wrong or missing token: 404."""
-    booking = booking_get_for_customer(booking_id=booking_id, token=x_booking_token)
+    """Status, price, addresses, customer, payment status and tracking url. Wrong or missing token: 404.
+
+    A payment link's token opens it too, while the booking owes money."""
+    booking = booking_get_for_customer(booking_id=booking_id, token=x_booking_token, pay_link=PAY_LINK_WHILE_OWING)
     return Status(200, render_booking(booking))
 
 

@@ -5,6 +5,7 @@ import uuid
 from ninja import Field, Header, Router, Status
 
 from core.bookings.services import booking_get_for_customer
+from core.bookings.services.access import PAY_LINK_ANY_TIME, PAY_LINK_WHILE_OWING
 from core.common.ratelimit import check_request_rate_limit
 from core.payments.services import payment_confirm, payment_intent_create
 from public_api.schemas import ErrorOut, Schema
@@ -45,7 +46,8 @@ def create_intent(request, payload: CreateIntentIn,
                   idempotency_key: str | None = Header(None, alias="Idempotency-Key")):
     """One PaymentIntent per booking and amount; a re-priced booking gets a new one (the old is cancelled)."""
     check_request_rate_limit(request, route="payments.create_intent")
-    booking = booking_get_for_customer(booking_id=payload.booking_id, token=x_booking_token)
+    booking = booking_get_for_customer(booking_id=payload.booking_id, token=x_booking_token,
+                                       pay_link=PAY_LINK_WHILE_OWING)
     return Status(200, payment_intent_create(booking=booking, idempotency_key=idempotency_key))
 
 
@@ -54,6 +56,7 @@ def create_intent(request, payload: CreateIntentIn,
 def confirm(request, payload: ConfirmIn, x_booking_token: str | None = Header(None, alias="X-Booking-Token")):
     """The client's word is not trusted: the answer is what Stripe says now."""
     check_request_rate_limit(request, route="payments.confirm")
-    booking = booking_get_for_customer(booking_id=payload.booking_id, token=x_booking_token)
+    booking = booking_get_for_customer(booking_id=payload.booking_id, token=x_booking_token,
+                                       pay_link=PAY_LINK_ANY_TIME)
     booking = payment_confirm(booking=booking, payment_intent_id=payload.payment_intent_id)
     return Status(200, {"payment_status": booking.payment_status, "booking_status": booking.status})

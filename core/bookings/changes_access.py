@@ -8,9 +8,15 @@ not a key for life. It names the booking and a fingerprint of its access-token h
 access token revokes every link issued before.
 
 Link format the marketing site routes: `{PUBLIC_SITE_URL}/bookings/{booking_id}/?token=<token>`; the site
-sends `<token>` as `X-Booking-Token`, exactly like the access token returned at booking. The payment link
-(`pay_url`, sent by staff for a booking that owes money) is `{PUBLIC_SITE_URL}/bookings/{booking_id}/pay/?token=<token>`
-with the same token. Emails carry the link as the `{{ manage_url }}` placeholder, rendered at send time.
+sends `<token>` as `X-Booking-Token`, exactly like the access token returned at booking. Emails carry the link as
+the `{{ manage_url }}` placeholder, rendered at send time.
+
+The payment link (`pay_url`, sent by staff, often by SMS, for a booking that owes money) is
+`{PUBLIC_SITE_URL}/bookings/{booking_id}/pay/?token=<pay token>`: a token of its own (another salt) that only pays.
+It is accepted by `GET bookings/{id}/`, `POST payments/create-intent/` and `POST payments/confirm/` (see
+booking_get_for_customer's `pay_link`), refused like a wrong token everywhere else (cancel, reschedule,
+documents, tracking, access), and stops opening the booking once it owes nothing or after PAY_LINK_HOURS
+(72 by default), whichever comes first; confirm keeps accepting it for its lifetime (it only asks Stripe).
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ from core.common.ratelimit import check_rate_limit
 logger = logging.getLogger(__name__)
 
 _SALT = "core.bookings.manage-link"
+_PAY_SALT = "core.bookings.pay-link"
 MANAGE_LINK_DAYS = 14
+PAY_LINK_HOURS = 72
 HOUR = 3600
 
 
@@ -57,6 +65,33 @@ def manage_token_matches(booking: Booking, token: str | None) -> bool:
             and hmac.compare_digest(str(data.get("f", "")), _fingerprint(booking)))
 
 
+def pay_token(booking: Booking) -> str:
+    """A signed token that only pays this booking (PAY_LINK_HOURS; revoked with the access token, like manage)."""
+    return signing.dumps({"b": str(booking.pk), "f": _fingerprint(booking)}, salt=_PAY_SALT)
+
+
+def booking_owes(booking: Booking) -> bool:
+    """Whether there is still something to pay online (the pay link's life ends when there is not)."""
+    from core.bookings.models import BookingStatus, PaymentState
+
+    return booking.status != BookingStatus.CANCELLED and booking.payment_status in (
+        PaymentState.UNPAID, PaymentState.PROCESSING, PaymentState.FAILED, PaymentState.BALANCE_DUE)
+
+
+def pay_token_matches(booking: Booking, token: str | None, *, while_owing: bool = True) -> bool:
+    """True for an unexpired, untampered pay token of this booking (and, by default, while it owes money)."""
+    if not token or ":" not in token:
+        return False
+    hours = int(settings.TOTETAXI.get("PAY_LINK_HOURS", PAY_LINK_HOURS))
+    try:
+        data = signing.loads(token, salt=_PAY_SALT, max_age=hours * HOUR)
+    except signing.BadSignature:  # also SignatureExpired
+        return False
+    return (isinstance(data, dict) and data.get("b") == str(booking.pk)
+            and hmac.compare_digest(str(data.get("f", "")), _fingerprint(booking))
+            and (not while_owing or booking_owes(booking)))
+
+
 def manage_url(booking: Booking) -> str:
     site = str(settings.TOTETAXI.get("PUBLIC_SITE_URL", "")).rstrip("/")
     return f"{site}/bookings/{booking.pk}/?token={manage_token(booking)}"
@@ -64,7 +99,7 @@ def manage_url(booking: Booking) -> str:
 
 def pay_url(booking: Booking) -> str:
     site = str(settings.TOTETAXI.get("PUBLIC_SITE_URL", "")).rstrip("/")
-    return f"{site}/bookings/{booking.pk}/pay/?token={manage_token(booking)}"
+    return f"{site}/bookings/{booking.pk}/pay/?token={pay_token(booking)}"
 
 
 def booking_access_link_request(*, booking_number: str, email: str, client_ip: str | None) -> None:

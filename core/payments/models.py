@@ -202,6 +202,8 @@ class Dispute(BaseModel):
     opened_at = models.DateTimeField(db_index=True)
     closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     evidence_due_by = models.DateTimeField(null=True, blank=True)
+    # The Stripe `created` time of the last event applied: an older event delivered late changes nothing.
+    last_event_at = models.DateTimeField(null=True, blank=True)
 
     history = audited_history()
 

@@ -110,6 +110,8 @@ class Report(BaseModel):
     generated_at = models.DateTimeField(null=True, blank=True)
     schedule = models.ForeignKey(ReportSchedule, null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="reports")
+    # Emailed download links name this value: setting it (revoking) invalidates every link issued before.
+    links_revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "reporting_report"

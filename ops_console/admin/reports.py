@@ -6,13 +6,18 @@ from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from unfold.decorators import display
+from unfold.decorators import action, display
 
 from core import models as m
 from core.common.errors import DomainError
 from core.reporting.models import ReportSchedule
 from core.reporting.reports import REPORT_TYPES
-from core.reporting.reports.services import report_schedule_update, report_type_allowed, valid_recipients
+from core.reporting.reports.services import (
+    report_links_revoke,
+    report_schedule_update,
+    report_type_allowed,
+    valid_recipients,
+)
 from ops_console.base import OpsModelAdmin, ReadOnlyOpsModelAdmin
 from ops_console.formatting import local_datetime
 from ops_console.reports_console import ReportsConsoleMixin
@@ -30,6 +35,18 @@ class ReportAdmin(ReportsConsoleMixin, ReadOnlyOpsModelAdmin):
                        "download_log"]
     exclude = ["data", "csv_file", "xlsx_file"]
     show_full_result_count = False
+    actions = ["revoke_links"]
+
+    def has_revoke_links_permission(self, request, obj=None):
+        return request.user.has_perm("core.view_report")  # the list only holds reports the user may open
+
+    @action(description="Revoke emailed download links", icon="link_off", permissions=["revoke_links"])
+    def revoke_links(self, request, queryset):
+        """A forwarded or leaked report email stops working; the console downloads are unaffected."""
+        reports = list(queryset)
+        for report in reports:
+            report_links_revoke(report=report, actor=request.user)
+        messages.success(request, f"Emailed links revoked for {len(reports)} report(s).")
 
     @display(description="Status")
     def progress_display(self, obj):

@@ -133,6 +133,13 @@ def test_keep_generates_files_listed_for_the_runner(role_client, ledger, django_
     assert ops.get(reverse("admin:core_report_change", args=[report.pk])).status_code in (302, 403, 404)
     assert ops.get(reverse("admin:core_report_file", args=[token])).status_code == 403
     assert report.downloads.count() == 2
+    # Operations cannot revoke a Finance report's links; Finance can, and the link stops working
+    ops.post(reverse("admin:core_report_changelist"), {"action": "revoke_links", "_selected_action": [report.pk]})
+    assert Report.objects.get(pk=report.pk).links_revoked_at is None
+    finance = role_client("finance")
+    finance.post(reverse("admin:core_report_changelist"), {"action": "revoke_links", "_selected_action": [report.pk]})
+    assert Report.objects.get(pk=report.pk).links_revoked_at is not None
+    assert finance.get(f"/api/v1/reports/files/{token}/").status_code == 404
 
 
 @pytest.mark.django_db

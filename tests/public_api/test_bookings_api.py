@@ -286,11 +286,21 @@ def test_confirmation_page_data_and_next_steps(client, post_json, payload):
     assert body["price"]["coi_fee"] == "50.00"
 
 
-def test_idempotency_key_replays_the_same_booking_and_refuses_another_body(post_json, payload):
+def test_idempotency_key_replays_the_same_booking_and_refuses_another_body(client, post_json, payload):
     first = post_json(URL, payload(), HTTP_IDEMPOTENCY_KEY="key-1")
     again = post_json(URL, payload(), HTTP_IDEMPOTENCY_KEY="key-1")
     assert first.status_code == again.status_code == 201
-    assert first.json() == again.json()  # including the access token
+    token = first.json()["access_token"]
+    replayed = again.json().pop("access_token")
+    assert {**first.json(), "access_token": None} == {**again.json(), "access_token": None}
+    # the record keeps no key to the booking; the replay's token (a signed manage token) opens it
+    stored = IdempotencyRecord.objects.get(key="key-1")
+    assert token not in str(stored.response_body) and stored.response_body["access_token"] is None
+    assert replayed and replayed != token
+    for each in (token, replayed):
+        assert client.get(f"{URL}{first.json()['id']}/", HTTP_X_BOOKING_TOKEN=each).status_code == 200
+    assert client.post(f"{URL}{first.json()['id']}/cancel/preview/", {}, content_type="application/json",
+                       HTTP_X_BOOKING_TOKEN=replayed).status_code == 200
     assert Booking.objects.count() == 1
     _error(post_json(URL, payload(item_count=11), HTTP_IDEMPOTENCY_KEY="key-1"), 409, "idempotency_conflict")
     assert post_json(URL, payload(), HTTP_IDEMPOTENCY_KEY="key-2").json()["id"] != first.json()["id"]
@@ -369,3 +379,21 @@ def test_openapi_docs_describe_every_endpoint(client):
         assert {example["bookable"] for example in schemas[name]["examples"]} == {True, False}
     assert "bookable" in paths["/api/v1/bookings/preview/"]["post"]["description"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_the_migration_scrubs_tokens_stored_by_earlier_releases(client, post_json, payload):
+    import importlib
+
+    from django.apps import apps
+
+    first = post_json(URL, payload(), HTTP_IDEMPOTENCY_KEY="old-release").json()
+    record = IdempotencyRecord.objects.get(key="old-release")
+    IdempotencyRecord.objects.filter(pk=record.pk).update(  # what earlier releases stored
+        response_body={**record.response_body, "access_token": first["access_token"]})
+
+    importlib.import_module("core.migrations.0017_links").scrub_stored_access_tokens(apps, None)
+
+    assert IdempotencyRecord.objects.get(pk=record.pk).response_body["access_token"] is None
+    replayed = post_json(URL, payload(), HTTP_IDEMPOTENCY_KEY="old-release").json()
+    assert replayed["id"] == first["id"] and replayed["access_token"] != first["access_token"]
+    assert client.get(f"{URL}{first['id']}/", HTTP_X_BOOKING_TOKEN=replayed["access_token"]).status_code == 200

@@ -84,6 +84,22 @@ def test_an_update_follows_an_open_dispute_and_a_later_close_is_final(stripe_on,
     assert (d.outcome, d.closed_at) == ("lost", dt.datetime.fromtimestamp(CLOSED, tz=dt.UTC))
 
 
+def test_an_older_update_delivered_late_does_not_overwrite_a_newer_one(stripe_on, paid, post_webhook):
+    newer = {**_dispute(paid, "under_review", amount=3000),
+             "evidence_details": {"due_by": OPENED + 14 * 86400, "has_evidence": True, "past_due": False,
+                                  "submission_count": 1}}
+    post_webhook(stripe_on.make_event("charge.dispute.created", _dispute(paid, "needs_response"), created=OPENED))
+    post_webhook(stripe_on.make_event("charge.dispute.updated", newer, created=OPENED + 7200))
+    # Stripe's retry of an earlier update arrives after the later one
+    post_webhook(stripe_on.make_event("charge.dispute.updated", _dispute(paid, "warning_needs_response", amount=5000),
+                                      created=OPENED + 3600))
+
+    d = Dispute.objects.get()
+    assert (d.outcome, d.stripe_status, d.amount_cents) == ("open", "under_review", 3000)
+    assert d.evidence_due_by == dt.datetime.fromtimestamp(OPENED + 14 * 86400, tz=dt.UTC)
+    assert d.last_event_at == dt.datetime.fromtimestamp(OPENED + 7200, tz=dt.UTC)
+
+
 def test_a_dispute_of_someone_elses_charge_is_recorded_nowhere(stripe_on, paid, post_webhook):
     foreign = {**_dispute(paid, "lost"), "charge": "ch_not_ours", "payment_intent": "pi_not_ours"}
     assert post_webhook(stripe_on.make_event("charge.dispute.closed", foreign, created=int(time.time()))

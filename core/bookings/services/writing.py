@@ -193,7 +193,9 @@ def booking_create_idempotent(*, request: BookingRequest, idempotency_key: str, 
     """booking_create under an Idempotency-Key: returns (status, body); a repeat replays the first body.
 
     The key is claimed first in the same transaction as the booking, so concurrent repeats wait for the first
-    request to commit and then replay its stored body (which includes the access token, known only then).
+    request to commit and then replay its stored body. The access token is not stored (the record would be a
+    key to the booking in plain text): a replay answers a fresh signed manage token (changes_access), which is
+    accepted wherever the access token is.
     """
     now = now or timezone.now()
     key = validate_key(idempotency_key)
@@ -203,14 +205,25 @@ def booking_create_idempotent(*, request: BookingRequest, idempotency_key: str, 
     def work() -> tuple[int, dict]:
         claim = idempotency_claim(scope=SCOPE_BOOKINGS_CREATE, key=key, request_hash=request_hash, now=now)
         if isinstance(claim, Replay):
-            return claim.status, claim.body
+            return claim.status, _with_fresh_token(claim.body)
         booking = _booking_insert(request, token=token, now=now, actor=actor, source=source,
                                   hold_minutes=hold_minutes)
         body = render(booking, token)
-        idempotency_complete(record_id=claim, status=201, body=body, booking_id=booking.pk)
+        stored = {**body, "access_token": None} if "access_token" in body else body
+        idempotency_complete(record_id=claim, status=201, body=stored, booking_id=booking.pk)
         return 201, body
 
     return suggesting_alternatives(lambda: with_retries(work), request, now=now)
+
+
+def _with_fresh_token(body: dict) -> dict:
+    """A replayed 201 body: where the first answer had the access token, a manage token minted now."""
+    if "access_token" not in body or "id" not in body:
+        return body
+    from core.bookings.changes_access import manage_token
+
+    booking = Booking.objects.filter(pk=body["id"]).first()
+    return {**body, "access_token": manage_token(booking) if booking is not None else None}
 
 
 def booking_apply_request_locked(*, booking: Booking, request: BookingRequest, actor, now: dt.datetime) -> dict:

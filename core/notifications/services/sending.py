@@ -77,8 +77,13 @@ def _finish(notification: Notification, status: str, reason: str) -> None:
 def with_manage_url(notification: Notification, text: str, *, html: bool = False) -> str:
     """`text` with the manage/pay link placeholders replaced by freshly signed links to the notification's booking.
 
-    Called at send time only: the stored row keeps the placeholders (the token is a key to the booking).
+    Called at send time only: the stored row keeps the placeholders (the token is a key to the booking). A
+    scheduled report's staff email gets its download links here too (core.reporting: report_links_render).
     """
+    if text and "{{ report_file_url:" in text:
+        from core.reporting.reports.services import report_links_render
+
+        text = report_links_render(text, dedupe_key=notification.dedupe_key)
     if not text or (MANAGE_URL_PLACEHOLDER not in text and PAY_URL_PLACEHOLDER not in text):
         return text
     if notification.booking is not None:

@@ -38,7 +38,9 @@ def payment_record_dispute(*, dispute: dict, event_at: dt.datetime | None = None
 
     A new open dispute flags the booking for staff with the evidence due date. A closing status (won, lost,
     warning_closed) is final: it sets the outcome and `closed_at` (the event's time, `event_at`) once, and a
-    later or replayed event never reopens it. Returns the payment, or None when the dispute is not ours.
+    later or replayed event never reopens it. An open-status event older (Stripe `created`) than the last one
+    applied is ignored, so a late `charge.dispute.updated` cannot undo a newer one. Returns the payment, or
+    None when the dispute is not ours.
     """
     from core.bookings.services import booking_flag
 
@@ -58,7 +60,8 @@ def payment_record_dispute(*, dispute: dict, event_at: dt.datetime | None = None
                           currency=str(dispute.get("currency") or payment.currency)[:3],
                           reason=str(dispute.get("reason") or "")[:60], stripe_status=status[:40],
                           opened_at=_when(dispute.get("created")) or event_at or now, evidence_due_by=due,
-                          outcome=outcome, closed_at=(event_at or now) if outcome != DisputeOutcome.OPEN else None)
+                          outcome=outcome, closed_at=(event_at or now) if outcome != DisputeOutcome.OPEN else None,
+                          last_event_at=event_at)
             set_actor(row, actor)
             try:
                 with transaction.atomic():  # a savepoint: two events of a new dispute may race to insert it
@@ -69,8 +72,11 @@ def payment_record_dispute(*, dispute: dict, event_at: dt.datetime | None = None
         if not created:
             if row.outcome != DisputeOutcome.OPEN:
                 return payment  # closed already: a replayed or late event changes nothing
+            if (outcome == DisputeOutcome.OPEN and event_at is not None and row.last_event_at is not None
+                    and event_at < row.last_event_at):
+                return payment  # an older update delivered late: the newer one's status/amount/due date stand
             data = {"stripe_status": status[:40], "amount_cents": cents, "evidence_due_by": due or row.evidence_due_by,
-                    "outcome": outcome}
+                    "outcome": outcome, "last_event_at": max(filter(None, (event_at, row.last_event_at)), default=None)}
             if outcome != DisputeOutcome.OPEN:
                 data["closed_at"] = event_at or now
             model_update(instance=row, fields=list(data), data=data, actor=actor)

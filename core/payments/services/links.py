@@ -1,6 +1,7 @@
 """Payment links: staff send a customer who owes money a link to the site's payment page (email and/or SMS).
 
-The link is `{PUBLIC_SITE_URL}/bookings/{id}/pay/?token=<manage token>` (core.bookings.changes_access.pay_url);
+The link is `{PUBLIC_SITE_URL}/bookings/{id}/pay/?token=<pay token>` (core.bookings.changes_access.pay_url: a
+token that only pays, for PAY_LINK_HOURS or until the booking owes nothing);
 the notification row stores the `{{ pay_url }}` placeholder and the token is minted at send time. The site then
 calls the existing create-intent endpoint: a Stripe PaymentIntent the customer confirms.
 """

@@ -7,7 +7,10 @@ the same parameters twice give two rows with fresh figures and the first stays a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
+import re
 
 from django.conf import settings
 from django.core import signing
@@ -127,12 +130,19 @@ FILE_TYPES = {"csv": "text/csv; charset=utf-8",
               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
+def _link_nonce(report: Report) -> str:
+    """What a link is bound to: the report's files and its revocation time. Revoking, or new files, changes it."""
+    revoked = report.links_revoked_at.isoformat() if report.links_revoked_at else ""
+    raw = f"report-link:{report.pk}:{report.csv_file.name}:{report.xlsx_file.name}:{revoked}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
 def report_file_token(*, report: Report, fmt: str) -> str:
-    return signing.dumps({"r": report.pk, "f": fmt}, salt=LINK_SALT)
+    return signing.dumps({"r": report.pk, "f": fmt, "n": _link_nonce(report)}, salt=LINK_SALT)
 
 
 def report_file_from_token(*, token: str) -> tuple[Report, str]:
-    """The report and format a link names; refuses tampered and expired links (REPORTS_LINK_MAX_AGE)."""
+    """The report and format a link names; refuses tampered, expired (REPORTS_LINK_MAX_AGE) and revoked links."""
     try:
         payload = signing.loads(token, salt=LINK_SALT, max_age=settings.REPORTS_LINK_MAX_AGE)
         report = Report.objects.get(pk=payload["r"], status=ReportStatus.DONE)
@@ -142,7 +152,16 @@ def report_file_from_token(*, token: str) -> tuple[Report, str]:
         raise ReportLinkInvalid("This link is not valid.") from exc
     if payload.get("f") not in FILE_TYPES:
         raise ReportLinkInvalid("This link is not valid.")
+    if not hmac.compare_digest(str(payload.get("n", "")), _link_nonce(report)):
+        raise ReportLinkInvalid("This link is no longer valid; open the report in the console.")
     return report, payload["f"]
+
+
+def report_links_revoke(*, report: Report, actor=None) -> Report:
+    """Every emailed (or console) link to this report's files stops working; links minted later work again."""
+    model_update(instance=report, fields=["links_revoked_at"], data={"links_revoked_at": timezone.now()},
+                 actor=actor)
+    return report
 
 
 def report_download_record(*, report: Report, fmt: str, via: str, actor=None, ip_address: str | None = None,
@@ -170,10 +189,39 @@ def report_link_url(*, report: Report, fmt: str) -> str:
     return f"{base}{reverse('api-v1:report_file', kwargs={'token': report_file_token(report=report, fmt=fmt)})}"
 
 
+# The stored email holds placeholders, not links: the notifications area asks report_links_render for fresh links
+# when it hands the email to the provider, so no Notification row (nor its history), which Operations can read
+# in the console, holds a key to a Finance report.
+_LINK_PLACEHOLDER = re.compile(r"\{\{ report_file_url:(\d+):(csv|xlsx) \}\}")
+
+
+def report_link_placeholder(*, report: Report, fmt: str) -> str:
+    return f"{{{{ report_file_url:{report.pk}:{fmt} }}}}"
+
+
+def report_links_render(text: str, *, dedupe_key: str) -> str:
+    """`text` with report-link placeholders replaced by freshly signed links, at send time only.
+
+    Only in the report's own staff email (its dedupe key names the report): a placeholder typed into another
+    message mints nothing, it becomes the console's address.
+    """
+    if "{{ report_file_url:" not in text:
+        return text
+
+    def link(match: re.Match) -> str:
+        pk, fmt = int(match.group(1)), match.group(2)
+        report = Report.objects.filter(pk=pk, status=ReportStatus.DONE).first()
+        if report is None or not dedupe_key.startswith(f"staff:report:{pk}:"):
+            return settings.REPORTS_CONSOLE_URL
+        return report_link_url(report=report, fmt=fmt)
+
+    return _LINK_PLACEHOLDER.sub(link, text)
+
+
 def _email_recipients(report: Report) -> None:
     from core.notifications.services import notification_send_staff
 
-    links = "\n".join(f"{fmt.upper()}: {report_link_url(report=report, fmt=fmt)}" for fmt in ("csv", "xlsx"))
+    links = "\n".join(f"{fmt.upper()}: {report_link_placeholder(report=report, fmt=fmt)}" for fmt in ("csv", "xlsx"))
     days = settings.REPORTS_LINK_MAX_AGE // 86400
     lifetime = f"{days} days" if days >= 1 else f"{settings.REPORTS_LINK_MAX_AGE // 3600} hours"
     body = (f"{report.name} is ready.\n\n{links}\n\nThe links download the files without a login for {lifetime}; "

@@ -12,6 +12,7 @@ from core.reporting.models import Report, ReportSchedule, ReportStatus
 from core.reporting.reports.services import (
     report_file_from_token,
     report_file_token,
+    report_links_revoke,
     report_request,
     report_schedule_create,
     report_schedules_run_due,
@@ -108,12 +109,60 @@ def test_a_missed_run_is_caught_up_once_and_finance_gets_a_link(ledger, django_c
     assert report_schedules_run_due(now=ny(2026, 6, 15, 12, 15)) == []
     emails = Notification.objects.filter(dedupe_key__startswith=f"staff:report:{report.pk}:")
     assert sorted(n.recipients[0] for n in emails) == ["cfo@totetaxi.test", "finance@totetaxi.test"]
-    csv_link = next(line for line in emails[0].body_text.splitlines() if line.startswith("CSV: "))
+    sent = [m for m in mail.outbox if m.subject == f"Report ready: {report.name}"]
+    assert sorted(m.to[0] for m in sent) == ["cfo@totetaxi.test", "finance@totetaxi.test"]
+    csv_link = next(line for line in sent[0].body.splitlines() if line.startswith("CSV: "))
     assert csv_link.startswith("CSV: http://localhost:8000/api/v1/reports/files/")
     token = csv_link.rstrip("/").rsplit("/", 1)[1]
     assert report_file_from_token(token=token) == (report, "csv")
+
+
+def _emailed_token(report, fmt="csv"):
     sent = [m for m in mail.outbox if m.subject == f"Report ready: {report.name}"]
-    assert sorted(m.to[0] for m in sent) == ["cfo@totetaxi.test", "finance@totetaxi.test"]
+    line = next(line for line in sent[0].body.splitlines() if line.startswith(f"{fmt.upper()}: "))
+    return line.rstrip("/").rsplit("/", 1)[1]
+
+
+def test_no_stored_notification_holds_a_report_link_and_a_revoked_link_is_refused(
+        ledger, client, django_capture_on_commit_callbacks):
+    _schedule(ny(2026, 3, 10, 12))
+    with django_capture_on_commit_callbacks(execute=True):
+        (pk,) = report_schedules_run_due(now=ny(2026, 4, 1, 7))
+    report = Report.objects.get(pk=pk)
+    tokens = [_emailed_token(report, fmt) for fmt in ("csv", "xlsx")]
+    stored = [(n.subject, n.body_text, n.body_html)
+              for n in Notification.history.filter(dedupe_key__startswith=f"staff:report:{pk}:")]
+    stored += [(n.subject, n.body_text, n.body_html)
+               for n in Notification.objects.filter(dedupe_key__startswith=f"staff:report:{pk}:")]
+    assert len(stored) > 2 and all(n[1] for n in stored)
+    for text in stored:
+        assert "/api/v1/reports/files/" not in "".join(text)
+        assert not any(token in "".join(text) or token.split(":")[0] in "".join(text) for token in tokens)
+        assert "{{ report_file_url:" in text[1]
+    assert client.get(f"/api/v1/reports/files/{tokens[0]}/").status_code == 302  # the emailed link works
+
+    report_links_revoke(report=report)
+    for token in tokens:
+        response = client.get(f"/api/v1/reports/files/{token}/")
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    fresh = report_file_token(report=Report.objects.get(pk=pk), fmt="csv")  # links minted later work again
+    assert client.get(f"/api/v1/reports/files/{fresh}/").status_code == 302
+    Report.objects.get(pk=pk).delete()  # a deleted report's links are refused too
+    assert client.get(f"/api/v1/reports/files/{fresh}/").status_code == 404
+
+
+def test_a_report_placeholder_in_another_message_mints_no_link(ledger, django_capture_on_commit_callbacks):
+    from core.notifications.services import notification_send_staff
+    from core.reporting.reports.services import report_link_placeholder
+
+    with django_capture_on_commit_callbacks(execute=True):
+        report = _request(make_role_user("finance"))
+    with django_capture_on_commit_callbacks(execute=True):
+        notification_send_staff(recipients=["ops@totetaxi.test"], subject="Look",
+                                body=f"here {report_link_placeholder(report=report, fmt='csv')}",
+                                event_key="ops-typed")
+    (message,) = [m for m in mail.outbox if m.subject == "Look"]
+    assert "/reports/files/" not in message.body and "report_file_url" not in message.body
 
 
 def test_the_periodic_task_runs_due_schedules(ledger, django_capture_on_commit_callbacks):
@@ -141,6 +190,7 @@ def test_schedules_need_valid_recipients(db, recipients):
 def test_links_expire_and_refuse_tampering(ledger, settings, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         report = _request(make_role_user("finance"))
+    report.refresh_from_db()  # the link names the generated files
     token = report_file_token(report=report, fmt="xlsx")
     assert report_file_from_token(token=token)[1] == "xlsx"
     with pytest.raises(ReportLinkInvalid, match="not valid"):

@@ -249,8 +249,9 @@ def main() -> int:
         mixed = run(port, plan, concurrency=args.concurrency, seconds=args.seconds)
         base_rps = summarise(*health["health"], args.seconds)["rps"] or float("nan")
         print(f"\n{'kind':18} {'n':>7} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        alone = summarise(*health["health"], args.seconds)
         print(f"{'health (alone)':18} {len(health['health'][0]):7d} {base_rps:8.1f} "
-              f"{summarise(*health['health'], args.seconds)['p99']:>8.1f}")
+              f"{alone['p50']:>8.1f} {alone['p99']:>8.1f}")
         all_lats, all_errors = [], 0
         for kind, (lats, errors) in sorted(mixed.items()):
             r = summarise(lats, errors, args.seconds)

@@ -178,6 +178,19 @@ def booking_cancel_with_quote(*, booking: Booking, quote_id, actor=None, idempot
     return CancelOutcome(booking=Booking.objects.get(pk=booking.pk), quote=quote, refunds=refunds)
 
 
+def quote_carried_out(booking: Booking, quote: ChangeQuote, refunds: list[Refund], *, actor,
+                      now: dt.datetime) -> None:
+    """Inside the change's transaction: the quote is used (replays answer from it), its refunds linked, and an
+    override of the policy audited with its reason."""
+    if quote.override:
+        payment_audit("change_override", booking=booking, user=actor, quote_id=str(quote.pk), change=quote.action,
+                      **{k: v for k, v in quote.override.items() if k not in ("actor_id", "actor")})
+    quote.used_at = now
+    quote.used_by = actor if getattr(actor, "is_authenticated", False) else None
+    quote.save(update_fields=["used_at", "used_by"])
+    quote.refunds.set(refunds)
+
+
 def _cancel_locked(booking: Booking, quote: ChangeQuote, *, actor, now: dt.datetime) -> None:
     if booking.status == BookingStatus.CANCELLED:
         raise InvalidTransition("This booking is already cancelled.")
@@ -196,13 +209,7 @@ def _cancel_locked(booking: Booking, quote: ChangeQuote, *, actor, now: dt.datet
                        reason=f"Cancelled by {who} (change policy v{version}, quote {quote.pk}).")
     refunds = refunds_create(booking, to_cents(quote.refund_amount), actor=actor,
                               notes=f"Cancellation under change policy v{version} (quote {quote.pk}).")
-    if quote.override:
-        payment_audit("change_override", booking=booking, user=actor, quote_id=str(quote.pk), change=quote.action,
-                      **{k: v for k, v in quote.override.items() if k not in ("actor_id", "actor")})
-    quote.used_at = now
-    quote.used_by = actor if getattr(actor, "is_authenticated", False) else None
-    quote.save(update_fields=["used_at", "used_by"])
-    quote.refunds.set(refunds)
+    quote_carried_out(booking, quote, refunds, actor=actor, now=now)
     _notify_cancelled(booking, quote, actor=actor)
 
 

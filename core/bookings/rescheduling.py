@@ -27,7 +27,14 @@ from core.bookings.change_overrides import (
     check_override_amount,
     check_override_confirm,
 )
-from core.bookings.changes import payment_basis, pickup_moment, policy_for, quote_uuid, refunds_create
+from core.bookings.changes import (
+    payment_basis,
+    pickup_moment,
+    policy_for,
+    quote_carried_out,
+    quote_uuid,
+    refunds_create,
+)
 from core.bookings.errors import (
     BalanceDue,
     BookingValidationError,
@@ -64,7 +71,6 @@ from core.payments.services import (
     balance_intent_for,
     balance_payment_record_locked,
     booking_payment_state_sync,
-    payment_audit,
     refund_submit,
 )
 
@@ -263,13 +269,7 @@ def _reschedule_locked(booking: Booking, quote: ChangeQuote, request: BookingReq
     refunds = refunds_create(booking, to_cents(quote.refund_amount), actor=actor, notes=notes)
     if quote.amount_due > ZERO:
         balance_payment_record_locked(booking=booking, quote=quote, actor=actor)
-    if quote.override:
-        payment_audit("change_override", booking=booking, user=actor, quote_id=str(quote.pk), change=quote.action,
-                      **{k: v for k, v in quote.override.items() if k not in ("actor_id", "actor")})
-    quote.used_at = now
-    quote.used_by = actor if getattr(actor, "is_authenticated", False) else None
-    quote.save(update_fields=["used_at", "used_by"])
-    quote.refunds.set(refunds)
+    quote_carried_out(booking, quote, refunds, actor=actor, now=now)
     booking_payment_state_sync(booking, actor)
     # an on-commit job: Onfleet is called after the commit
     from core.logistics.tasks import sync_booking_tasks

@@ -5,6 +5,7 @@ import simple_history.models
 from django.conf import settings
 from django.db import migrations, models
 
+from core.migrations._grants import grant_permissions, revoke_permissions
 
 # Who may run what (issue 12): Finance the revenue report and the month close, Operations the operational
 # report, Admin everything (the Admin group holds every core permission, these included).
@@ -20,30 +21,11 @@ GRANTS = {
 
 
 def grant(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.contenttypes.management import create_contenttypes
-
-    config = apps.get_app_config("core")
-    config.models_module = True  # create_permissions skips app configs without a models module
-    create_contenttypes(config, apps=apps, verbosity=0)
-    create_permissions(config, apps=apps, verbosity=0)
-    config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GRANTS.items():
-        group = Group.objects.filter(name=name).first()
-        if group is not None:
-            group.permissions.add(*Permission.objects.filter(content_type__app_label="core", codename__in=codenames))
+    grant_permissions(apps, GRANTS)
 
 
 def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GRANTS.items():
-        group = Group.objects.filter(name=name).first()
-        if group is not None:
-            group.permissions.remove(*Permission.objects.filter(content_type__app_label="core",
-                                                                codename__in=codenames))
+    revoke_permissions(apps, GRANTS)
 
 
 class Migration(migrations.Migration):

@@ -3,6 +3,8 @@ read them (a booking's change history is read on the booking page, with the book
 
 from django.db import migrations
 
+from core.migrations._grants import grant_permissions, revoke_permissions
+
 GRANTS = {
     "Operations": ["view_changepolicy"],
     "Finance": ["view_changepolicy"],
@@ -12,30 +14,11 @@ GRANTS = {
 
 
 def grant(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.contenttypes.management import create_contenttypes
-
-    config = apps.get_app_config("core")
-    config.models_module = True  # create_permissions skips app configs without a models module
-    create_contenttypes(config, apps=apps, verbosity=0)
-    create_permissions(config, apps=apps, verbosity=0)
-    config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GRANTS.items():
-        group = Group.objects.filter(name=name).first()
-        if group is not None:
-            group.permissions.add(*Permission.objects.filter(content_type__app_label="core", codename__in=codenames))
+    grant_permissions(apps, GRANTS)
 
 
 def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GRANTS.items():
-        group = Group.objects.filter(name=name).first()
-        if group is not None:
-            group.permissions.remove(*Permission.objects.filter(content_type__app_label="core",
-                                                                codename__in=codenames))
+    revoke_permissions(apps, GRANTS)
 
 
 class Migration(migrations.Migration):

@@ -168,13 +168,7 @@ def _record_attempt(booking_id, *, method: str, actor, now: dt.datetime, quote_i
             raise AlreadyPaid("This booking is already paid; the confirmation is on its way.")
         superseded = [p for p in payments if p.status in _LIVE
                       and (p.amount_cents != amount_cents or p.method != method)]
-        if any(p.method == PaymentMethod.STRIPE and p.status == PaymentStatus.PROCESSING for p in superseded):
-            raise PaymentInProgress("A payment for this booking is being processed; wait for it to finish.")
-        for old in superseded:
-            if old.method != PaymentMethod.STRIPE:  # nothing at Stripe to cancel
-                model_update(instance=old, fields=["status"], data={"status": PaymentStatus.CANCELED}, actor=actor)
-                payment_audit("intent_canceled", payment=old, user=actor, reason="superseded_by_new_amount")
-        at_stripe = [p for p in superseded if p.method == PaymentMethod.STRIPE]
+        at_stripe = _supersede_locked(superseded, actor=actor, what="this booking")
         if at_stripe:
             return _Step(superseded=at_stripe)
         payment = next((p for p in payments if p.method == method and p.amount_cents == amount_cents
@@ -195,6 +189,19 @@ def _record_attempt(booking_id, *, method: str, actor, now: dt.datetime, quote_i
             booking_payment_state_sync(booking, actor)
     payment.booking = booking
     return _Step(payment=payment)
+
+
+def _supersede_locked(superseded: list[Payment], *, actor, what: str) -> list[Payment]:
+    """Under the booking lock: live payments for another amount (or method) go. Those with nothing at Stripe are
+    cancelled here; those at Stripe are returned, to be cancelled there after the commit. One Stripe is
+    processing cannot be replaced: PaymentInProgress."""
+    if any(p.method == PaymentMethod.STRIPE and p.status == PaymentStatus.PROCESSING for p in superseded):
+        raise PaymentInProgress(f"A payment for {what} is being processed; wait for it to finish.")
+    for old in superseded:
+        if old.method != PaymentMethod.STRIPE:  # nothing at Stripe to cancel
+            model_update(instance=old, fields=["status"], data={"status": PaymentStatus.CANCELED}, actor=actor)
+            payment_audit("intent_canceled", payment=old, user=actor, reason="superseded_by_new_amount")
+    return [p for p in superseded if p.method == PaymentMethod.STRIPE]
 
 
 def _ask_stripe(payment: Payment) -> PaymentIntent:
@@ -271,13 +278,7 @@ def _balance_step_locked(booking: Booking, owed: tuple, *, method: str, actor) -
     live = list(Payment.objects.select_for_update().filter(
         change_quote_id=quote_id, status__in=_LIVE, method__in=_ONLINE).order_by("created_at"))
     superseded = [p for p in live if p.amount_cents != cents or p.method != method]
-    if any(p.method == PaymentMethod.STRIPE and p.status == PaymentStatus.PROCESSING for p in superseded):
-        raise PaymentInProgress("A payment for this balance is being processed; wait for it to finish.")
-    for old in superseded:
-        if old.method != PaymentMethod.STRIPE:  # nothing at Stripe to cancel
-            model_update(instance=old, fields=["status"], data={"status": PaymentStatus.CANCELED}, actor=actor)
-            payment_audit("intent_canceled", payment=old, user=actor, reason="superseded_by_new_amount")
-    at_stripe = [p for p in superseded if p.method == PaymentMethod.STRIPE]
+    at_stripe = _supersede_locked(superseded, actor=actor, what="this balance")
     if at_stripe:
         return _Step(superseded=at_stripe)
     payment = next((p for p in live if p not in superseded), None)

@@ -65,7 +65,7 @@ def test_operations_reschedules_a_paid_booking(live_server, page, login, paid_bo
     # and the change in its history
     page.goto(f"{live_server.url}/admin/core/booking/{paid_booking.pk}/change/")
     page.locator("#content-main nav a", has_text=re.compile(r"^\s*Changes\s*$")).click()
-    page.locator("#content-main").get_by_text("Moved to").first.wait_for()  # the tab is shown by a script
+    page.locator("#content-main").get_by_text("Moved to").filter(visible=True).first.wait_for()  # the tab is shown by a script
     text = page.locator("#content-main").inner_text()
     assert "Moved to" in text and "operations_user" in text
     shot(page, "reschedule_history")

@@ -65,6 +65,6 @@ def test_operations_upload_a_coi_from_the_booking_documents_tab(live_server, pag
 
     page.goto(f"{live_server.url}/admin/core/booking/{coi_booking.pk}/change/")
     page.locator("#content-main nav a", has_text=re.compile(r"^\s*Documents\s*$")).click()
-    page.locator("#content-main").get_by_text("Beresford COI.pdf").wait_for()  # the tab is shown by a script
+    page.locator("#content-main").get_by_text("Beresford COI.pdf").filter(visible=True).first.wait_for()  # the tab is shown by a script
     assert "Beresford COI.pdf" in page.locator("#content-main").inner_text()
     assert COI.objects.get(booking=coi_booking).document.original_filename == "Beresford COI.pdf"

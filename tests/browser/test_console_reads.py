@@ -60,14 +60,14 @@ def test_every_booking_tab_shows_new_york_time(live_server, page, login, make_bo
             "Status & notes": [booking.status_changes.first().created_at]}
     for tab, moments in tabs.items():
         page.locator("#content-main nav a", has_text=re.compile(rf"^\s*{re.escape(tab)}\s*$")).click()
-        page.locator("#content-main").get_by_text(local_datetime(moments[0])).first.wait_for()  # shown by a script
+        page.locator("#content-main").get_by_text(local_datetime(moments[0])).filter(visible=True).first.wait_for()  # shown by a script
         shown = page.locator("#content-main").inner_text()
         for moment in moments:
             assert local_datetime(moment) in shown, tab
             assert f"{moment:%Y-%m-%d %H:%M}" not in shown, tab  # not UTC, not ISO
         shot(page, f"booking_tab_{re.sub(r'[^a-z]+', '_', tab.lower())}")
     page.locator("#content-main nav a", has_text="Summary").click()
-    page.locator("#content-main").get_by_text(local_datetime(booking.created_at)).first.wait_for()
+    page.locator("#content-main").get_by_text(local_datetime(booking.created_at)).filter(visible=True).first.wait_for()
     assert local_datetime(booking.created_at) in page.locator("#content-main").inner_text()
     page.goto(f"{live_server.url}/admin/core/booking/{booking.pk}/activity/")
     activity = page.get_by_test_id("activity").inner_text()

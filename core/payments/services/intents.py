@@ -233,23 +233,27 @@ def _refuse_if_moved_on(payment: Payment) -> None:
         raise PaymentInProgress("A payment for this booking is being processed; wait for it to finish.")
 
 
+def _cancel_at_stripe(payment: Payment) -> PaymentIntent:
+    """Cancel the payment's intent at Stripe (key naming our row, so a retry replays it) and return Stripe's
+    view of it; one that moved on meanwhile (processing, succeeded) cannot be cancelled: its state is read."""
+    gateway = stripe_gateway()
+    try:
+        try:
+            return gateway.cancel_payment_intent(payment.stripe_payment_intent_id,
+                                                 idempotency_key=f"tt-pi-cancel-{payment.pk}",
+                                                 cancellation_reason="abandoned")
+        except StripeRequestError:
+            return gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
+    except StripeIntegrationError as exc:
+        raise provider_error(exc) from exc
+
+
 def _cancel_superseded(payment: Payment, *, actor, now: dt.datetime) -> None:
     """The booking was re-priced: cancel the intent for the old amount at Stripe, then record what Stripe says."""
     if not payment.stripe_payment_intent_id:
         # Recorded, but Stripe's answer was lost: complete it (same key) so there is an id to cancel.
         payment = payment_apply_intent(payment=payment, pi=_ask_stripe(payment), actor=actor, now=now, created=True)
-    gateway = stripe_gateway()
-    try:
-        try:
-            pi = gateway.cancel_payment_intent(payment.stripe_payment_intent_id,
-                                               idempotency_key=f"tt-pi-cancel-{payment.pk}",
-                                               cancellation_reason="abandoned")
-        except StripeRequestError:
-            # Most likely it moved on meanwhile (processing/succeeded): take Stripe's word for it.
-            pi = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
-    except StripeIntegrationError as exc:
-        raise provider_error(exc) from exc
-    payment = payment_apply_intent(payment=payment, pi=pi, actor=actor, now=now)
+    payment = payment_apply_intent(payment=payment, pi=_cancel_at_stripe(payment), actor=actor, now=now)
     _refuse_if_moved_on(payment)
     if payment.status != PaymentStatus.CANCELED:
         raise PaymentProviderError("The payment provider would not cancel the previous payment.")
@@ -315,17 +319,7 @@ def _balance_intent_cancel(payment: Payment, *, actor, now: dt.datetime) -> Paym
     """Cancel one live balance intent (at Stripe if it is there) and record the answer: one paid meanwhile is
     settled (and flagged if that pays the change twice)."""
     if payment.method == PaymentMethod.STRIPE and payment.stripe_payment_intent_id:
-        gateway = stripe_gateway()
-        try:
-            try:
-                pi = gateway.cancel_payment_intent(payment.stripe_payment_intent_id,
-                                                   idempotency_key=f"tt-pi-cancel-{payment.pk}",
-                                                   cancellation_reason="abandoned")
-            except StripeRequestError:  # it moved on meanwhile (processing/succeeded): take Stripe's word
-                pi = gateway.retrieve_payment_intent(payment.stripe_payment_intent_id)
-        except StripeIntegrationError as exc:
-            raise provider_error(exc) from exc
-        return payment_apply_intent(payment=payment, pi=pi, actor=actor, now=now)
+        return payment_apply_intent(payment=payment, pi=_cancel_at_stripe(payment), actor=actor, now=now)
     with transaction.atomic():  # test mode, or never sent to Stripe: nothing there to cancel
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         if locked.status in _LIVE:

@@ -22,14 +22,11 @@ from core.notifications.models import Channel, Notification
 from core.payments.errors import AlreadyPaid, NotPayable
 from core.payments.services.common import captured_cents, payment_audit, require_staff
 
-# A change that cost more (a dearer date, a change fee) leaves a paid booking owing its balance.
-BALANCE_DUE = PaymentState.BALANCE_DUE
-
 
 def payment_link_refusal(booking: Booking, *, now: dt.datetime | None = None) -> str:
     """Why no payment link can be sent for this booking ("" when it owes money and can be paid online)."""
     now = now or timezone.now()
-    if booking.payment_status == BALANCE_DUE and booking.status != BookingStatus.CANCELLED:
+    if booking.payment_status == PaymentState.BALANCE_DUE and booking.status != BookingStatus.CANCELLED:
         return ""
     if booking.status != BookingStatus.PENDING:
         return f"a {booking.get_status_display().lower()} booking owes nothing."
@@ -44,7 +41,7 @@ def amount_due(booking: Booking) -> Decimal:
     """What is left to pay. A paid booking that owes a balance owes its changes' unpaid balances, which include
     change fees that are not part of the total (the balance intents are for exactly these); an unpaid booking
     owes its total less what was captured (refunds aside)."""
-    if booking.payment_status == BALANCE_DUE:
+    if booking.payment_status == PaymentState.BALANCE_DUE:
         from core.payments.selectors import booking_balances_owed
 
         return from_cents(sum(cents for _quote, cents in booking_balances_owed(booking)))
@@ -88,7 +85,7 @@ def _payment_request_send(booking: Booking, owed: Decimal, *, channels: list[str
         held = (f" We are holding your slot until "
                 f"{timezone.localtime(booking.hold_expires_at):%A %B %-d, %-I:%M %p} (New York time).")
     purpose = (f"For the change to ToteTaxi booking {booking.booking_number} ({what})"
-               if booking.payment_status == BALANCE_DUE else
+               if booking.payment_status == PaymentState.BALANCE_DUE else
                f"To confirm ToteTaxi booking {booking.booking_number} ({what})")
     opening = "A reminder: the change to your booking is not paid yet. " if reminder else ""
     email_body = (f"Hi {booking.customer.name},\n\n{opening}{purpose}, "
@@ -117,7 +114,7 @@ def balance_reminder_is_stale(booking: Booking) -> str:
     """Why a stored reminder must no longer go out ("" while the booking still owes its balance)."""
     if booking.status == BookingStatus.CANCELLED:
         return "The booking was cancelled."
-    if booking.payment_status != BALANCE_DUE:
+    if booking.payment_status != PaymentState.BALANCE_DUE:
         return "The balance was paid."
     if booking.pickup_date < timezone.localdate():
         return "The pickup date has passed."
@@ -136,7 +133,7 @@ def balance_reminders_send(*, now: dt.datetime | None = None) -> int:
 
     now = now or timezone.now()
     today = timezone.localdate(now)
-    candidates = (Booking.objects.filter(payment_status=BALANCE_DUE, pickup_date__gte=today)
+    candidates = (Booking.objects.filter(payment_status=PaymentState.BALANCE_DUE, pickup_date__gte=today)
                   .exclude(status=BookingStatus.CANCELLED)
                   .annotate(asked_at=Max("change_quotes__used_at", filter=Q(change_quotes__amount_due__gt=0)))
                   .select_related("customer").order_by("pickup_date", "pk"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 
 from core.catalog.change_pricing import parse_tiers
@@ -36,13 +36,22 @@ def change_policy_problems(*, cancellation_tiers, reschedule_free_hours: int | N
     return problems
 
 
+def _lock_policy_table() -> None:
+    """Queue publishers (SHARE ROW EXCLUSIVE conflicts with itself, not with readers or bookings' FK reads)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {ChangePolicy._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
+
+
 def change_policy_publish(*, name: str, cancellation_tiers: list[dict], reschedule_free_hours: int,
                           reschedule_fee: Decimal, reschedule_cutoff_hours: int, actor=None) -> ChangePolicy:
     """Publish the next version and make it the one new bookings are sold under.
 
     Earlier versions stay as they were: bookings keep the version they were sold under (Booking.change_policy).
-    The active row is locked first, so two publishers queue; the loser of a version-number race (only possible
-    when no version is active) is told to try again rather than silently overwriting.
+    Publishers queue on a table lock taken first (a lock on the active row is not enough: two publishers that
+    waited on it both find no active row once the first commits, pick the same version and deadlock on the
+    unique indexes). SQLite's IMMEDIATE transactions already serialise writers. Should a version number still
+    collide, the loser is told to try again rather than silently overwriting.
     """
     problems = change_policy_problems(cancellation_tiers=cancellation_tiers,
                                       reschedule_free_hours=reschedule_free_hours,
@@ -51,6 +60,7 @@ def change_policy_publish(*, name: str, cancellation_tiers: list[dict], reschedu
         raise PolicyInvalid("The change policy is not valid.", fields=problems)
     try:
         with transaction.atomic():
+            _lock_policy_table()
             current = list(ChangePolicy.objects.select_for_update().filter(is_active=True))
             version = (ChangePolicy.objects.aggregate(last=Max("version"))["last"] or 0) + 1
             for old in current:

@@ -102,7 +102,7 @@ def _cancellation_price(booking: Booking, policy: ChangePolicy, basis: dict, now
     return price_cancellation(
         policy=policy.info(), pickup_at=pickup_moment(booking), now=now, paid=from_cents(basis["paid_cents"]),
         refunded=from_cents(basis["refunded_cents"]), coi_fee=booking.coi_fee,
-        coi_non_refundable=coi_fee_kept(booking, basis))
+        coi_non_refundable=coi_fee_kept(booking, basis), total=booking.total_price)
 
 
 def booking_cancel_preview(*, booking: Booking, now: dt.datetime | None = None, actor=None,
@@ -127,7 +127,7 @@ def booking_cancel_preview(*, booking: Booking, now: dt.datetime | None = None, 
         price = price_cancellation(
             policy=info, pickup_at=max(pickup_moment(booking), now + dt.timedelta(seconds=1)), now=now,
             paid=from_cents(basis["paid_cents"]), refunded=from_cents(basis["refunded_cents"]),
-            coi_fee=booking.coi_fee, coi_non_refundable=coi_fee_kept(booking, basis))
+            coi_fee=booking.coi_fee, coi_non_refundable=coi_fee_kept(booking, basis), total=booking.total_price)
         price, given = apply_cancel_override(price, override,
                                              refundable=from_cents(basis["paid_cents"] - basis["refunded_cents"]))
         check_override_amount(actor, given)

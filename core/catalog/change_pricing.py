@@ -18,8 +18,8 @@ FEE_TYPES = ("percent", "fixed")
 
 @dataclass(frozen=True)
 class CancellationTier:
-    """Cancelling at least `min_hours_before` the pickup costs `fee` (percent of the refundable total, or
-    dollars, capped at it)."""
+    """Cancelling at least `min_hours_before` the pickup costs `fee` (percent of the booking's price as it
+    stands, up to what was paid, or dollars, capped at it)."""
 
     min_hours_before: int
     fee_type: str
@@ -107,9 +107,13 @@ def hours_until(pickup_at: dt.datetime, now: dt.datetime) -> Decimal:
 
 
 def price_cancellation(*, policy: PolicyInfo, pickup_at: dt.datetime, now: dt.datetime, paid: Decimal,
-                       refunded: Decimal, coi_fee: Decimal, coi_non_refundable: bool) -> ChangePrice:
+                       refunded: Decimal, coi_fee: Decimal, coi_non_refundable: bool,
+                       total: Decimal | None = None) -> ChangePrice:
     """What cancelling now gives back: what was paid, less the tier's fee, the COI fee once a certificate is
-    issued, and refunds already made (a goodwill partial refund is not paid twice)."""
+    issued, and refunds already made (a goodwill partial refund is not paid twice).
+
+    A percentage fee is taken on the booking's price as it stands (`total`, never more than was paid): after a
+    change to a cheaper date refunded the difference, the fee is on the cheaper price, not the first one."""
     hours = hours_until(pickup_at, now)
     if hours <= 0:
         raise TooLateToChange("The pickup time has passed; this booking can no longer be cancelled.")
@@ -117,7 +121,8 @@ def price_cancellation(*, policy: PolicyInfo, pickup_at: dt.datetime, now: dt.da
     paid, refunded = quantize(paid), quantize(refunded)
     kept_coi = quantize(coi_fee) if coi_non_refundable and paid > ZERO else ZERO
     kept_coi = min(kept_coi, paid)
-    fee = tier.fee_on(paid - kept_coi)
+    base = paid if total is None else min(paid, quantize(total))
+    fee = tier.fee_on(max(base - kept_coi, ZERO))
     lines = [ChangeLine("paid", "paid", "Paid for this booking", paid)]
     if fee:
         label = f"{tier.fee:g}% cancellation fee" if tier.fee_type == "percent" else "Cancellation fee"

@@ -25,7 +25,8 @@ from ops_console.formatting import local_datetime, money
 TIERS_HELP = ('A list of tiers, e.g. [{"min_hours_before": 168, "fee_type": "percent", "fee": "0"}, '
               '{"min_hours_before": 48, "fee_type": "percent", "fee": "50"}, '
               '{"min_hours_before": 0, "fee_type": "percent", "fee": "100"}]. Cancelling at least '
-              'min_hours_before the pickup costs fee: "percent" of what was paid, or "fixed" dollars.')
+              'min_hours_before the pickup costs fee: "percent" of the booking\'s price as it stands (never more '
+              'than was paid), or "fixed" dollars.')
 
 
 def tiers_text(tiers) -> str:

@@ -29,9 +29,22 @@ def ahead(pickup: dt.datetime, delta: dt.timedelta) -> dt.datetime:
     return pickup.astimezone(dt.UTC) - delta
 
 
-def _cancel(now, *, paid="1000.00", refunded="0", coi="0", coi_kept=False, pickup=PICKUP):
+def _cancel(now, *, paid="1000.00", refunded="0", coi="0", coi_kept=False, pickup=PICKUP, total=None):
     return price_cancellation(policy=POLICY, pickup_at=pickup, now=now, paid=Decimal(paid),
-                              refunded=Decimal(refunded), coi_fee=Decimal(coi), coi_non_refundable=coi_kept)
+                              refunded=Decimal(refunded), coi_fee=Decimal(coi), coi_non_refundable=coi_kept,
+                              total=None if total is None else Decimal(total))
+
+
+@pytest.mark.parametrize(("total", "refunded", "refund"), [
+    ("800.00", "200.00", "400.00"),   # rescheduled down: 50 % of the new 800, after the 200 difference came back
+    ("1000.00", "100.00", "400.00"),  # a goodwill refund does not lower the price the fee is taken on
+    ("1200.00", "0", "500.00"),       # a balance still unpaid: the fee is on what was paid, never more
+])
+def test_the_percentage_fee_is_on_the_price_as_it_stands_never_above_what_was_paid(total, refunded, refund):
+    price = _cancel(ahead(PICKUP, 72 * H), total=total, refunded=refunded)
+
+    assert price.refund_amount == Decimal(refund)
+    assert sum(line.amount for line in price.lines) == price.refund_amount
 
 
 @pytest.mark.parametrize(("before", "refund"), [

@@ -194,7 +194,7 @@ def test_moving_off_a_weekend_refunds_the_difference(stripe_on, make_request):
 
 
 @pytest.mark.django_db
-def test_reschedule_down_then_cancel_refunds_on_top_of_the_earlier_refunds(stripe_on, make_request, finance_admin):
+def test_reschedule_down_then_cancel_takes_the_fee_on_the_new_price_and_refunds_on_top_of_earlier_refunds(stripe_on, make_request, finance_admin):
     from core.bookings.services import booking_create
 
     saturday = _saturday_after(make_request().pickup_date)
@@ -214,9 +214,11 @@ def test_reschedule_down_then_cancel_refunds_on_top_of_the_earlier_refunds(strip
     cancelled = booking_cancel_with_quote(booking=booking, quote_id=quote.pk, now=now)
 
     paid = payment.amount_cents
-    assert cancelled.refunds[0].amount_cents == paid // 2 - 2000 - 10000
+    fee = (paid - 10000) // 2  # 50 % of the price the booking has now (the goodwill refund does not lower it)
+    assert booking.total_price * 100 == paid - 10000
+    assert cancelled.refunds[0].amount_cents == paid - fee - 2000 - 10000
     payment.refresh_from_db()
-    assert payment.refunded_cents == paid // 2 and Refund.objects.count() == 3
+    assert payment.refunded_cents == paid - fee and Refund.objects.count() == 3
 
 
 @pytest.mark.django_db
@@ -633,7 +635,8 @@ def test_a_coi_booking_rescheduled_down_then_cancelled_keeps_the_coi_fee_once(
     cancelled = booking_cancel_with_quote(booking=booking, quote_id=quote.pk, now=now)
 
     coi = booking.coi_fee
-    fee = (paid - coi) * tier_fee_percent / 100  # the tier's fee is on what was paid less the COI fee
+    # the tier's fee is on the price after the change (the weekend surcharge refunded) less the COI fee
+    fee = (paid - WEEKEND - coi) * tier_fee_percent / 100
     expected = max(paid - fee - coi - WEEKEND, Decimal(0))
     assert quote.refund_amount == expected
     assert [line["amount"] for line in quote.price["lines"] if line["code"] == "coi_fee"] == [f"-{coi}"]

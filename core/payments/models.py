@@ -204,6 +204,12 @@ class Dispute(BaseModel):
     evidence_due_by = models.DateTimeField(null=True, blank=True)
     # The Stripe `created` time of the last event applied: an older event delivered late changes nothing.
     last_event_at = models.DateTimeField(null=True, blank=True)
+    # Stripe's dispute fee, from the dispute's balance transactions: taken with the funds withdrawn (fee_at,
+    # the withdrawal's time) and, where Stripe gives it back with the funds reinstated, returned then.
+    fee_cents = models.PositiveIntegerField(default=0)
+    fee_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    fee_returned_cents = models.PositiveIntegerField(default=0)
+    fee_returned_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     history = audited_history()
 
@@ -214,6 +220,10 @@ class Dispute(BaseModel):
             models.CheckConstraint(condition=models.Q(outcome__in=DisputeOutcome.values), name="dispute_outcome_valid"),
             models.CheckConstraint(condition=models.Q(outcome="open") | models.Q(closed_at__isnull=False),
                                    name="dispute_closed_has_date"),
+            models.CheckConstraint(condition=models.Q(fee_cents=0) | models.Q(fee_at__isnull=False),
+                                   name="dispute_fee_has_date"),
+            models.CheckConstraint(condition=models.Q(fee_returned_cents=0) | models.Q(fee_returned_at__isnull=False),
+                                   name="dispute_fee_returned_has_date"),
         ]
 
     def __str__(self) -> str:

@@ -42,6 +42,8 @@ HANDLED_EVENTS = frozenset({
     "charge.dispute.created",
     "charge.dispute.updated",
     "charge.dispute.closed",
+    "charge.dispute.funds_withdrawn",
+    "charge.dispute.funds_reinstated",
 })
 def stripe_event_receive(*, payload: bytes, signature: str | None) -> tuple[ProviderEvent, bool]:
     """Verify the raw body, store the event once, and queue its processing after commit.

@@ -44,6 +44,12 @@ class PaymentAdmin(ReadOnlyOpsModelAdmin):
     def amount(self, obj):
         return cents(obj.amount_cents)
 
+    @display(description="Stripe dispute fee")
+    def dispute_fee(self, obj):
+        if not obj.fee_cents:
+            return "—"
+        return f"{cents(obj.fee_cents)} (returned)" if obj.fee_returned_cents >= obj.fee_cents else cents(obj.fee_cents)
+
     @display(description="Refunded", ordering="refunded_cents")
     def refunded(self, obj):
         return cents(obj.refunded_cents)
@@ -74,6 +80,12 @@ class RefundAdmin(ReadOnlyOpsModelAdmin):
     @display(description="Amount", ordering="amount_cents")
     def amount(self, obj):
         return cents(obj.amount_cents)
+
+    @display(description="Stripe dispute fee")
+    def dispute_fee(self, obj):
+        if not obj.fee_cents:
+            return "—"
+        return f"{cents(obj.fee_cents)} (returned)" if obj.fee_returned_cents >= obj.fee_cents else cents(obj.fee_cents)
 
     @display(description="Status", ordering="status", label=PAYMENT_COLOURS)
     def status_badge(self, obj):
@@ -122,7 +134,8 @@ class PaymentAuditAdmin(ReadOnlyOpsModelAdmin):
 class DisputeAdmin(ReadOnlyOpsModelAdmin):
     """Stripe disputes as the webhooks left them (opened, won, lost): read-only, Finance and Admin."""
 
-    list_display = ["opened_at", "stripe_dispute_id", "booking_link", "amount", "reason", "outcome", "closed_at"]
+    list_display = ["opened_at", "stripe_dispute_id", "booking_link", "amount", "reason", "outcome", "closed_at",
+                    "dispute_fee"]
     list_filter = ["outcome"]
     list_select_related = ["payment__booking"]
     search_fields = ["stripe_dispute_id", "payment__booking__booking_number"]
@@ -137,6 +150,12 @@ class DisputeAdmin(ReadOnlyOpsModelAdmin):
     @display(description="Amount", ordering="amount_cents")
     def amount(self, obj):
         return cents(obj.amount_cents)
+
+    @display(description="Stripe dispute fee")
+    def dispute_fee(self, obj):
+        if not obj.fee_cents:
+            return "—"
+        return f"{cents(obj.fee_cents)} (returned)" if obj.fee_returned_cents >= obj.fee_cents else cents(obj.fee_cents)
 
 
 @admin.register(m.ProviderEvent)

@@ -31,7 +31,7 @@ def every_kind_of_row(make_booking, future_weekday, private_storage):
     m.Refund.objects.create(payment=payment, amount_cents=500, status="succeeded", processed_by=staff)
     m.PaymentAudit.objects.create(payment=payment, booking=booking, action="test", user=staff)
     m.Dispute.objects.create(payment=payment, stripe_dispute_id="dp_1", amount_cents=5000, opened_at=timezone.now(),
-                             outcome="lost", closed_at=timezone.now())
+                             outcome="lost", closed_at=timezone.now(), fee_cents=1500, fee_at=timezone.now())
     m.ProviderEvent.objects.create(provider="stripe", event_id="evt_1", event_type="charge.succeeded", payload={})
     m.ReconciliationMismatch.objects.create(run_date=timezone.localdate(), kind="missing", payment=payment)
     m.Notification.objects.create(notification_type="booking_confirmation", dedupe_key=f"c:{booking.pk}",

@@ -135,3 +135,53 @@ def test_created_and_closed_delivered_at_once_leave_one_lost_dispute(postgres_on
     assert PaymentAudit.objects.filter(action="dispute_closed").count() == 1
     assert ProviderEvent.objects.filter(event_type__startswith="charge.dispute.", processed_at__isnull=False
                                         ).count() == 2
+
+
+REINSTATED = CLOSED + 3600
+
+
+def _bt(amount, fee, created):
+    """A dispute's balance transaction as Stripe embeds it (funds withdrawn: negative; reinstated: positive)."""
+    return {"id": f"txn_{created}", "object": "balance_transaction", "amount": amount, "fee": fee, "net": amount - fee,
+            "created": created, "currency": "usd", "type": "adjustment", "reporting_category": "dispute",
+            "fee_details": [{"amount": fee, "currency": "usd", "description": "Dispute fee", "type": "stripe_fee"}]
+            if fee else []}
+
+
+def test_stripes_dispute_fee_is_taken_when_funds_are_withdrawn_and_given_back_when_reinstated(
+        stripe_on, paid, post_webhook):
+    withdrawn = [_bt(-5000, 1500, OPENED)]
+    both = [*withdrawn, _bt(5000, -1500, REINSTATED)]
+    events = [
+        stripe_on.make_event("charge.dispute.created", _dispute(paid, "needs_response"), created=OPENED),
+        stripe_on.make_event("charge.dispute.funds_withdrawn",
+                             {**_dispute(paid, "needs_response"), "balance_transactions": withdrawn}, created=OPENED),
+        stripe_on.make_event("charge.dispute.closed", {**_dispute(paid, "won"), "balance_transactions": withdrawn},
+                             created=CLOSED),
+        # after the close: a closed dispute still takes its reinstated funds' fee
+        stripe_on.make_event("charge.dispute.funds_reinstated", {**_dispute(paid, "won"), "balance_transactions": both},
+                             created=REINSTATED),
+    ]
+    for event in (*events, *events):  # and every one replayed
+        assert post_webhook(event).status_code == 200
+
+    d = Dispute.objects.get()
+    assert (d.outcome, d.fee_cents, d.fee_returned_cents) == ("won", 1500, 1500)
+    assert (d.fee_at, d.fee_returned_at) == (dt.datetime.fromtimestamp(OPENED, tz=dt.UTC),
+                                             dt.datetime.fromtimestamp(REINSTATED, tz=dt.UTC))
+    assert PaymentAudit.objects.filter(action="dispute_fee").count() == 2
+    rows = revenue_figures(start=dt.date(2026, 2, 1), end=dt.date(2026, 3, 31), grouping="month")
+    assert [r["dispute_fees"] for r in rows] == [1500, -1500]  # taken in February, back in March
+    assert [r["net_after_disputes"] - r["net_of_fees"] for r in rows] == [-1500, 1500]
+
+
+def test_a_lost_disputes_fee_arriving_on_the_close_alone_is_kept(stripe_on, paid, post_webhook):
+    lost = {**_dispute(paid, "lost"), "balance_transactions": [_bt(-5000, 1500, OPENED), "txn_not_expanded"]}
+    post_webhook(stripe_on.make_event("charge.dispute.closed", lost, created=CLOSED))
+    post_webhook(stripe_on.make_event("charge.dispute.created", _dispute(paid, "needs_response"), created=OPENED))
+
+    d = Dispute.objects.get()
+    assert (d.outcome, d.fee_cents, d.fee_at, d.fee_returned_cents) == (
+        "lost", 1500, dt.datetime.fromtimestamp(OPENED, tz=dt.UTC), 0)
+    feb, march = revenue_figures(start=dt.date(2026, 2, 1), end=dt.date(2026, 3, 31), grouping="month")
+    assert (feb["dispute_fees"], march["dispute_fees"], march["disputes_lost"]) == (1500, 0, 5000)

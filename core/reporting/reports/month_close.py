@@ -1,7 +1,8 @@
 """The month-close ledger: every payment, refund, Stripe fee and dispute of a New York month, one row each.
 
 Disputes appear twice when both fall in the month: as "dispute" on the day it was opened (for information, with
-its outcome so far) and as "dispute_lost" on the day Stripe closed it as lost (the money finance books).
+its outcome so far) and as "dispute_lost" on the day Stripe closed it as lost (the money finance books). Stripe's
+dispute fee is a "dispute_fee" row when Stripe took it and a "dispute_fee_returned" row if it gave it back.
 It is one UNION ALL query ordered by time, so the console can stream it at any size; its totals per type equal
 the cash-basis revenue report for the month (the same filters, see revenue.py), which a test holds.
 """
@@ -18,7 +19,7 @@ from django.db.models.functions import Cast, Coalesce
 from core.reporting.reports.base import report_db, tz
 from core.reporting.reports.revenue import Basis, revenue_querysets
 
-KINDS = ("payment", "refund", "fee", "dispute", "dispute_lost")
+KINDS = ("payment", "refund", "fee", "dispute", "dispute_lost", "dispute_fee", "dispute_fee_returned")
 COLUMNS = ("at", "kind", "booking_number", "customer_name", "customer_email", "service_type", "method",
           "payment_intent", "charge_id", "object_id", "amount_cents", "currency", "outcome")
 # Annotation names may not shadow model fields (Payment.method, Refund.amount_cents …), hence the prefix.
@@ -65,11 +66,12 @@ def month_close_sources(*, year: int, month: int) -> dict:
     db = report_db()
     payments = q["payments"].using(db)
     return {"payment": payments, "fee": payments.filter(stripe_fee_cents__isnull=False),
-            "refund": q["refunds"].using(db), "dispute": q["opened"].using(db), "dispute_lost": q["lost"].using(db)}
+            "refund": q["refunds"].using(db), "dispute": q["opened"].using(db), "dispute_lost": q["lost"].using(db),
+            "dispute_fee": q["fee_taken"].using(db), "dispute_fee_returned": q["fee_returned"].using(db)}
 
 
 def month_close_queryset(*, year: int, month: int):
-    """values_list rows in FIELDS order, oldest first: one query (UNION ALL of the five kinds)."""
+    """values_list rows in FIELDS order, oldest first: one query (UNION ALL of the seven kinds)."""
     s = month_close_sources(year=year, month=month)
     parts = [
         s["payment"].annotate(**_columns("", at=F("succeeded_at"), kind="payment", object_id=_text(""),
@@ -85,27 +87,35 @@ def month_close_queryset(*, year: int, month: int):
         s["dispute_lost"].annotate(**_columns("payment__", at=F("closed_at"), kind="dispute_lost",
                                               object_id=F("stripe_dispute_id"), amount=F("amount_cents"),
                                               outcome=F("outcome"))),
+        s["dispute_fee"].annotate(**_columns("payment__", at=F("fee_at"), kind="dispute_fee",
+                                             object_id=F("stripe_dispute_id"), amount=F("fee_cents"),
+                                             outcome=F("outcome"))),
+        s["dispute_fee_returned"].annotate(**_columns("payment__", at=F("fee_returned_at"), kind="dispute_fee_returned",
+                                                      object_id=F("stripe_dispute_id"), amount=F("fee_returned_cents"),
+                                                      outcome=F("outcome"))),
     ]
     first, *rest = (q.values_list(*FIELDS).order_by() for q in parts)
     return first.union(*rest, all=True).order_by("mc_at", "mc_kind")
 
 
 def month_close_totals(*, year: int, month: int) -> dict[str, int]:
-    """Cents per kind (five aggregate queries)."""
+    """Cents per kind (seven aggregate queries)."""
     s = month_close_sources(year=year, month=month)
     amount = {"payment": Sum("amount_cents"), "fee": Sum("stripe_fee_cents"), "refund": Sum("amount_cents"),
-              "dispute": Sum("amount_cents"), "dispute_lost": Sum("amount_cents")}
+              "dispute": Sum("amount_cents"), "dispute_lost": Sum("amount_cents"), "dispute_fee": Sum("fee_cents"),
+              "dispute_fee_returned": Sum("fee_returned_cents")}
     return {k: s[k].aggregate(total=Coalesce(amount[k], 0))["total"] for k in KINDS}
 
 
 def month_close_rows(values: Iterator[tuple]) -> Iterator[tuple]:
     """Ledger tuples ready for a file: New York time, dollars with the sign finance books them with.
 
-    Payments are positive; refunds, fees and disputes lost negative; a dispute opened is shown at its amount
-    (information: the money moves when it is lost), with its outcome so far.
+    Payments and dispute fees returned are positive; refunds, fees, disputes lost and dispute fees negative; a
+    dispute opened is shown at its amount (information: the money moves when it is lost), with its outcome so far.
     """
     zone = tz()
-    sign = {"payment": 1, "refund": -1, "fee": -1, "dispute": 1, "dispute_lost": -1}
+    sign = {"payment": 1, "refund": -1, "fee": -1, "dispute": 1, "dispute_lost": -1, "dispute_fee": -1,
+            "dispute_fee_returned": 1}
     dollars = Decimal.scaleb  # exact: cents × 10⁻² keeps two places, no rounding (the export's hot path)
     for at, kind, *middle, cents, currency, outcome in values:
         yield (at.astimezone(zone).isoformat(timespec="seconds"), kind, *middle,

@@ -1,11 +1,11 @@
-"""The revenue report: gross, refunds, net, Stripe fees, net of fees, disputes opened and lost, on a cash or
-service basis, and the share of specialty items.
+"""The revenue report: gross, refunds, net, Stripe fees, net of fees, disputes opened and lost, dispute fees, on
+a cash or service basis, and the share of specialty items.
 
 Cash basis: a payment counts when it succeeded, a refund when it was processed, a dispute when it was opened and,
 if lost, when Stripe closed it, each in its own New York period (so a refund in a later month lowers that month,
 not the payment's). Service basis: the money of completed bookings, counted in the period of their pickup date.
-Four grouped queries (payments, refunds, disputes opened, disputes lost), whatever the data size; the specialty
-item section adds two (payments and refunds joined to the booking's item lines).
+Six grouped queries (payments, refunds, disputes opened, disputes lost, dispute fees taken and returned), whatever
+the data size; the specialty item section adds two (payments and refunds joined to the booking's item lines).
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ DIMENSIONS = {
     "service_type": ("Service type", "booking_type"),
     "package": ("Package", "package__code"),
 }
-MEASURES = ("gross", "refunds", "fees", "disputed", "disputes_lost", "payments", "refund_count", "disputes",
-            "lost_count", "fees_unknown")
+MEASURES = ("gross", "refunds", "fees", "disputed", "disputes_lost", "dispute_fees_taken", "dispute_fees_returned",
+            "payments", "refund_count", "disputes", "lost_count", "fees_unknown")
 COLUMNS = [
     Column("gross", "Gross charged", "money"),
     Column("refunds", "Refunds", "money"),
@@ -63,7 +63,8 @@ COLUMNS = [
     Column("fees", "Stripe fees", "money"),
     Column("net_of_fees", "Net of fees", "money"),
     Column("disputes_lost", "Disputes lost", "money"),
-    Column("net_after_disputes", "Net after disputes lost", "money"),
+    Column("dispute_fees", "Dispute fees", "money"),
+    Column("net_after_disputes", "Net after disputes", "money"),
     Column("disputed", "Disputed (opened)", "money"),
     Column("payments", "Payments"),
     Column("refund_count", "Refunds (count)"),
@@ -75,9 +76,11 @@ NOTES = [
     "Stripe fees come from each payment's balance transaction (stripe_fee_cents); Stripe payments whose fee "
     "has not been fetched yet are counted in \"Stripe payments without a fee\" and add nothing to the fees.",
     "Disputes lost: the disputed amount of disputes Stripe closed as lost (charge.dispute.closed), counted on the "
-    "cash basis on the day Stripe closed them and on the service basis by the booking's pickup date. Net after "
-    "disputes lost = net of fees − disputes lost. Disputes opened are shown for information and subtract "
-    "nothing; Stripe's dispute fee is not recorded.",
+    "cash basis on the day Stripe closed them and on the service basis by the booking's pickup date. Dispute "
+    "fees: Stripe's fee from each dispute's balance transactions, counted on the cash basis when Stripe took it "
+    "(with the funds withdrawn) less any it gave back (with the funds reinstated), on the service basis by the "
+    "booking's pickup date. Net after disputes = net of fees − disputes lost − dispute fees. Disputes opened "
+    "are shown for information and subtract nothing.",
 ]
 ITEM_COLUMNS = [
     Column("item", "Specialty item", "text"),
@@ -113,7 +116,10 @@ def revenue_querysets(*, start: dt.date, end: dt.date, basis: str, service_type:
                    .filter(status=RefundStatus.SUCCEEDED, refunded_at__gte=lo, refunded_at__lt=hi))
         opened = Dispute.objects.filter(opened_at__gte=lo, opened_at__lt=hi)
         lost = Dispute.objects.filter(outcome=DisputeOutcome.LOST, closed_at__gte=lo, closed_at__lt=hi)
-        dates = {"payments": "succeeded_at", "refunds": "refunded_at", "opened": "opened_at", "lost": "closed_at"}
+        fee_taken = Dispute.objects.filter(fee_cents__gt=0, fee_at__gte=lo, fee_at__lt=hi)
+        fee_returned = Dispute.objects.filter(fee_returned_cents__gt=0, fee_returned_at__gte=lo, fee_returned_at__lt=hi)
+        dates = {"payments": "succeeded_at", "refunds": "refunded_at", "opened": "opened_at", "lost": "closed_at",
+                 "fee_taken": "fee_at", "fee_returned": "fee_returned_at"}
     else:
         served = {"status": BookingStatus.COMPLETED, "pickup_date__gte": start, "pickup_date__lte": end}
         via_payment = {f"payment__booking__{k}": v for k, v in served.items()}
@@ -122,12 +128,16 @@ def revenue_querysets(*, start: dt.date, end: dt.date, basis: str, service_type:
         refunds = Refund.objects.filter(status=RefundStatus.SUCCEEDED, **via_payment)
         opened = Dispute.objects.filter(**via_payment)
         lost = Dispute.objects.filter(outcome=DisputeOutcome.LOST, **via_payment)
+        fee_taken = Dispute.objects.filter(fee_cents__gt=0, **via_payment)
+        fee_returned = Dispute.objects.filter(fee_returned_cents__gt=0, **via_payment)
         pickup = "payment__booking__pickup_date"
-        dates = {"payments": "booking__pickup_date", "refunds": pickup, "opened": pickup, "lost": pickup}
+        dates = {"payments": "booking__pickup_date", "refunds": pickup, "opened": pickup, "lost": pickup,
+                 "fee_taken": pickup, "fee_returned": pickup}
     flt = {"service_type": service_type, "payment_method": payment_method}
     via = _booking_filters("payment__booking__", method_path="payment__method", **flt)
     return {"payments": payments.filter(_booking_filters("booking__", method_path="method", **flt)),
-            "refunds": refunds.filter(via), "opened": opened.filter(via), "lost": lost.filter(via), "dates": dates}
+            "refunds": refunds.filter(via), "opened": opened.filter(via), "lost": lost.filter(via),
+            "fee_taken": fee_taken.filter(via), "fee_returned": fee_returned.filter(via), "dates": dates}
 
 
 def revenue_figures(*, start: dt.date, end: dt.date, basis: str = Basis.CASH, grouping: str = Grouping.MONTH,
@@ -155,6 +165,9 @@ def revenue_figures(*, start: dt.date, end: dt.date, basis: str = Basis.CASH, gr
          {"disputed": Sum("amount_cents"), "disputes": count_rows()}),
         (q["lost"], "payment__booking__", q["dates"]["lost"],
          {"disputes_lost": Sum("amount_cents"), "lost_count": count_rows()}),
+        (q["fee_taken"], "payment__booking__", q["dates"]["fee_taken"], {"dispute_fees_taken": Sum("fee_cents")}),
+        (q["fee_returned"], "payment__booking__", q["dates"]["fee_returned"],
+         {"dispute_fees_returned": Sum("fee_returned_cents")}),
     ]
     is_datetime = basis == Basis.CASH
     results = []
@@ -177,7 +190,8 @@ def revenue_figures(*, start: dt.date, end: dt.date, basis: str = Basis.CASH, gr
 def _with_derived(row: dict) -> dict:
     row["net"] = row["gross"] - row["refunds"]
     row["net_of_fees"] = row["net"] - row["fees"]
-    row["net_after_disputes"] = row["net_of_fees"] - row["disputes_lost"]
+    row["dispute_fees"] = row["dispute_fees_taken"] - row["dispute_fees_returned"]
+    row["net_after_disputes"] = row["net_of_fees"] - row["disputes_lost"] - row["dispute_fees"]
     return row
 
 
@@ -250,7 +264,7 @@ def revenue_report(*, start: dt.date, end: dt.date, basis: str = Basis.CASH, gro
     summary = {"Gross charged": shown_totals["gross"], "Refunds": shown_totals["refunds"],
                "Net": shown_totals["net"], "Stripe fees": shown_totals["fees"],
                "Net of fees": shown_totals["net_of_fees"], "Disputes lost": shown_totals["disputes_lost"],
-               "Net after disputes lost": shown_totals["net_after_disputes"]}
+               "Dispute fees": shown_totals["dispute_fees"], "Net after disputes": shown_totals["net_after_disputes"]}
     items = with_other_row(specialty_item_figures(start=start, end=end, basis=basis, service_type=service_type,
                                                   payment_method=payment_method), totals)
     item_money = ("gross", "refunds", "net")

@@ -64,11 +64,15 @@ def refund(p: Payment, cents: int, at: dt.datetime, *, status: str = "succeeded"
 
 
 def dispute(p: Payment, cents: int, at: dt.datetime, *, outcome: str = "open",
-            closed: dt.datetime | None = None) -> Dispute:
+            closed: dt.datetime | None = None, fee: int = 0, fee_returned: int = 0) -> Dispute:
+    """A dispute as the webhooks leave it; Stripe's fee (`fee`) is taken when it opens and, when `fee_returned`,
+    given back when it closes."""
     n = next(_n)
     return Dispute.objects.create(payment=p, stripe_dispute_id=f"dp_{n}", amount_cents=cents, reason="fraudulent",
                                   stripe_status={"open": "needs_response", "closed": "warning_closed"}.get(outcome, outcome),
-                                  outcome=outcome, opened_at=at, closed_at=closed)
+                                  outcome=outcome, opened_at=at, closed_at=closed, fee_cents=fee,
+                                  fee_at=at if fee else None, fee_returned_cents=fee_returned,
+                                  fee_returned_at=closed if fee_returned else None)
 
 
 def specialty_line(b: Booking, code: str, *, quantity: int = 1, unit_price: str) -> BookingSpecialtyItem:

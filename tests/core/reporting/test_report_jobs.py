@@ -44,8 +44,8 @@ def test_generation_writes_files_summary_and_data(ledger, django_capture_on_comm
     assert report.summary["Net"] == "395.00"
     assert [r["gross"] for r in report.data["sections"][0]["rows"]] == ["100.00", "250.00", "70.00"]
     rows = list(csv.reader(io.StringIO(report.csv_file.read().decode())))
-    assert ["Total", "420.00", "25.00", "395.00", "9.30", "385.70", "200.00", "185.70", "210.00", "4", "1", "2", "1",
-            "1"] in rows
+    assert ["Total", "420.00", "25.00", "395.00", "9.30", "385.70", "200.00", "15.00", "170.70", "210.00", "4", "1",
+            "2", "1", "1"] in rows
     assert report.xlsx_file.name.endswith(".xlsx") and report.xlsx_file.size > 0
 
 

@@ -25,31 +25,33 @@ def _pick(rows, *keys):
 
 
 MEASURES = ("gross", "refunds", "net", "fees", "net_of_fees", "disputes_lost", "net_after_disputes", "disputed",
-            "payments", "refund_count", "disputes", "lost_count", "fees_unknown")
+            "payments", "refund_count", "disputes", "lost_count", "fees_unknown", "dispute_fees")
 
 CASES = [
     # basis, grouping, dimension, expected rows: (period, dim?, *MEASURES) in cents
     ("cash", "month", None, [
-        (D(2026, 1, 1), 10000, 0, 10000, 320, 9680, 0, 9680, 0, 1, 0, 0, 0, 0),
-        # two disputes opened in February (20000 lost in March, 1000 won): information only
-        (D(2026, 2, 1), 25000, 2500, 22500, 610, 21890, 0, 21890, 21000, 2, 1, 2, 0, 0),
-        # the 20000 dispute is lost on March 10: March's money
-        (D(2026, 3, 1), 7000, 0, 7000, 0, 7000, 20000, -13000, 0, 1, 0, 0, 1, 1),
+        (D(2026, 1, 1), 10000, 0, 10000, 320, 9680, 0, 9680, 0, 1, 0, 0, 0, 0, 0),
+        # two disputes opened in February (20000 lost in March, 1000 won): information only; Stripe took its
+        # 15.00 fee on each when they opened
+        (D(2026, 2, 1), 25000, 2500, 22500, 610, 21890, 0, 18890, 21000, 2, 1, 2, 0, 0, 3000),
+        # the 20000 dispute is lost on March 10: March's money; the won one's fee came back on March 5
+        (D(2026, 3, 1), 7000, 0, 7000, 0, 7000, 20000, -11500, 0, 1, 0, 0, 1, 1, -1500),
     ]),
     ("service", "month", None, [
-        (D(2026, 1, 1), 10000, 2500, 7500, 320, 7180, 0, 7180, 1000, 1, 1, 1, 0, 0),
-        # booking b (picked up in February) lost its dispute: service basis puts it in February
-        (D(2026, 2, 1), 20000, 0, 20000, 610, 19390, 20000, -610, 20000, 1, 0, 1, 1, 0),
-        (D(2026, 3, 1), 7000, 0, 7000, 0, 7000, 0, 7000, 0, 1, 0, 0, 0, 1),
+        # booking a's dispute fee was taken and given back: nothing
+        (D(2026, 1, 1), 10000, 2500, 7500, 320, 7180, 0, 7180, 1000, 1, 1, 1, 0, 0, 0),
+        # booking b (picked up in February) lost its dispute: service basis puts it and its fee in February
+        (D(2026, 2, 1), 20000, 0, 20000, 610, 19390, 20000, -2110, 20000, 1, 0, 1, 1, 0, 1500),
+        (D(2026, 3, 1), 7000, 0, 7000, 0, 7000, 0, 7000, 0, 1, 0, 0, 0, 1, 0),
     ]),
     ("cash", "none", "service_type", [
-        (None, "mini_move", 20000, 0, 20000, 610, 19390, 20000, -610, 20000, 1, 0, 1, 1, 0),
-        (None, "specialty", 5000, 0, 5000, 0, 5000, 0, 5000, 0, 1, 0, 0, 0, 0),
-        (None, "standard", 17000, 2500, 14500, 320, 14180, 0, 14180, 1000, 2, 1, 1, 0, 1),
+        (None, "mini_move", 20000, 0, 20000, 610, 19390, 20000, -2110, 20000, 1, 0, 1, 1, 0, 1500),
+        (None, "specialty", 5000, 0, 5000, 0, 5000, 0, 5000, 0, 1, 0, 0, 0, 0, 0),
+        (None, "standard", 17000, 2500, 14500, 320, 14180, 0, 14180, 1000, 2, 1, 1, 0, 1, 0),
     ]),
     ("cash", "none", "package", [
-        (None, None, 22000, 2500, 19500, 320, 19180, 0, 19180, 1000, 3, 1, 1, 0, 1),
-        (None, "petite", 20000, 0, 20000, 610, 19390, 20000, -610, 20000, 1, 0, 1, 1, 0),
+        (None, None, 22000, 2500, 19500, 320, 19180, 0, 19180, 1000, 3, 1, 1, 0, 1, 0),
+        (None, "petite", 20000, 0, 20000, 610, 19390, 20000, -2110, 20000, 1, 0, 1, 1, 0, 1500),
     ]),
 ]
 
@@ -93,9 +95,12 @@ def test_totals_tie_to_the_payment_refund_fee_and_dispute_rows(ledger):
     refunded = Refund.objects.filter(status="succeeded").aggregate(r=Sum("amount_cents"))
     opened = Dispute.objects.aggregate(d=Sum("amount_cents"))
     lost = Dispute.objects.filter(outcome="lost").aggregate(d=Sum("amount_cents"))
+    dispute_fees = Dispute.objects.aggregate(taken=Sum("fee_cents"), back=Sum("fee_returned_cents"))
     assert (totals["gross"], totals["fees"], totals["refunds"]) == (paid["g"], paid["f"], refunded["r"])
     assert (totals["disputed"], totals["disputes_lost"]) == (opened["d"], lost["d"]) == (21000, 20000)
-    assert totals["net_after_disputes"] == paid["g"] - refunded["r"] - paid["f"] - lost["d"]
+    assert totals["dispute_fees"] == dispute_fees["taken"] - dispute_fees["back"] == 1500
+    assert totals["net_after_disputes"] == (paid["g"] - refunded["r"] - paid["f"] - lost["d"]
+                                            - dispute_fees["taken"] + dispute_fees["back"])
 
 
 def test_report_in_dollars_with_cards_and_the_honest_notes(ledger):
@@ -103,9 +108,11 @@ def test_report_in_dollars_with_cards_and_the_honest_notes(ledger):
     assert report.summary["Net"] == Decimal("395.00")
     assert report.summary["Net of fees"] == Decimal("385.70")
     assert report.summary["Disputes lost"] == Decimal("200.00")
-    assert report.summary["Net after disputes lost"] == Decimal("185.70")
+    assert report.summary["Dispute fees"] == Decimal("15.00")
+    assert report.summary["Net after disputes"] == Decimal("170.70")
     assert report.main.totals["disputed"] == Decimal("210.00")
     assert any("closed as lost" in n for n in report.notes)
+    assert any("Dispute fees: Stripe's fee" in n for n in report.notes)
 
 
 def test_filters_by_service_type_and_payment_method(ledger):
@@ -130,16 +137,17 @@ def test_bad_parameters_are_refused_with_the_field(db, params, field):
 
 @pytest.mark.parametrize("basis", ["cash", "service"])
 def test_query_count_is_constant_in_the_data_size(ledger, django_assert_num_queries, basis):
-    # four grouped queries for the figures, two for the specialty items
-    with django_assert_num_queries(6):
+    # six grouped queries for the figures, two for the specialty items
+    with django_assert_num_queries(8):
         revenue_report(**Q1, basis=basis, grouping="day", dimension="service_type")
     for i in range(20):
         b = booking(pickup=D(2026, 1, 5 + i), kind="mini_move")
         specialty_line(b, "crib", unit_price="10.00")
         p = pay(b, 1000 + i, ny(2026, 1, 5 + i, 12), fee=30)
         refund(p, 100, ny(2026, 2, 5 + i, 12))
-        dispute(p, 100, ny(2026, 2, 5 + i, 13), outcome="lost", closed=ny(2026, 3, 5 + i, 13))
-    with django_assert_num_queries(6):
+        dispute(p, 100, ny(2026, 2, 5 + i, 13), outcome="won", closed=ny(2026, 3, 5 + i, 13), fee=1500,
+                fee_returned=1500)
+    with django_assert_num_queries(8):
         revenue_report(**Q1, basis=basis, grouping="day", dimension="service_type")
 
 

@@ -1,5 +1,5 @@
 """Properties of the revenue report over generated ledgers: grouping never changes a total; net = gross − refunds;
-net after disputes = net − fees − disputes lost; the month close ties to the report month by month."""
+net after disputes = net − fees − disputes lost − dispute fees; the month close ties to the report month by month."""
 
 import datetime as dt
 
@@ -34,8 +34,8 @@ def test_grouped_sums_equal_the_ungrouped_total_and_net_is_gross_minus_refunds(l
             if disputed:
                 opened, outcome, closed = disputed
                 opened = max(paid_at, opened)
-                dispute(p, cents, opened, outcome=outcome,
-                        closed=None if outcome == "open" else max(opened, closed))
+                dispute(p, cents, opened, outcome=outcome, closed=None if outcome == "open" else max(opened, closed),
+                        fee=1500, fee_returned=1500 if outcome == "won" else 0)
         whole = revenue_figures(start=START, end=END, basis=basis, grouping="none")
         assert len(whole) == 1
         for grouping in ("day", "week", "month"):
@@ -43,11 +43,14 @@ def test_grouped_sums_equal_the_ungrouped_total_and_net_is_gross_minus_refunds(l
                 rows = revenue_figures(start=START, end=END, basis=basis, grouping=grouping, dimension=dimension)
                 assert totals_of(rows) == totals_of(whole)
                 assert all(r["net"] == r["gross"] - r["refunds"] for r in rows)
-                assert all(r["net_after_disputes"] == r["net"] - r["fees"] - r["disputes_lost"] for r in rows)
+                assert all(r["net_after_disputes"] == r["net"] - r["fees"] - r["disputes_lost"] - r["dispute_fees"]
+                           for r in rows)
         if basis == "cash":
             months = revenue_figures(start=START, end=END, basis=basis, grouping="month")
             for row in months:
                 closed = month_close_totals(year=row["period"].year, month=row["period"].month)
                 assert closed == {"payment": row["gross"], "refund": row["refunds"], "fee": row["fees"],
-                                  "dispute": row["disputed"], "dispute_lost": row["disputes_lost"]}
+                                  "dispute": row["disputed"], "dispute_lost": row["disputes_lost"],
+                                  "dispute_fee": row["dispute_fees_taken"],
+                                  "dispute_fee_returned": row["dispute_fees_returned"]}
         transaction.set_rollback(True)

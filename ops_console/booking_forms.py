@@ -19,8 +19,7 @@ from core.bookings.requests import BookingRequest
 from core.catalog.models import ServiceType
 from core.customers.services import AddressData, CustomerData
 from ops_console.formatting import money
-
-SPECIALTY_ROWS = 3
+from ops_console.forms import specialty_rows_for
 
 
 def _text(label: str, *, max_length: int = 200, required: bool = True, **kwargs) -> forms.CharField:
@@ -62,12 +61,14 @@ class PhoneBookingForm(forms.Form):
     ADDRESSES = tuple(f"{leg}_address_{part}" for leg in ("pickup", "dropoff")
                       for part in ("line1", "line2", "city", "state", "zip_code"))
 
-    def __init__(self, *args, packages=(), items=(), **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, packages=(), items=(), **kwargs):
+        super().__init__(data, *args, **kwargs)
+        # spare rows below the last item chosen: a preview with three items offers a fourth and fifth
+        self.specialty_rows = specialty_rows_for(0, data)
         self.fields["package"].choices = [("", "—")] + [(p.code, f"{p.name} ({money(p.base_price)})")
                                                         for p in packages]
         item_choices = [("", "—")] + [(i.code, f"{i.name} ({money(i.base_price)})") for i in items]
-        for n in range(1, SPECIALTY_ROWS + 1):
+        for n in range(1, self.specialty_rows + 1):
             self.fields[f"specialty_item_{n}"] = forms.ChoiceField(
                 label="Specialty item", required=False, choices=item_choices, widget=UnfoldAdminSelectWidget)
             self.fields[f"specialty_qty_{n}"] = forms.IntegerField(
@@ -77,7 +78,7 @@ class PhoneBookingForm(forms.Form):
     def groups(self):
         """(title, fields) for the page's cards."""
         service = ["booking_type", "package", "item_count"] + [
-            f"specialty_{kind}_{n}" for n in range(1, SPECIALTY_ROWS + 1) for kind in ("item", "qty")]
+            f"specialty_{kind}_{n}" for n in range(1, self.specialty_rows + 1) for kind in ("item", "qty")]
         return [
             ("Customer", [self[name] for name in self.CUSTOMER]),
             ("Pickup", [self[name] for name in self.ADDRESSES[:5]]),
@@ -89,7 +90,7 @@ class PhoneBookingForm(forms.Form):
     def booking_request(self) -> BookingRequest:
         data = self.cleaned_data
         specialty: dict[str, int] = {}
-        for n in range(1, SPECIALTY_ROWS + 1):
+        for n in range(1, self.specialty_rows + 1):
             if code := data.get(f"specialty_item_{n}"):
                 specialty[code] = specialty.get(code, 0) + (data.get(f"specialty_qty_{n}") or 1)
 

@@ -18,6 +18,7 @@ from unfold.widgets import (
 )
 
 from core.catalog.models import ServiceType
+from core.catalog.pricing import MAX_SPECIALTY_LINES
 from ops_console.formatting import cents, local_date, local_datetime, money
 
 
@@ -182,10 +183,14 @@ SPECIALTY_SPARE_ROWS = 2  # empty specialty rows offered beyond the booking's ow
 SPECIALTY_MIN_ROWS = 3
 
 
-def specialty_rows_for(lines: int) -> int:
+def specialty_rows_for(lines: int, data=None) -> int:
     """Rows for a booking with `lines` specialty lines: all of them (never fewer, or a save would drop the
-    extras) plus spare ones to add to."""
-    return max(lines + SPECIALTY_SPARE_ROWS, SPECIALTY_MIN_ROWS)
+    extras) plus spare ones to add to. With posted `data`, rows up to the last one filled in count as lines, so
+    each preview offers spare rows below what was chosen; never more rows than a booking may have lines."""
+    if data is not None:
+        filled = [n for n in range(1, MAX_SPECIALTY_LINES + 1) if data.get(f"specialty_item_{n}")]
+        lines = max([lines, *filled])
+    return min(max(lines + SPECIALTY_SPARE_ROWS, SPECIALTY_MIN_ROWS), max(lines, MAX_SPECIALTY_LINES))
 
 
 class EditBookingForm(RescheduleForm):

@@ -76,6 +76,36 @@ def test_operations_previews_the_price_then_creates_a_phone_booking(role_client,
     assert 'data-testid="phone-booked-offline"' in done
 
 
+def test_a_fourth_specialty_item_gets_its_row_after_the_preview_and_is_booked(role_client, form_data):
+    client = role_client("operations")
+    first = client.get(URL).content.decode()
+    assert 'name="specialty_item_3"' in first and 'name="specialty_item_4"' not in first
+    three = form_data(booking_type="specialty", package="", specialty_item_2="surfboard", specialty_item_3="crib")
+
+    page, _quote = _preview(client, three)
+    html = page.content.decode()
+    assert 'name="specialty_item_4"' in html and 'name="specialty_item_5"' in html  # spare rows below the third
+
+    four = {**three, "specialty_item_4": "wardrobe_box", "specialty_qty_4": "6"}
+    _page, quote_id = _preview(client, four)
+    response = client.post(URL, {**four, "quote_id": quote_id, "intent": "create"})
+
+    assert response.status_code == 302
+    booking = Booking.objects.get()
+    assert sorted((line.item.code, line.quantity) for line in booking.specialty_lines.all()) == [
+        ("crib", 1), ("peloton", 1), ("surfboard", 1), ("wardrobe_box", 6)]
+
+
+def test_posted_rows_never_exceed_what_a_booking_may_hold(role_client, form_data):
+    from core.catalog.pricing import MAX_SPECIALTY_LINES
+
+    data = form_data(**{f"specialty_item_{n}": "crib" for n in range(1, 40)})
+    page, _quote = _preview(role_client("operations"), data)
+    html = page.content.decode()
+    assert f'name="specialty_item_{MAX_SPECIALTY_LINES}"' in html
+    assert f'name="specialty_item_{MAX_SPECIALTY_LINES + 1}"' not in html
+
+
 def test_create_without_a_preview_only_previews(role_client, form_data):
     client = role_client("operations")
     response = client.post(URL, {**form_data(), "intent": "create"})

@@ -142,7 +142,8 @@ class BookingChangeFlowMixin:
             for prefix, address in (("pickup", booking.pickup_address), ("dropoff", booking.dropoff_address)):
                 for part, _label, _required in ADDRESS_PARTS:
                     initial[f"{prefix}_{part}"] = getattr(address, part, "")
-            kwargs["specialty_rows"] = specialty_rows_for(len(lines))  # every line shown: none dropped on save
+            # every line shown (none dropped on save), and rows below what a preview posted
+            kwargs["specialty_rows"] = specialty_rows_for(len(lines), data)
             for n, (code, qty) in enumerate(lines, start=1):
                 initial[f"specialty_item_{n}"], initial[f"specialty_qty_{n}"] = code, qty
         return spec.form(data, initial=initial, **kwargs)

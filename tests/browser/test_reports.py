@@ -40,5 +40,5 @@ def test_finance_opens_revenue_changes_grouping_sees_chart_downloads_csv(live_se
     assert download.suggested_filename == "revenue-20260101-20260331.csv"
     rows = list(csv.reader(io.StringIO(Path(download.path()).read_text())))
     assert rows[0][0] == "Revenue (cash basis)"
-    assert ["Total", "420.00", "25.00", "395.00", "9.30", "385.70", "200.00", "185.70", "210.00", "4", "1", "2",
-            "1", "1"] in rows
+    assert ["Total", "420.00", "25.00", "395.00", "9.30", "385.70", "200.00", "15.00", "170.70", "210.00", "4", "1",
+            "2", "1", "1"] in rows

@@ -94,8 +94,8 @@ def test_csv_and_xlsx_downloads(role_client, ledger):  # noqa: F811
     response = client.get(reverse(RUN), {**Q1, "report_type": "revenue", "format": "csv"})
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert response["Content-Disposition"] == 'attachment; filename="revenue-20260101-20260331.csv"'
-    assert ["2026-02-01", "250.00", "25.00", "225.00", "6.10", "218.90", "0.00", "218.90", "210.00", "2", "1", "2",
-            "0", "0"] in rows
+    assert ["2026-02-01", "250.00", "25.00", "225.00", "6.10", "218.90", "0.00", "30.00", "188.90", "210.00", "2", "1",
+            "2", "0", "0"] in rows
     response = client.get(reverse(RUN), {**Q1, "report_type": "revenue", "format": "xlsx"})
     assert response.content[:2] == b"PK"
 
@@ -160,7 +160,8 @@ def test_month_close_streams_csv_and_xlsx(role_client, ledger):  # noqa: F811
     response = client.get(reverse("admin:core_report_month_close"), {"month": "2026-02", "file_format": "csv"})
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert response["Content-Disposition"] == 'attachment; filename="month-close-2026-02.csv"'
-    assert [r[1] for r in rows[1:]] == ["fee", "payment", "refund", "payment", "dispute", "dispute"]
+    assert [r[1] for r in rows[1:]] == ["fee", "payment", "refund", "payment", "dispute", "dispute_fee", "dispute",
+                                        "dispute_fee"]
     assert [r[12] for r in rows[1:] if r[1] == "dispute"] == ["lost", "won"]
     response = client.get(reverse("admin:core_report_month_close"), {"month": "2026-02", "file_format": "xlsx"})
     assert b"".join(response.streaming_content)[:2] == b"PK"

@@ -59,3 +59,23 @@ def in_background[T](fn: Callable[[], T]) -> Future[T]:
 
     threading.Thread(target=run, daemon=True).start()
     return future
+
+
+def wait_until_another_session_waits_on_a_lock(timeout: float = 30) -> None:
+    """Return once another connection to this database waits on a lock (PostgreSQL): a call started with
+    `in_background` has reached the row the test's open transaction holds, so the test can commit knowing the
+    call already read what it read before the lock."""
+    import time
+
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # inside a transaction the view is read once
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                           "AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'")
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.01)
+    raise TimeoutError(f"no other session waited on a lock within {timeout} s")

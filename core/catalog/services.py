@@ -41,12 +41,19 @@ def van_schedule_save(*, schedule: VanSchedule, actor=None, now: dt.datetime | N
 
 
 def van_schedule_delete(*, schedule: VanSchedule, actor=None, now: dt.datetime | None = None) -> None:
-    """Remove a date's van schedule: the date goes back to the default capacity, which must hold its bookings."""
+    """Remove a date's van schedule: the date goes back to the default capacity, which must hold its bookings.
+
+    The date checked is the stored one, read under the row lock van_schedule_save takes too: the caller's copy
+    may name a date another admin has moved the schedule from since, and the override leaves the date it is on.
+    """
     now = now or timezone.now()
     with transaction.atomic():
-        _check_locked(day=schedule.date, capacity_override=None, is_active=False, now=now)
-        set_actor(schedule, actor)
-        schedule.delete()
+        stored = VanSchedule.objects.select_for_update().filter(pk=schedule.pk).first()
+        if stored is None:
+            return  # deleted meanwhile
+        _check_locked(day=stored.date, capacity_override=None, is_active=False, now=now)
+        set_actor(stored, actor)
+        stored.delete()
 
 
 def _check_locked(*, day: dt.date, capacity_override: int | None, is_active: bool, now: dt.datetime,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
@@ -49,14 +49,31 @@ def dispatch_prepare(*, booking: Booking, actor=None) -> list[DeliveryTask]:
         for kind in (LegKind.PICKUP, LegKind.DROPOFF):
             leg = DeliveryTask.objects.select_for_update().filter(booking=booking, kind=kind).first()
             if leg is None:
-                leg = DeliveryTask(booking=booking, kind=kind, dispatch_pending=True, **leg_fields(booking, kind))
-                leg._history_user = actor
-                leg.save(force_insert=True)
+                leg = _leg_insert(booking=booking, kind=kind, actor=actor)
             elif not leg.onfleet_task_id and not leg.local_only and leg.status not in FINAL_STATUSES \
                     and not leg.dispatch_pending:
                 model_update(instance=leg, fields=["dispatch_pending"], data={"dispatch_pending": True}, actor=actor)
             legs.append(leg)
     return legs
+
+
+def _leg_insert(*, booking: Booking, kind: str, actor) -> DeliveryTask:
+    """Insert the booking's pending leg of `kind`; when a concurrent caller inserted it first, take theirs (locked).
+
+    Finding no leg locked nothing, so two callers (the payment's job, the sweep, staff's "dispatch now") can both
+    get here: the second waits on the unique index until the first commits, then fails, and reads the winner's.
+    """
+    leg = DeliveryTask(booking=booking, kind=kind, dispatch_pending=True, **leg_fields(booking, kind))
+    leg._history_user = actor
+    try:
+        with transaction.atomic():
+            leg.save(force_insert=True)
+    except IntegrityError:
+        theirs = DeliveryTask.objects.select_for_update().filter(booking=booking, kind=kind).first()
+        if theirs is None:
+            raise  # not the lost race: some other constraint refused the row
+        return theirs
+    return leg
 
 
 def dispatch_request(*, booking: Booking, actor=None) -> list[DeliveryTask]:

@@ -54,22 +54,26 @@ def coi_validate(*, coi: COI, actor=None, now: dt.datetime | None = None) -> COI
     problems = validate_certificate(coi, coi.building, move_date=booking.pickup_date if booking else None,
                                     today=timezone.localdate(now))
     data = {"validation_errors": [p.as_dict() for p in problems]}
-    if coi.status not in DECIDED:
-        # A certificate the customer sent (often the building's sample) is never accepted without a person.
-        needs_person = (coi.extraction.get("needs_review", True) or coi.building_id is None
-                        or coi.document.upload_source == UploadSource.CUSTOMER)
-        if [p.code for p in problems] == ["fields_missing"]:
-            data["status"] = COIStatus.PENDING
-        elif problems:
-            data["status"] = COIStatus.EXPIRED if any(p.code == "policy_expired" for p in problems) \
-                else COIStatus.INVALID
-        else:
-            data["status"] = COIStatus.PENDING if needs_person else COIStatus.VALID
-        if data["status"] == COIStatus.VALID:
-            data.update(validated_at=now, validated_by=None)
-    model_update(instance=coi, fields=["validation_errors", "status", "validated_at", "validated_by"],
-                 data=data, actor=actor)
-    _sync_expiry(coi, actor=actor)
+    with transaction.atomic():
+        # The status as stored, under the row lock: the caller's copy may be seconds old (the extraction job loaded
+        # it before reading the file), and a waiver committed since must not be undone by a stale "not decided".
+        coi.status = COI.objects.select_for_update().values_list("status", flat=True).get(pk=coi.pk)
+        if coi.status not in DECIDED:
+            # A certificate the customer sent (often the building's sample) is never accepted without a person.
+            needs_person = (coi.extraction.get("needs_review", True) or coi.building_id is None
+                            or coi.document.upload_source == UploadSource.CUSTOMER)
+            if [p.code for p in problems] == ["fields_missing"]:
+                data["status"] = COIStatus.PENDING
+            elif problems:
+                data["status"] = COIStatus.EXPIRED if any(p.code == "policy_expired" for p in problems) \
+                    else COIStatus.INVALID
+            else:
+                data["status"] = COIStatus.PENDING if needs_person else COIStatus.VALID
+            if data["status"] == COIStatus.VALID:
+                data.update(validated_at=now, validated_by=None)
+        model_update(instance=coi, fields=["validation_errors", "status", "validated_at", "validated_by"],
+                     data=data, actor=actor)
+        _sync_expiry(coi, actor=actor)
     if coi.status == COIStatus.VALID:
         _dispatch_if_ready(coi.booking_id)  # after the status is saved: dispatch re-reads the gate
     return coi

@@ -3,7 +3,7 @@
 import datetime as dt
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from core.bookings.errors import DateUnavailable
@@ -12,7 +12,7 @@ from core.catalog.availability import used_slots_on
 from core.catalog.errors import CapacityBelowBookings
 from core.catalog.models import VanSchedule
 from core.catalog.services import van_schedule_delete, van_schedule_save
-from tests.concurrency import run_in_threads
+from tests.concurrency import in_background, run_in_threads, wait_until_another_session_waits_on_a_lock
 from tests.factories import UserFactory
 
 
@@ -107,3 +107,30 @@ def test_a_booking_racing_a_capacity_cut_never_leaves_more_bookings_than_capacit
         assert "capacity_below_bookings" in outcomes and booked > 5
     assert len(outcomes) == 5
     connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_schedule_another_admin_is_moving_checks_the_date_it_ends_up_on(
+        postgres_only, make_request, future_weekday, settings):
+    # given two bookings a week later (the default capacity held them then; it is 1 now) and an override elsewhere
+    settings.TOTETAXI = {**settings.TOTETAXI, "DEFAULT_DAILY_CAPACITY": 2}
+    busy = future_weekday + dt.timedelta(days=7)
+    booking_create(request=make_request(pickup_date=busy))
+    booking_create(request=make_request(pickup_date=busy))
+    settings.TOTETAXI = {**settings.TOTETAXI, "DEFAULT_DAILY_CAPACITY": 1}
+    schedule = van_schedule_save(schedule=VanSchedule(date=future_weekday, capacity_override=3))
+    seen = VanSchedule.objects.get(pk=schedule.pk)  # the second admin's page, as it was loaded
+
+    # when one admin moves the override onto the busy date while the other deletes it from the page they loaded
+    with transaction.atomic():
+        moved = VanSchedule.objects.get(pk=schedule.pk)
+        moved.date = busy
+        van_schedule_save(schedule=moved)
+        deleting = in_background(lambda: van_schedule_delete(schedule=seen))
+        wait_until_another_session_waits_on_a_lock()
+    with pytest.raises(CapacityBelowBookings):
+        deleting.result(timeout=30)
+
+    # then the override stays where it holds the bookings (the busy date would fall back to a capacity of 1)
+    assert VanSchedule.objects.get(pk=schedule.pk).date == busy
+    assert used_slots_on(busy, now=timezone.now()) == 2

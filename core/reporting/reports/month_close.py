@@ -19,7 +19,10 @@ from django.db.models.functions import Cast, Coalesce
 from core.reporting.reports.base import report_db, tz
 from core.reporting.reports.revenue import Basis, revenue_querysets
 
-KINDS = ("payment", "refund", "fee", "dispute", "dispute_lost", "dispute_fee", "dispute_fee_returned")
+# the dispute kinds: Dispute rows, each dated and sized by its own fields
+DISPUTE_KINDS = {"dispute": ("opened_at", "amount_cents"), "dispute_lost": ("closed_at", "amount_cents"),
+                 "dispute_fee": ("fee_at", "fee_cents"), "dispute_fee_returned": ("fee_returned_at", "fee_returned_cents")}
+KINDS = ("payment", "refund", "fee", *DISPUTE_KINDS)
 COLUMNS = ("at", "kind", "booking_number", "customer_name", "customer_email", "service_type", "method",
           "payment_intent", "charge_id", "object_id", "amount_cents", "currency", "outcome")
 # Annotation names may not shadow model fields (Payment.method, Refund.amount_cents …), hence the prefix.
@@ -81,18 +84,9 @@ def month_close_queryset(*, year: int, month: int):
         s["refund"].annotate(**_columns("payment__", at=F("refunded_at"), kind="refund",
                                         object_id=Coalesce(F("stripe_refund_id"), _text(""), output_field=CharField()),
                                         amount=F("amount_cents"))),
-        s["dispute"].annotate(**_columns("payment__", at=F("opened_at"), kind="dispute",
-                                         object_id=F("stripe_dispute_id"), amount=F("amount_cents"),
-                                         outcome=F("outcome"))),
-        s["dispute_lost"].annotate(**_columns("payment__", at=F("closed_at"), kind="dispute_lost",
-                                              object_id=F("stripe_dispute_id"), amount=F("amount_cents"),
-                                              outcome=F("outcome"))),
-        s["dispute_fee"].annotate(**_columns("payment__", at=F("fee_at"), kind="dispute_fee",
-                                             object_id=F("stripe_dispute_id"), amount=F("fee_cents"),
-                                             outcome=F("outcome"))),
-        s["dispute_fee_returned"].annotate(**_columns("payment__", at=F("fee_returned_at"), kind="dispute_fee_returned",
-                                                      object_id=F("stripe_dispute_id"), amount=F("fee_returned_cents"),
-                                                      outcome=F("outcome"))),
+        *(s[kind].annotate(**_columns("payment__", at=F(at), kind=kind, object_id=F("stripe_dispute_id"),
+                                      amount=F(amount), outcome=F("outcome")))
+          for kind, (at, amount) in DISPUTE_KINDS.items()),
     ]
     first, *rest = (q.values_list(*FIELDS).order_by() for q in parts)
     return first.union(*rest, all=True).order_by("mc_at", "mc_kind")
@@ -102,8 +96,7 @@ def month_close_totals(*, year: int, month: int) -> dict[str, int]:
     """Cents per kind (seven aggregate queries)."""
     s = month_close_sources(year=year, month=month)
     amount = {"payment": Sum("amount_cents"), "fee": Sum("stripe_fee_cents"), "refund": Sum("amount_cents"),
-              "dispute": Sum("amount_cents"), "dispute_lost": Sum("amount_cents"), "dispute_fee": Sum("fee_cents"),
-              "dispute_fee_returned": Sum("fee_returned_cents")}
+              **{kind: Sum(cents) for kind, (_at, cents) in DISPUTE_KINDS.items()}}
     return {k: s[k].aggregate(total=Coalesce(amount[k], 0))["total"] for k in KINDS}
 
 

@@ -68,6 +68,8 @@ class ErrorCode(StrEnum):
     # --- catalog and van schedule (console) ----------------------------------------------------------------
     CAPACITY_BELOW_BOOKINGS = ("capacity_below_bookings", 409,
                                "Capacity may not drop below the bookings already holding a slot on the date.")
+    VAN_SCHEDULE_EXISTS = ("van_schedule_exists", 409,
+                           "The date already has a van schedule (another admin may have just added it): edit that one.")
 
     # --- documents (COI) -----------------------------------------------------------------------------------
     BUILDING_CLOSED = ("building_closed", 409,

@@ -92,6 +92,8 @@ class ErrorCode(StrEnum):
 
     # --- customers (console) -------------------------------------------------------------------------------
     MERGE_SAME_CUSTOMER = "merge_same_customer", 422, "A customer cannot be merged into itself."
+    CUSTOMER_MERGED = ("customer_merged", 409,
+                       "One of the two customers was merged into another (or removed) meanwhile: reload and retry.")
 
     # --- payments ------------------------------------------------------------------------------------------
     NOT_PAYABLE = ("not_payable", 409,

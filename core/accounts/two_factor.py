@@ -10,6 +10,7 @@ import secrets
 
 import django_otp
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -63,6 +64,9 @@ def totp_device_confirm(*, user, device: TOTPDevice, token: str) -> list[str]:
 @transaction.atomic
 def recovery_codes_regenerate(*, user) -> list[str]:
     """Replace every recovery code of `user` with RECOVERY_CODE_COUNT new single-use ones."""
+    # One at a time per person, on the user's row: django-otp has no unique rule on (user, name), so two requests
+    # at once could each create a device, or each delete only the codes it saw and keep both sets working.
+    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     device, _ = StaticDevice.objects.get_or_create(user=user, name=RECOVERY_DEVICE_NAME,
                                                    defaults={"confirmed": True})
     device.token_set.all().delete()

@@ -13,5 +13,11 @@ class CapacityBelowBookings(Conflict):
     code = ErrorCode.CAPACITY_BELOW_BOOKINGS
 
 
+class VanScheduleExists(Conflict):
+    """The date already has a van schedule: edit that one."""
+
+    code = ErrorCode.VAN_SCHEDULE_EXISTS
+
+
 class PolicyInvalid(ValidationError):
     """The change policy is not valid."""

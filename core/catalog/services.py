@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from core.catalog.errors import CapacityBelowBookings
+from core.catalog.errors import CapacityBelowBookings, VanScheduleExists
 from core.catalog.models import VanSchedule
 from core.catalog.validation import van_schedule_problems
 from core.common.audit import set_actor
@@ -30,7 +30,7 @@ def van_schedule_save(*, schedule: VanSchedule, actor=None, now: dt.datetime | N
         stored = VanSchedule.objects.select_for_update().filter(pk=schedule.pk).first() if schedule.pk else None
         previous_day = stored.date if stored else None
         _check_locked(day=schedule.date, capacity_override=schedule.capacity_override, is_active=schedule.is_active,
-                      now=now, previous_day=previous_day)
+                      now=now, previous_day=previous_day, schedule_pk=schedule.pk)
         if stored is None:
             schedule.full_clean(validate_unique=False, validate_constraints=False)
             set_actor(schedule, actor)
@@ -51,18 +51,23 @@ def van_schedule_delete(*, schedule: VanSchedule, actor=None, now: dt.datetime |
         stored = VanSchedule.objects.select_for_update().filter(pk=schedule.pk).first()
         if stored is None:
             return  # deleted meanwhile
-        _check_locked(day=stored.date, capacity_override=None, is_active=False, now=now)
+        _check_locked(day=stored.date, capacity_override=None, is_active=False, now=now, schedule_pk=stored.pk)
         set_actor(stored, actor)
         stored.delete()
 
 
 def _check_locked(*, day: dt.date, capacity_override: int | None, is_active: bool, now: dt.datetime,
-                  previous_day: dt.date | None = None) -> None:
+                  schedule_pk: int | None, previous_day: dt.date | None = None) -> None:
     # core.bookings builds on the catalog (pricing, availability): imported here, not at module load
     from core.bookings.services import lock_service_day
 
     for on in sorted({day, previous_day} - {None}):  # one order everywhere: no deadlock
         lock_service_day(on)
+    # Under the date's lock, which every schedule write takes: a schedule another admin saved for this date since
+    # the form checked (it committed before the lock was ours) is seen here, instead of a 500 from the unique index.
+    if VanSchedule.objects.filter(date=day).exclude(pk=schedule_pk).exists():
+        message = f"{day:%b %-d} already has a van schedule (another admin may have just added it): edit that one."
+        raise VanScheduleExists(message, fields={"date": [message]})
     problems = van_schedule_problems(day=day, capacity_override=capacity_override, is_active=is_active, now=now,
                                      previous_day=previous_day)
     if problems:

@@ -68,6 +68,8 @@ class ErrorCode(StrEnum):
     # --- catalog and van schedule (console) ----------------------------------------------------------------
     CAPACITY_BELOW_BOOKINGS = ("capacity_below_bookings", 409,
                                "Capacity may not drop below the bookings already holding a slot on the date.")
+    VAN_SCHEDULE_EXISTS = ("van_schedule_exists", 409,
+                           "The date already has a van schedule (another admin may have just added it): edit that one.")
 
     # --- documents (COI) -----------------------------------------------------------------------------------
     BUILDING_CLOSED = ("building_closed", 409,
@@ -90,6 +92,8 @@ class ErrorCode(StrEnum):
 
     # --- customers (console) -------------------------------------------------------------------------------
     MERGE_SAME_CUSTOMER = "merge_same_customer", 422, "A customer cannot be merged into itself."
+    CUSTOMER_MERGED = ("customer_merged", 409,
+                       "One of the two customers was merged into another (or removed) meanwhile: reload and retry.")
 
     # --- payments ------------------------------------------------------------------------------------------
     NOT_PAYABLE = ("not_payable", 409,

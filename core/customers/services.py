@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from core.common.audit import bulk_create_audited, set_actor
-from core.common.errors import ValidationError
+from core.common.errors import Conflict, ValidationError
 from core.common.services import model_update
 from core.common.text import text_problem
 from core.customers.addresses import normalize_address
@@ -104,8 +104,15 @@ def customer_merge(*, source: CustomerProfile, target: CustomerProfile, actor) -
     if source.pk == target.pk:
         raise ValidationError("Pick two different customers to merge.", code="merge_same_customer")
     with transaction.atomic():
-        source = CustomerProfile.objects.select_for_update().get(pk=source.pk)
-        target = CustomerProfile.objects.select_for_update().get(pk=target.pk)
+        # Both rows in one statement, in pk order (customer_anonymise's order too): two opposite merges at the same
+        # time queue on the lower row, where source-then-target had each hold one row and wait for the other
+        # (a deadlock). The one that waited finds the first's outcome in the rows it locks.
+        locked = {p.pk: p for p in CustomerProfile.objects.select_for_update().filter(
+            pk__in=[source.pk, target.pk]).order_by("pk")}
+        source, target = locked.get(source.pk), locked.get(target.pk)
+        if source is None or target is None or source.merged_into_id or target.merged_into_id:
+            raise Conflict("One of these customers has just been merged into another (or removed): reload the "
+                           "list and merge the profiles that remain.", code="customer_merged")
         moved = 0
         for booking in Booking.objects.select_for_update().filter(customer=source):
             # the id, not the instance: comparing instances would load each booking's customer

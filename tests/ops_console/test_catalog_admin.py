@@ -5,13 +5,16 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.db import transaction
 from django.test import override_settings
 from django.urls import reverse
 from import_export.formats.base_formats import CSV
 
 from core.catalog.models import VanSchedule
+from core.catalog.services import van_schedule_save
 from core.common.audit import acting_as
 from ops_console.resources import VanScheduleResource
+from tests.concurrency import in_background, wait_until_another_session_waits_on_a_lock
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,8 +99,6 @@ def test_the_price_simulator_says_whether_the_request_can_be_booked(role_client,
 
 
 def test_deleting_a_van_schedule_goes_through_the_service(role_client, two_bookings, future_weekday):
-    from core.catalog.services import van_schedule_save
-
     client = role_client("admin")
     schedule = van_schedule_save(schedule=VanSchedule(date=future_weekday, capacity_override=3))
     with override_settings(TOTETAXI={**settings.TOTETAXI, "DEFAULT_DAILY_CAPACITY": 1}):
@@ -113,3 +114,23 @@ def test_deleting_a_van_schedule_goes_through_the_service(role_client, two_booki
     deleted = client.post(reverse("admin:core_vanschedule_delete", args=[schedule.pk]), {"post": "yes"})
     assert deleted.status_code == 302 and not VanSchedule.objects.exists()
     assert VanSchedule.history.filter(id=schedule.pk, history_type="-").get().history_user == client.user
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_van_schedule_another_admin_saves_for_the_date_meanwhile_is_a_console_message(
+        postgres_only, role_client, future_weekday):
+    client = role_client("operations")
+    form = {"date": future_weekday.isoformat(), "capacity_override": "3", "specialty_items_available": "on",
+            "is_active": "on", "notes": ""}
+
+    # when the form passes its checks while another admin's schedule for that date is saved, not committed yet
+    with transaction.atomic():
+        van_schedule_save(schedule=VanSchedule(date=future_weekday, capacity_override=4))
+        posting = in_background(lambda: client.post(reverse("admin:core_vanschedule_add"), form, follow=True))
+        wait_until_another_session_waits_on_a_lock()
+    page = posting.result(timeout=30)
+
+    # then the page says so (no 500) and the other admin's schedule is the one stored
+    assert page.status_code == 200
+    assert any("already has a van schedule" in str(m) for m in page.context["messages"])
+    assert VanSchedule.objects.get().capacity_override == 4

@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -27,14 +28,20 @@ def coi_mark_expired(*, now: dt.datetime | None = None) -> list[str]:
              .filter(expired_q(now=now, prefix="document__") | Q(expiration_date__lt=F("booking__pickup_date")))
              .select_related("booking", "building", "document"))
     flagged = []
-    for coi in stale:
-        lapsed = coi.document.expires_at is not None and coi.document.expires_at <= now
-        when = "has expired" if lapsed else "ends before the move"
-        problem = {"code": "policy_expired" if lapsed else "policy_expires_before_move",
-                   "message": f"The policy {when} ({coi.expiration_date:%B %-d, %Y})."}
-        model_update(instance=coi, fields=["status", "validation_errors"],
-                     data={"status": COIStatus.EXPIRED, "validation_errors": [*coi.validation_errors, problem]})
-        booking_flag(booking=coi.booking, reason=f"Certificate of insurance {when}: get a new one.")
+    for pk in list(stale.values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Read again under the row lock, still matching: a waiver, a rejection or a corrected date that staff
+            # committed since the list was read stands (an unlocked write would overwrite it with EXPIRED).
+            coi = stale.select_for_update(of=("self",)).filter(pk=pk).first()
+            if coi is None:
+                continue
+            lapsed = coi.document.expires_at is not None and coi.document.expires_at <= now
+            when = "has expired" if lapsed else "ends before the move"
+            problem = {"code": "policy_expired" if lapsed else "policy_expires_before_move",
+                       "message": f"The policy {when} ({coi.expiration_date:%B %-d, %Y})."}
+            model_update(instance=coi, fields=["status", "validation_errors"],
+                         data={"status": COIStatus.EXPIRED, "validation_errors": [*coi.validation_errors, problem]})
+            booking_flag(booking=coi.booking, reason=f"Certificate of insurance {when}: get a new one.")
         flagged.append(coi.booking.booking_number)
     return flagged
 

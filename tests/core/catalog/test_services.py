@@ -9,7 +9,7 @@ from django.utils import timezone
 from core.bookings.errors import DateUnavailable
 from core.bookings.services import booking_create
 from core.catalog.availability import used_slots_on
-from core.catalog.errors import CapacityBelowBookings
+from core.catalog.errors import CapacityBelowBookings, VanScheduleExists
 from core.catalog.models import VanSchedule
 from core.catalog.services import van_schedule_delete, van_schedule_save
 from tests.concurrency import in_background, run_in_threads, wait_until_another_session_waits_on_a_lock
@@ -134,3 +134,21 @@ def test_deleting_a_schedule_another_admin_is_moving_checks_the_date_it_ends_up_
     # then the override stays where it holds the bookings (the busy date would fall back to a capacity of 1)
     assert VanSchedule.objects.get(pk=schedule.pk).date == busy
     assert used_slots_on(busy, now=timezone.now()) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_schedule_for_a_date_saved_at_the_same_time_is_refused_cleanly(postgres_only, future_weekday,
+                                                                                 capacity):
+    # when one admin's new schedule for a date is being saved while another admin saves one for the same date
+    with transaction.atomic():
+        van_schedule_save(schedule=VanSchedule(date=future_weekday, capacity_override=4))
+        second = in_background(lambda: van_schedule_save(
+            schedule=VanSchedule(date=future_weekday, capacity_override=6)))
+        wait_until_another_session_waits_on_a_lock()
+    with pytest.raises(VanScheduleExists) as exc:
+        second.result(timeout=30)
+
+    # then the second is told which field, and nothing of it was written (no row, no history)
+    assert exc.value.code == "van_schedule_exists" and "date" in exc.value.fields
+    assert VanSchedule.objects.get().capacity_override == 4
+    assert VanSchedule.history.count() == 1

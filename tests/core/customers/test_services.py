@@ -1,9 +1,12 @@
 import pytest
+from django.db import transaction
 
+from core.bookings.models import Booking
 from core.bookings.services import booking_create
-from core.common.errors import ValidationError
+from core.common.errors import Conflict, ValidationError
 from core.customers.models import CustomerProfile
 from core.customers.services import CustomerData, customer_merge, customer_upsert_for_booking
+from tests.concurrency import in_background, wait_until_another_session_waits_on_a_lock
 from tests.factories import UserFactory
 
 
@@ -46,3 +49,42 @@ def test_merge_moves_bookings_and_is_audited(make_request):
     source = CustomerProfile.objects.get(email="a.dup@example.com")
     assert source.merged_into_id == target.pk
     assert b.history.first().history_user == staff
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_opposite_merges_at_the_same_time_one_merges_the_other_is_told(postgres_only, make_request):
+    # given two profiles of one person, the lower id first
+    a, _ = booking_create(request=make_request(customer=CustomerData(name="A", email="a@example.com")))
+    b, _ = booking_create(request=make_request(customer=CustomerData(name="A dup", email="a.dup@example.com")))
+    first, second = sorted([a.customer, b.customer], key=lambda c: c.pk)
+    staff = UserFactory()
+
+    # when one admin merges first into second while another merges second into first (waiting on the row the
+    # first merge locked)
+    with transaction.atomic():
+        CustomerProfile.objects.select_for_update().get(pk=first.pk)
+        opposite = in_background(lambda: customer_merge(source=second, target=first, actor=staff))
+        wait_until_another_session_waits_on_a_lock()
+        customer_merge(source=first, target=second, actor=staff)
+    with pytest.raises(Conflict) as exc:
+        opposite.result(timeout=30)
+
+    # then no deadlock: the first merge stands, the other is told why it did nothing
+    assert exc.value.code == "customer_merged"
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.merged_into_id == second.pk and second.merged_into_id is None
+    assert second.total_bookings_count == 2 and first.total_bookings_count == 0
+    assert set(Booking.objects.values_list("customer_id", flat=True)) == {second.pk}
+
+
+@pytest.mark.django_db
+def test_a_profile_already_merged_cannot_be_merged_again_or_merged_into(make_request):
+    a, _ = booking_create(request=make_request(customer=CustomerData(name="A", email="a@example.com")))
+    b, _ = booking_create(request=make_request(customer=CustomerData(name="A dup", email="a.dup@example.com")))
+    staff = UserFactory()
+    customer_merge(source=b.customer, target=a.customer, actor=staff)
+    for source, target in ((b.customer, a.customer), (a.customer, b.customer)):
+        with pytest.raises(Conflict) as exc:
+            customer_merge(source=source, target=target, actor=staff)
+        assert exc.value.code == "customer_merged"

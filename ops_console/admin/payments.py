@@ -44,12 +44,6 @@ class PaymentAdmin(ReadOnlyOpsModelAdmin):
     def amount(self, obj):
         return cents(obj.amount_cents)
 
-    @display(description="Stripe dispute fee")
-    def dispute_fee(self, obj):
-        if not obj.fee_cents:
-            return "—"
-        return f"{cents(obj.fee_cents)} (returned)" if obj.fee_returned_cents >= obj.fee_cents else cents(obj.fee_cents)
-
     @display(description="Refunded", ordering="refunded_cents")
     def refunded(self, obj):
         return cents(obj.refunded_cents)
@@ -80,12 +74,6 @@ class RefundAdmin(ReadOnlyOpsModelAdmin):
     @display(description="Amount", ordering="amount_cents")
     def amount(self, obj):
         return cents(obj.amount_cents)
-
-    @display(description="Stripe dispute fee")
-    def dispute_fee(self, obj):
-        if not obj.fee_cents:
-            return "—"
-        return f"{cents(obj.fee_cents)} (returned)" if obj.fee_returned_cents >= obj.fee_cents else cents(obj.fee_cents)
 
     @display(description="Status", ordering="status", label=PAYMENT_COLOURS)
     def status_badge(self, obj):

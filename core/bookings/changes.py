@@ -191,24 +191,39 @@ def quote_carried_out(booking: Booking, quote: ChangeQuote, refunds: list[Refund
     quote.refunds.set(refunds)
 
 
+def check_quote_current(quote: ChangeQuote, *, basis: dict, actor, now: dt.datetime, kind: str,
+                        changed: str) -> None:
+    """A quote is carried out only as previewed: its override still this actor's to give, not expired, and
+    `basis` (what it was priced from, as it stands now) unchanged. `kind` names the quote, `changed` what moved."""
+    check_override_confirm(actor, quote)
+    if quote.expires_at <= now:
+        raise QuoteExpired(f"This {kind} quote has expired; preview the {kind} again.")
+    if basis != quote.basis:
+        raise QuoteMismatch(f"{changed} changed since the preview; preview again.")
+
+
+def quote_reference(quote: ChangeQuote, actor) -> tuple[str, str]:
+    """Who carried a quote out ("staff" / "the customer") and the policy and quote it was priced under, for
+    status reasons and refund notes."""
+    version = quote.policy.version if quote.policy_id else "?"
+    who = "staff" if getattr(actor, "is_staff", False) else "the customer"
+    return who, f"change policy v{version}, quote {quote.pk}"
+
+
 def _cancel_locked(booking: Booking, quote: ChangeQuote, *, actor, now: dt.datetime) -> None:
     if booking.status == BookingStatus.CANCELLED:
         raise InvalidTransition("This booking is already cancelled.")
     _check_changeable(booking)
-    check_override_confirm(actor, quote)
-    if quote.expires_at <= now:
-        raise QuoteExpired("This cancellation quote has expired; preview the cancellation again.")
-    if payment_basis(booking) != quote.basis:
-        raise QuoteMismatch("A payment or refund changed this booking since the preview; preview again.")
+    check_quote_current(quote, basis=payment_basis(booking), actor=actor, now=now, kind="cancellation",
+                        changed="A payment or refund")
     if ChangeQuote.objects.filter(booking=booking, action=ChangeAction.RESCHEDULE,
                                   used_at__gt=quote.created_at).exists():
         raise QuoteMismatch("The booking was rescheduled since the preview; preview the cancellation again.")
-    version = quote.policy.version if quote.policy_id else "?"
-    who = "staff" if getattr(actor, "is_staff", False) else "the customer"
+    who, reference = quote_reference(quote, actor)
     booking_transition(booking=booking, to_status=BookingStatus.CANCELLED, actor=actor, now=now,
-                       reason=f"Cancelled by {who} (change policy v{version}, quote {quote.pk}).")
+                       reason=f"Cancelled by {who} ({reference}).")
     refunds = refunds_create(booking, to_cents(quote.refund_amount), actor=actor,
-                              notes=f"Cancellation under change policy v{version} (quote {quote.pk}).")
+                              notes=f"Cancellation under {reference}.")
     quote_carried_out(booking, quote, refunds, actor=actor, now=now)
     _notify_cancelled(booking, quote, actor=actor)
 

@@ -25,13 +25,14 @@ from core.bookings.change_overrides import (
     apply_reschedule_override,
     check_override_actor,
     check_override_amount,
-    check_override_confirm,
 )
 from core.bookings.changes import (
+    check_quote_current,
     payment_basis,
     pickup_moment,
     policy_for,
     quote_carried_out,
+    quote_reference,
     quote_uuid,
     refunds_create,
 )
@@ -39,7 +40,6 @@ from core.bookings.errors import (
     BalanceDue,
     BookingValidationError,
     InvalidTransition,
-    QuoteExpired,
     QuoteMismatch,
     QuoteNotFound,
 )
@@ -254,18 +254,14 @@ def booking_change_with_quote(*, booking: Booking, quote_id, actor=None, idempot
 def _reschedule_locked(booking: Booking, quote: ChangeQuote, request: BookingRequest, *, actor,
                        now: dt.datetime) -> None:
     _check_reschedulable(booking)
-    check_override_confirm(actor, quote)
-    if quote.expires_at <= now:
-        raise QuoteExpired("This change quote has expired; preview the change again.")
-    if _basis(booking) != quote.basis:
-        raise QuoteMismatch("The booking or its payments changed since the preview; preview again.")
+    check_quote_current(quote, basis=_basis(booking), actor=actor, now=now, kind="change",
+                        changed="The booking or its payments")
     _check_no_balance(booking)
     breakdown = booking_apply_request_locked(booking=booking, request=request, actor=actor, now=now)
     if Decimal(breakdown["total_price"]) != quote.new_total:
         raise QuoteMismatch("The new date's price changed since the preview; preview again.")
-    version = quote.policy.version if quote.policy_id else "?"
-    who = "staff" if getattr(actor, "is_staff", False) else "the customer"
-    notes = f"Rescheduled by {who} (change policy v{version}, quote {quote.pk})."
+    who, reference = quote_reference(quote, actor)
+    notes = f"Rescheduled by {who} ({reference})."
     refunds = refunds_create(booking, to_cents(quote.refund_amount), actor=actor, notes=notes)
     if quote.amount_due > ZERO:
         balance_payment_record_locked(booking=booking, quote=quote, actor=actor)

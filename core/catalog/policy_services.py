@@ -61,7 +61,7 @@ def change_policy_publish(*, name: str, cancellation_tiers: list[dict], reschedu
     try:
         with transaction.atomic():
             _lock_policy_table()
-            current = list(ChangePolicy.objects.select_for_update().filter(is_active=True))
+            current = list(ChangePolicy.objects.filter(is_active=True))  # the table lock covers it
             version = (ChangePolicy.objects.aggregate(last=Max("version"))["last"] or 0) + 1
             for old in current:
                 model_update(instance=old, fields=["is_active"], data={"is_active": False}, actor=actor)
